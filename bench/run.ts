@@ -1,0 +1,91 @@
+// `npm run bench -- [name] [--quick]`: runs benchmarks, prints their figures, and writes
+// docs/benchmarks.md with the machine they ran on.
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { describeMachine } from "./machine.ts";
+import { drainMarkdown, runDrain } from "./drain.ts";
+import { latencyMarkdown, runLatency } from "./latency.ts";
+import { regionsMarkdown, runRegions } from "./regions.ts";
+import { runStall, stallMarkdown } from "./stall.ts";
+import { runWire, wireMarkdown } from "./wire.ts";
+import { connectionsMarkdown, runConnections } from "./connections.ts";
+import { runThroughput, throughputMarkdown } from "./throughput.ts";
+import { runStorm, stormMarkdown } from "./storm.ts";
+
+type Bench = { title: string; run(quick: boolean): Promise<string> | string };
+
+const benches: Record<string, Bench> = {
+  wire: {
+    title: "Wire: frame bytes and codec cost against JSON",
+    run: (quick) => wireMarkdown(runWire(quick)),
+  },
+  latency: {
+    title: "End-to-end latency and edge throughput",
+    run: async (quick) => latencyMarkdown(await runLatency(quick)),
+  },
+  regions: {
+    title: "Multi-region latency",
+    run: async (quick) => regionsMarkdown(await runRegions(quick)),
+  },
+  stall: {
+    title: "Stalled reader: memory stays bounded",
+    run: async (quick) => stallMarkdown(await runStall(quick)),
+  },
+  drain: {
+    title: "Drain: devices moved to another relay while sends continue",
+    run: async (quick) => drainMarkdown(await runDrain(quick)),
+  },
+  connections: {
+    title: "Idle connections: memory per device against a bare Bun server",
+    run: async (quick) => connectionsMarkdown(await runConnections(quick)),
+  },
+  throughput: {
+    title: "Push throughput: unicast and topic fan-out against a bare Bun server",
+    run: async (quick) => throughputMarkdown(await runThroughput(quick)),
+  },
+  storm: {
+    title: "Reconnect storm: a relay killed, its devices resume on another",
+    run: async (quick) => stormMarkdown(await runStorm(quick)),
+  },
+};
+
+const args = process.argv.slice(2);
+const quick = args.includes("--quick");
+const names = args.filter((a) => !a.startsWith("--"));
+for (const name of names) if (!benches[name]) throw new Error(`unknown benchmark '${name}'; have: ${Object.keys(benches).join(", ")}`);
+const selected = names.length > 0 ? names : Object.keys(benches);
+
+const machine = describeMachine();
+const docPath = join(import.meta.dir, "..", "docs", "benchmarks.md");
+const sections = readSections(docPath);
+for (const name of selected) {
+  const bench = benches[name]!;
+  process.stderr.write(`running ${name}${quick ? " (quick)" : ""}…\n`);
+  const table = await bench.run(quick);
+  process.stdout.write(`\n## ${bench.title}\n\n${table}\n`);
+  sections.set(name, `## ${bench.title}\n\nCommand: \`npm run bench -- ${name}\` · ${machine} · ${new Date().toISOString().slice(0, 10)}\n\n${table}\n`);
+}
+
+// A quick run only checks that the benchmarks still work; its figures are not kept.
+if (!quick) {
+  const ordered = Object.keys(benches).flatMap((name) => (sections.has(name) ? [sections.get(name)!] : []));
+  const doc = `# Benchmarks\n\nEvery figure and its baseline come from the same run on the same machine. Regenerate with \`npm run bench\` (all) or \`npm run bench -- <name>\` (one section).\n\n${ordered.join("\n")}`;
+  writeFileSync(docPath, doc);
+  process.stderr.write("wrote docs/benchmarks.md\n");
+}
+
+/** Sections already in docs/benchmarks.md, keyed by benchmark name, so one benchmark's run keeps the others'. */
+function readSections(path: string): Map<string, string> {
+  const out = new Map<string, string>();
+  let text = "";
+  try {
+    text = readFileSync(path, "utf8");
+  } catch {
+    return out;
+  }
+  for (const chunk of text.split(/\n(?=## )/).slice(1)) {
+    const name = /npm run bench -- (\w+)/.exec(chunk)?.[1];
+    if (name && benches[name]) out.set(name, `${chunk.trimEnd()}\n`);
+  }
+  return out;
+}

@@ -1,0 +1,77 @@
+// Device tokens and API keys. Tokens are HMAC-SHA256 signed with the app's own secret and bind
+// app, device and expiry; the relay checks them without a store round trip beyond the app's secret.
+import { base64url, fromBase64url, randomBytes, sha256Hex } from "./ids.ts";
+
+export type TokenClaims = { appId: string; deviceId: string; expiresAt: number };
+
+export type TokenCheck =
+  | { ok: true; claims: TokenClaims }
+  | { ok: false; reason: "TOKEN_INVALID" | "TOKEN_EXPIRED" };
+
+const encoder = new TextEncoder();
+
+async function hmac(secret: string, message: string): Promise<Uint8Array> {
+  const key = await crypto.subtle.importKey("raw", encoder.encode(secret), { name: "HMAC", hash: "SHA-256" }, false, [
+    "sign",
+  ]);
+  return new Uint8Array(await crypto.subtle.sign("HMAC", key, encoder.encode(message)));
+}
+
+function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  let diff = 0;
+  for (let i = 0; i < a.length; i++) diff |= a[i]! ^ b[i]!;
+  return diff === 0;
+}
+
+export function newSecret(): string {
+  return base64url(randomBytes(32));
+}
+
+export async function signDeviceToken(secret: string, claims: TokenClaims): Promise<string> {
+  const body = base64url(encoder.encode(JSON.stringify({ a: claims.appId, d: claims.deviceId, e: claims.expiresAt })));
+  return `${body}.${base64url(await hmac(secret, body))}`;
+}
+
+/** Reads the claims without trusting them: which app's secret to verify with. */
+export function peekTokenApp(token: string): string | null {
+  const claims = parseBody(token.split(".")[0] ?? "");
+  return claims?.appId ?? null;
+}
+
+function parseBody(body: string): TokenClaims | null {
+  try {
+    const raw: unknown = JSON.parse(new TextDecoder().decode(fromBase64url(body)));
+    if (typeof raw !== "object" || raw === null) return null;
+    const { a, d, e } = raw as Record<string, unknown>;
+    if (typeof a !== "string" || typeof d !== "string" || typeof e !== "number") return null;
+    return { appId: a, deviceId: d, expiresAt: e };
+  } catch {
+    // Any decoding failure means the token is not one we issued.
+    return null;
+  }
+}
+
+export async function verifyDeviceToken(secret: string, token: string, now = Date.now()): Promise<TokenCheck> {
+  const [body, sig, extra] = token.split(".");
+  if (!body || !sig || extra !== undefined) return { ok: false, reason: "TOKEN_INVALID" };
+  const claims = parseBody(body);
+  if (!claims) return { ok: false, reason: "TOKEN_INVALID" };
+  let given: Uint8Array;
+  try {
+    given = fromBase64url(sig);
+  } catch {
+    return { ok: false, reason: "TOKEN_INVALID" };
+  }
+  if (!equalBytes(given, await hmac(secret, body))) return { ok: false, reason: "TOKEN_INVALID" };
+  if (claims.expiresAt <= now) return { ok: false, reason: "TOKEN_EXPIRED" };
+  return { ok: true, claims };
+}
+
+export const API_KEY_PREFIX = "pm_";
+
+export function newApiKey(): string {
+  return `${API_KEY_PREFIX}${base64url(randomBytes(24))}`;
+}
+
+export const hashApiKey = sha256Hex;

@@ -1,0 +1,364 @@
+// The device SDK: connects, says HELLO with its last sequence, hands each message to the app once
+// and in order, acks in batches, heartbeats, fetches gaps, and reconnects (following GOAWAY).
+import { decodeFrame, encodeFrame } from "../codec.ts";
+import {
+  type Frame,
+  FrameType,
+  PRIORITY_NAMES,
+  PROTOCOL_VERSION,
+  type PriorityName,
+  type PushFrame,
+  type TopicPushFrame,
+  SERVER_FRAMES,
+  WIRE_ERROR_NAMES,
+  WireError,
+  bytesToUuid,
+} from "../protocol.ts";
+import type { Transport, TransportFactory } from "./transport.ts";
+
+export type ReceivedMessage = {
+  seq: number;
+  messageId: string;
+  priority: PriorityName;
+  data: unknown;
+  sentAt: number;
+  collapseKey: string | null;
+};
+
+export type ReceivedTopicMessage = {
+  topic: string;
+  offset: number;
+  messageId: string;
+  priority: PriorityName;
+  data: unknown;
+  sentAt: number;
+};
+
+/** What the SDK must remember across restarts to hand each message to the app exactly once. */
+export type ClientState = { lastSeq: number; epoch: number; topics?: Record<string, number> };
+export interface ClientStateStore {
+  load(): ClientState | null | Promise<ClientState | null>;
+  save(state: ClientState): void | Promise<void>;
+}
+export class MemoryStateStore implements ClientStateStore {
+  private state: ClientState | null = null;
+  load() {
+    return this.state;
+  }
+  save(state: ClientState) {
+    this.state = { ...state };
+  }
+}
+
+export type ClientEvent =
+  | { type: "connected"; nodeId: string; sessionId: string; address: string; latestSeq: number }
+  | { type: "disconnected"; code: number; reason: string }
+  | { type: "goaway"; reason: number; alternatives: string[] }
+  | { type: "error"; code: string; message: string };
+
+export type ClientOptions = {
+  deviceId: string;
+  token: string;
+  /** Addresses to try in order: ws:// URLs for the WebSocket transport, host:port for TCP. */
+  addresses: string[];
+  transport: TransportFactory;
+  onMessage: (message: ReceivedMessage) => void | Promise<void>;
+  /** Topic messages, once each and in offset order per topic. */
+  onTopicMessage?: (message: ReceivedTopicMessage) => void | Promise<void>;
+  onEvent?: (event: ClientEvent) => void;
+  state?: ClientStateStore;
+  /** Seconds between heartbeats this device wants; the server clamps it. */
+  heartbeat?: number;
+  /** Acks wait this long to cover several messages in one frame. */
+  ackDelayMs?: number;
+  reconnect?: { minMs: number; maxMs: number };
+  /** Picks the GOAWAY alternative field for this transport: 1 = ws URL, 2 = tcp address. */
+  alternativeField?: 1 | 2;
+};
+
+/** Codes after which reconnecting with the same token cannot succeed. */
+const FATAL = new Set<number>([
+  WireError.TOKEN_INVALID.code,
+  WireError.TOKEN_EXPIRED.code,
+  WireError.DEVICE_UNKNOWN.code,
+  WireError.UNSUPPORTED_VERSION.code,
+]);
+
+export class PushClient {
+  private transport: Transport | null = null;
+  private state: ClientState = { lastSeq: 0, epoch: 0, topics: {} };
+  /** SUBSCRIBE frames asked for while not connected; sent after the next WELCOME. */
+  private readonly subscribeQueue: string[] = [];
+  private readonly unsubscribeQueue: string[] = [];
+  /** Highest sequence received on the current connection (handed over or queued). */
+  private receivedSeq = 0;
+  private ackedSeq = 0;
+  private queue: Promise<void> = Promise.resolve();
+  private heartbeatSeconds: number;
+  private heartbeatTimer: ReturnType<typeof setTimeout> | null = null;
+  private answerTimer: ReturnType<typeof setTimeout> | null = null;
+  private ackTimer: ReturnType<typeof setTimeout> | null = null;
+  private reconnectTimer: ReturnType<typeof setTimeout> | null = null;
+  private addresses: string[];
+  private addressIndex = 0;
+  private attempts = 0;
+  private stopped = false;
+  private welcomed = false;
+  private fatal: ClientEvent | null = null;
+  /** Bumped per connection; queued frames of an older one are skipped, as the new one replays them. */
+  private generation = 0;
+  /** retryAfterMs of the last GOAWAY: the earliest the next attempt may start. */
+  private goawayDelayMs = 0;
+
+  constructor(private readonly options: ClientOptions) {
+    if (options.addresses.length === 0) throw new Error("PushClient needs at least one address");
+    this.addresses = [...options.addresses];
+    this.heartbeatSeconds = options.heartbeat ?? 30;
+  }
+
+  get lastSeq(): number {
+    return this.state.lastSeq;
+  }
+
+  get connected(): boolean {
+    return this.welcomed;
+  }
+
+  async start(): Promise<void> {
+    this.state = (await this.options.state?.load()) ?? { lastSeq: 0, epoch: 0 };
+    this.state.topics ??= {};
+    this.ackedSeq = this.state.lastSeq;
+    this.connect();
+  }
+
+  /** Stops for good: acks what the app has, then closes. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    await this.queue;
+    this.flushAck();
+    this.clearTimers();
+    this.transport?.close();
+    this.transport = null;
+  }
+
+  /**
+   * Subscribes this device to a topic (the server keeps the subscription across connections).
+   * Messages published from now on arrive through onTopicMessage.
+   */
+  subscribe(topic: string): void {
+    if (!this.welcomed) this.subscribeQueue.push(topic);
+    else this.sendFrame({ type: FrameType.SUBSCRIBE, topic, lastOffset: this.state.topics?.[topic] ?? null });
+  }
+
+  unsubscribe(topic: string): void {
+    const queued = this.subscribeQueue.indexOf(topic);
+    if (queued >= 0) this.subscribeQueue.splice(queued, 1);
+    if (this.state.topics) delete this.state.topics[topic];
+    if (this.welcomed) this.sendFrame({ type: FrameType.UNSUBSCRIBE, topic });
+    else this.unsubscribeQueue.push(topic);
+  }
+
+  /** Drops the connection as a network failure would; the client reconnects by itself. */
+  dropConnection(): void {
+    this.transport?.close();
+  }
+
+  private connect(): void {
+    if (this.stopped) return;
+    const address = this.addresses[this.addressIndex % this.addresses.length]!;
+    this.welcomed = false;
+    this.receivedSeq = this.state.lastSeq;
+    const transport = this.options.transport(address, {
+      onOpen: () => {
+        if (transport !== this.transport) return;
+        this.sendFrame({
+          type: FrameType.HELLO,
+          version: PROTOCOL_VERSION,
+          deviceId: this.options.deviceId,
+          token: this.options.token,
+          lastSeq: this.state.lastSeq,
+          heartbeat: this.heartbeatSeconds,
+          epoch: this.state.epoch,
+          topics: this.state.topics ?? {},
+        });
+      },
+      onFrame: (bytes) => {
+        if (transport === this.transport) this.receive(bytes, address);
+      },
+      onClose: (code, reason) => {
+        if (transport === this.transport) this.disconnected(code, reason);
+      },
+    });
+    this.transport = transport;
+  }
+
+  private receive(bytes: Uint8Array, address: string): void {
+    let frame: Frame;
+    try {
+      frame = decodeFrame(bytes, SERVER_FRAMES, Number.MAX_SAFE_INTEGER);
+    } catch (error) {
+      this.emit({ type: "error", code: "MALFORMED_FRAME", message: String(error) });
+      this.transport?.close();
+      return;
+    }
+    this.touchAnswer();
+    switch (frame.type) {
+      case FrameType.WELCOME: {
+        // A new epoch means the server's sequence history was reset: what we counted no longer applies.
+        if (this.state.epoch !== 0 && frame.epoch !== this.state.epoch) this.state.lastSeq = 0;
+        else if (frame.latestSeq < this.state.lastSeq) this.state.lastSeq = frame.latestSeq;
+        this.state.epoch = frame.epoch;
+        this.receivedSeq = this.ackedSeq = this.state.lastSeq;
+        this.heartbeatSeconds = frame.heartbeat;
+        this.welcomed = true;
+        this.attempts = 0;
+        void this.options.state?.save({ ...this.state, topics: { ...this.state.topics } });
+        this.scheduleHeartbeat();
+        this.emit({ type: "connected", nodeId: frame.nodeId, sessionId: frame.sessionId, address, latestSeq: frame.latestSeq });
+        for (const topic of this.subscribeQueue.splice(0)) this.subscribe(topic);
+        for (const topic of this.unsubscribeQueue.splice(0)) this.unsubscribe(topic);
+        return;
+      }
+      case FrameType.TOPIC_PUSH:
+        this.enqueue(frame);
+        return;
+      case FrameType.PUSH:
+        if (frame.seq > this.receivedSeq) this.receivedSeq = frame.seq;
+        this.enqueue(frame);
+        return;
+      case FrameType.HEARTBEAT_ACK:
+        if (frame.latestSeq > this.receivedSeq) this.sendFrame({ type: FrameType.FETCH, afterSeq: this.receivedSeq });
+        return;
+      case FrameType.GOAWAY: {
+        const field = this.options.alternativeField ?? (/^wss?:\/\//.test(address) ? 1 : 2);
+        const alternatives = frame.alternatives.map((a) => a[field]).filter((a) => a.length > 0);
+        this.emit({ type: "goaway", reason: frame.reason, alternatives });
+        this.goawayDelayMs = frame.retryAfterMs;
+        if (alternatives.length > 0) {
+          // Go straight to the first alternative; with none, back off as after any failure.
+          this.addresses = alternatives;
+          this.addressIndex = 0;
+          this.attempts = 0;
+        }
+        this.transport?.close();
+        return;
+      }
+      case FrameType.ERROR: {
+        const name = WIRE_ERROR_NAMES.get(frame.code) ?? String(frame.code);
+        const event: ClientEvent = { type: "error", code: name, message: frame.message };
+        if (FATAL.has(frame.code)) this.fatal = event;
+        this.emit(event);
+        return;
+      }
+    }
+  }
+
+  /** Hands messages to the app one at a time, in order, skipping any it already had. */
+  private enqueue(frame: PushFrame | TopicPushFrame): void {
+    const generation = this.generation;
+    this.queue = this.queue.then(() => this.handOver(frame, generation)).catch((error: unknown) => {
+      // The failed message stays unacknowledged and the connection is dropped, which skips what
+      // was queued behind it; the reconnect replays from the last message the app took.
+      this.emit({ type: "error", code: "HANDLER_FAILED", message: String(error) });
+      this.transport?.close();
+    });
+  }
+
+  private async handOver(frame: PushFrame | TopicPushFrame, generation: number): Promise<void> {
+    if (generation !== this.generation) return;
+    if (frame.type === FrameType.TOPIC_PUSH) return this.handOverTopic(frame);
+    if (frame.seq <= this.state.lastSeq) {
+      this.scheduleAck();
+      return;
+    }
+    await this.options.onMessage({
+      seq: frame.seq,
+      messageId: bytesToUuid(frame.messageId),
+      priority: PRIORITY_NAMES[frame.priority]!,
+      data: frame.data,
+      sentAt: frame.sentAt,
+      collapseKey: frame.collapseKey,
+    });
+    this.state.lastSeq = frame.seq;
+    await this.options.state?.save({ ...this.state, topics: { ...this.state.topics } });
+    this.scheduleAck();
+  }
+
+  private async handOverTopic(frame: TopicPushFrame): Promise<void> {
+    const topics = (this.state.topics ??= {});
+    if (frame.offset <= (topics[frame.topic] ?? 0)) return;
+    await this.options.onTopicMessage?.({
+      topic: frame.topic,
+      offset: frame.offset,
+      messageId: bytesToUuid(frame.messageId),
+      priority: PRIORITY_NAMES[frame.priority]!,
+      data: frame.data,
+      sentAt: frame.sentAt,
+    });
+    topics[frame.topic] = frame.offset;
+    await this.options.state?.save({ ...this.state, topics: { ...topics } });
+  }
+
+  private scheduleAck(): void {
+    this.ackTimer ??= setTimeout(() => {
+      this.ackTimer = null;
+      this.flushAck();
+    }, this.options.ackDelayMs ?? 20);
+  }
+
+  private flushAck(): void {
+    if (!this.welcomed || this.state.lastSeq <= this.ackedSeq) return;
+    this.ackedSeq = this.state.lastSeq;
+    this.sendFrame({ type: FrameType.ACK, seq: this.ackedSeq });
+  }
+
+  private scheduleHeartbeat(): void {
+    if (this.heartbeatTimer) clearTimeout(this.heartbeatTimer);
+    this.heartbeatTimer = setTimeout(() => {
+      this.heartbeatTimer = null;
+      if (!this.welcomed) return;
+      this.sendFrame({ type: FrameType.HEARTBEAT, interval: this.heartbeatSeconds });
+      // A server that does not answer within the interval (at most 10 s) is gone.
+      this.answerTimer ??= setTimeout(() => this.transport?.close(), Math.min(10_000, this.heartbeatSeconds * 1000));
+      this.scheduleHeartbeat();
+    }, this.heartbeatSeconds * 1000);
+  }
+
+  private touchAnswer(): void {
+    if (this.answerTimer) clearTimeout(this.answerTimer);
+    this.answerTimer = null;
+  }
+
+  private disconnected(code: number, reason: string): void {
+    this.generation++;
+    this.transport = null;
+    this.welcomed = false;
+    this.clearTimers();
+    this.emit({ type: "disconnected", code, reason });
+    if (this.stopped || this.fatal) return;
+    const { minMs, maxMs } = this.options.reconnect ?? { minMs: 100, maxMs: 10_000 };
+    // Full jitter so a node's devices do not all return in the same instant.
+    const ceiling = Math.min(maxMs, minMs * 2 ** this.attempts);
+    const delay = Math.max(this.goawayDelayMs, this.attempts === 0 ? 0 : Math.random() * ceiling);
+    this.goawayDelayMs = 0;
+    if (this.attempts > 0) this.addressIndex++;
+    this.attempts++;
+    this.reconnectTimer = setTimeout(() => {
+      this.reconnectTimer = null;
+      this.connect();
+    }, delay);
+  }
+
+  private sendFrame(frame: Frame): void {
+    this.transport?.send(encodeFrame(frame));
+  }
+
+  private emit(event: ClientEvent): void {
+    this.options.onEvent?.(event);
+  }
+
+  private clearTimers(): void {
+    for (const t of [this.heartbeatTimer, this.answerTimer, this.ackTimer, this.reconnectTimer]) if (t) clearTimeout(t);
+    this.heartbeatTimer = this.answerTimer = this.ackTimer = this.reconnectTimer = null;
+  }
+}

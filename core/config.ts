@@ -1,0 +1,129 @@
+// Configuration: one schema, parsed once at start-up. Only the typed object travels from here.
+import { z } from "zod";
+
+const port = z.coerce.number().int().min(0).max(65535);
+const seconds = z.coerce.number().int().positive();
+
+export const configSchema = z
+  .object({
+    /** libSQL URL: `file:path` for the embedded default, `libsql://` / `http://` for sqld or Turso. */
+    db: z.string().min(1).default("file:pushmesh.db"),
+    dbAuthToken: z.string().optional(),
+    /** `full` fsyncs every commit (no accepted message lost on power loss); `normal` survives process crashes only. */
+    dbSync: z.enum(["full", "normal"]).default("full"),
+    /** With a `file:` db: that file is an embedded replica of this server (a regional sqld); writes go through it. */
+    dbSyncUrl: z.string().min(1).optional(),
+    /** Where reads and writes go while the sync URL does not answer (the primary sqld). */
+    dbPrimaryUrl: z.string().min(1).optional(),
+    dbSyncIntervalMs: z.coerce.number().int().min(50).default(1000),
+    /** A local file's sends commit on a connection of their own, off the event loop (faster; see relay/store-client.ts). */
+    dbLocalWriter: z
+      .preprocess((v) => (v === "false" || v === "0" ? false : v === "true" || v === "1" ? true : v), z.boolean())
+      .default(false),
+    /** Apply migrations/ at start; a cluster runs them once against the primary instead. */
+    migrateOnStart: z
+      .preprocess((v) => (v === "false" || v === "0" ? false : v === "true" || v === "1" ? true : v), z.boolean())
+      .default(true),
+    /** memory: one process; redis: relays and edges over Redis (TCP); rest: an edge over Upstash-style REST. */
+    engine: z.enum(["memory", "redis", "rest"]).default("memory"),
+    redisUrl: z.string().min(1).optional(),
+    restUrl: z.string().min(1).optional(),
+    restToken: z.string().min(1).optional(),
+    host: z.string().min(1).default("127.0.0.1"),
+    /** Host name devices are told to connect to; defaults to `host`. */
+    publicHost: z.string().min(1).optional(),
+    edgePort: port.default(7700),
+    wsPort: port.default(7701),
+    tcpPort: port.default(7702),
+    nodeId: z.string().min(1).max(64).default("relay-1"),
+    region: z.string().min(1).max(64).default("local"),
+    capacity: z.coerce.number().int().positive().default(100_000),
+    /** Share of new devices this relay gets among equals (0 takes none); canaries run with a small one. */
+    weight: z.coerce.number().int().min(0).max(10_000).default(100),
+    heartbeat: z
+      .object({ min: seconds.default(5), default: seconds.default(30), max: seconds.default(600) })
+      .default({ min: 5, default: 30, max: 600 })
+      .refine((h) => h.min <= h.default && h.default <= h.max, "heartbeat bounds must satisfy min <= default <= max"),
+    /** A connection is dead after this many announced intervals without a frame. */
+    heartbeatGrace: z.coerce.number().min(1.5).max(10).default(2.5),
+    maxFrameBytes: z.coerce.number().int().min(256).max(2 ** 28).default(64 * 1024),
+    /** Largest message `data`, measured as JSON text. */
+    maxPayloadBytes: z.coerce.number().int().min(16).max(1024 * 1024).default(32 * 1024),
+    maxTargetsPerSend: z.coerce.number().int().positive().max(10_000).default(1000),
+    tokenTtlSeconds: seconds.default(30 * 24 * 3600),
+    /** Acks are written to the store in batches at most this far apart. */
+    ackFlushMs: z.coerce.number().int().min(1).max(5000).default(25),
+    /** How often a relay reports its load and reads its drain flag: a drain shows within about this long. */
+    nodeReportMs: z.coerce.number().int().min(100).default(1000),
+    /** A node that has not reported for this long is left out of /v1/nodes. */
+    nodeStaleMs: z.coerce.number().int().min(500).default(15_000),
+    /** A low-priority message goes out only within this long after the device's own last frame. */
+    lowPriorityWakeMs: z.coerce.number().int().min(0).default(2000),
+    /** Past this many connections the handshake answer is delayed; default 80% of capacity. */
+    softCapacity: z.coerce.number().int().positive().optional(),
+    /** Handshake delay per 2.5% of capacity over the soft mark. */
+    softDelayMs: z.coerce.number().int().min(0).default(50),
+    // Generous on purpose: carriers put many phones behind one NAT address.
+    connectRatePerIp: z.coerce.number().positive().default(50),
+    connectBurstPerIp: z.coerce.number().int().positive().default(500),
+    /** Connections per second a draining node sends away. */
+    drainRate: z.coerce.number().positive().default(1000),
+    /** How long SIGTERM may take to drain before the rest are closed. */
+    shutdownGraceMs: z.coerce.number().int().min(0).default(10_000),
+    /** A connection whose buffer stays past its high-water mark this long is closed. */
+    stallTimeoutMs: z.coerce.number().int().min(100).default(30_000),
+    maxTopicsPerConnection: z.coerce.number().int().positive().default(256),
+    /** PEM files; with both, every relay listener serves TLS (wss:// and TLS over raw TCP). */
+    tlsCert: z.string().min(1).optional(),
+    tlsKey: z.string().min(1).optional(),
+    // --- The edge: batches, schedules, idempotency, per-app limits, node ranking ---
+    /** Messages per POST /v1/messages/batch. */
+    maxBatchMessages: z.coerce.number().int().positive().max(1000).default(100),
+    /** How often the scheduler looks for due scheduled and held targets; it also wakes on sends in its process. */
+    schedulerPollMs: z.coerce.number().int().min(10).max(60_000).default(1000),
+    /** How long an idempotency key answers repeats with the first result. */
+    idempotencyTtlSeconds: seconds.default(24 * 3600),
+    /** Authenticated requests per app per window; past it, 429 RATE_LIMITED. */
+    rateLimitRequests: z.coerce.number().int().positive().default(10_000),
+    rateLimitWindowSeconds: seconds.default(1),
+    /** Messages accepted per app per window; past it, 429 QUOTA_EXCEEDED. Absent: no quota. */
+    quotaMessages: z.coerce.number().int().positive().optional(),
+    quotaWindowSeconds: seconds.default(24 * 3600),
+    /** Estimated round trips between regions in ms, looked up in either direction: {"eu":{"us":90}}. */
+    rttTable: z
+      .preprocess((v) => (typeof v === "string" ? JSON.parse(v) : v), z.record(z.string(), z.record(z.string(), z.number().nonnegative())))
+      .default({}),
+    rttSameRegionMs: z.coerce.number().nonnegative().default(5),
+    /** Assumed for region pairs missing from the table. */
+    rttUnknownMs: z.coerce.number().nonnegative().default(200),
+    /** What a full node costs in ranking, in ms of RTT: at 100, a half-full node ranks as if 50 ms further away. */
+    loadPenaltyMs: z.coerce.number().nonnegative().default(100),
+    /** Nodes per GET /v1/nodes answer. */
+    nodeListLimit: z.coerce.number().int().positive().max(100).default(8),
+    /** Raw IPs devices may reach this relay on when DNS fails; default: `publicHost` or `host` when it is an IP. */
+    publicIps: z
+      .preprocess((v) => (typeof v === "string" ? v.split(",").filter((s) => s.trim() !== "").map((s) => s.trim()) : v), z.array(z.string().min(1)))
+      .default([]),
+    version: z.string().default("0.1.0"),
+  })
+  .strict()
+  .refine((c) => (c.tlsCert === undefined) === (c.tlsKey === undefined), "tlsCert and tlsKey go together")
+  .refine((c) => c.maxPayloadBytes + 1024 <= c.maxFrameBytes, "maxFrameBytes must exceed maxPayloadBytes by at least 1024 for the PUSH envelope");
+
+export type Config = z.infer<typeof configSchema>;
+export type ConfigInput = z.input<typeof configSchema>;
+
+export class ConfigError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = "ConfigError";
+  }
+}
+
+export function parseConfig(input: ConfigInput | Record<string, unknown>): Config {
+  const result = configSchema.safeParse(input);
+  if (!result.success) {
+    throw new ConfigError(`invalid configuration: ${z.prettifyError(result.error)}`, { cause: result.error });
+  }
+  return result.data;
+}

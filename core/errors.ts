@@ -1,0 +1,41 @@
+// Every error the product reports by name. The HTTP mapping lives in edge/http-errors.ts and the
+// close-code mapping in core/protocol.ts (WireError); nothing else decides a status.
+
+export const ApiError = {
+  BAD_JSON: { status: 400, reason: "the request body is not valid JSON" },
+  INVALID_REQUEST: { status: 400, reason: "the request does not match the route's schema" },
+  UNAUTHORIZED: { status: 401, reason: "no API key, or one that is unknown or revoked" },
+  FORBIDDEN: { status: 403, reason: "the API key lacks the scope this route needs" },
+  DEVICE_NOT_FOUND: { status: 404, reason: "a target device does not exist in this app" },
+  MESSAGE_NOT_FOUND: { status: 404, reason: "no message with this id in this app" },
+  NOT_FOUND: { status: 404, reason: "no such route" },
+  METHOD_NOT_ALLOWED: { status: 405, reason: "the route does not take this method" },
+  PAYLOAD_TOO_LARGE: { status: 413, reason: "the message data exceeds the payload limit" },
+  UNSUPPORTED_MEDIA_TYPE: { status: 415, reason: "the body must be application/json" },
+  USER_NOT_FOUND: { status: 404, reason: "the target user has no registered device in this app" },
+  NODE_NOT_FOUND: { status: 404, reason: "no relay node with this id" },
+  PREFERENCES_NOT_FOUND: { status: 404, reason: "no preferences are stored for this device or user" },
+  IDEMPOTENCY_KEY_REUSED: { status: 422, reason: "the idempotency key was used for a different request" },
+  RATE_LIMITED: { status: 429, reason: "the app sent too many requests; retry after the Retry-After header's seconds" },
+  QUOTA_EXCEEDED: { status: 429, reason: "the app used its message quota for this window; retry after Retry-After" },
+  STORE_UNAVAILABLE: { status: 503, reason: "the store cannot accept writes right now; retry" },
+  INTERNAL: { status: 500, reason: "the server failed; the request may be retried" },
+} as const;
+export type ApiErrorCode = keyof typeof ApiError;
+
+export class PushmeshError extends Error {
+  constructor(
+    readonly code: ApiErrorCode,
+    message: string = ApiError[code].reason,
+    options?: { cause?: unknown; details?: unknown },
+  ) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.name = "PushmeshError";
+    this.details = options?.details;
+  }
+  readonly details: unknown;
+
+  get status(): number {
+    return ApiError[this.code].status;
+  }
+}

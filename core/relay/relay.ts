@@ -1,0 +1,387 @@
+// A relay node's state: its sessions, the signals the engine sends it, batched delivery marks,
+// heartbeat and stall deadlines, admission (capacity, rate, drain) and its entry in the node
+// registry. Runtime-free; relay/ wires in sockets and the metrics backend.
+import { encodeFrame } from "../codec.ts";
+import type { Config } from "../config.ts";
+import { deviceKey, type Engine, type Signal, type TopicSignal } from "../engine/engine.ts";
+import type { Log } from "../log.ts";
+import { type Alternative, type Frame, FrameType, uuidToBytes, WireError, type WireErrorName } from "../protocol.ts";
+import type { DeliveryMark, Store } from "../store/store.ts";
+import { ConnectRateLimiter, handshakeDelay } from "./admission.ts";
+import { type RelayMetrics, noMetrics } from "./metrics.ts";
+import { type Connection, Session } from "./session.ts";
+
+export type RelayOptions = {
+  config: Config;
+  store: Store;
+  engine: Engine;
+  log?: Log;
+  metrics?: RelayMetrics;
+  now?: () => number;
+};
+
+/** Addresses devices reach this node on, for the registry. */
+export type RelayAddresses = { ws: string; tcp: string; ips?: string[] };
+
+export type DrainState = "serving" | "draining" | "drained";
+
+const SWEEP_MS = 1000;
+const DRAIN_WAVE_MS = 100;
+
+export class Relay {
+  readonly config: Config;
+  readonly store: Store;
+  readonly engine: Engine;
+  readonly log: Log;
+  readonly metrics: RelayMetrics;
+  readonly now: () => number;
+  /** Every open connection, authenticated or not. */
+  private readonly all = new Set<Session>();
+  /** Authenticated sessions by device key. */
+  private readonly byDevice = new Map<string, Session>();
+  private readonly byTopic = new Map<string, Set<Session>>();
+  private readonly ackQueue = new Map<string, DeliveryMark>();
+  private expiredQueue: DeliveryMark[] = [];
+  private flushTimer: ReturnType<typeof setTimeout> | null = null;
+  private flushing: Promise<void> = Promise.resolve();
+  private readonly timers: ReturnType<typeof setInterval>[] = [];
+  private readonly unsubscribers: (() => Promise<void>)[] = [];
+  private readonly rateLimiter: ConnectRateLimiter;
+  /** Other nodes, best first, refreshed with every load report: what GOAWAY offers. */
+  private alternatives: Alternative[] = [];
+  private drainTimer: ReturnType<typeof setInterval> | null = null;
+  private stopping = false;
+  private shuttingDown = false;
+  drainState: DrainState = "serving";
+
+  constructor(options: RelayOptions) {
+    this.config = options.config;
+    this.store = options.store;
+    this.engine = options.engine;
+    this.log = options.log ?? (() => {});
+    this.metrics = options.metrics ?? noMetrics;
+    this.now = options.now ?? Date.now;
+    this.rateLimiter = new ConnectRateLimiter(this.config.connectRatePerIp, this.config.connectBurstPerIp);
+  }
+
+  async start(addresses: RelayAddresses): Promise<void> {
+    await this.listen();
+    const now = this.now();
+    await this.store.upsertNode({
+      id: this.config.nodeId,
+      region: this.config.region,
+      wsUrl: addresses.ws,
+      tcpAddr: addresses.tcp,
+      ips: addresses.ips ?? [],
+      capacity: this.config.capacity,
+      connections: 0,
+      draining: false,
+      version: this.config.version,
+      weight: this.config.weight,
+      startedAt: now,
+      updatedAt: now,
+    });
+    await this.report();
+    this.timers.push(
+      setInterval(() => this.sweep(), SWEEP_MS),
+      setInterval(() => void this.report(), this.config.nodeReportMs),
+    );
+  }
+
+  /**
+   * Subscribes to this node's signals and to topic broadcasts. With the engine down the relay
+   * still serves (deliveries then come from the store at heartbeats) and keeps trying in the background.
+   */
+  private async listen(): Promise<void> {
+    try {
+      this.unsubscribers.push(
+        await this.engine.subscribe(this.config.nodeId, (signal) => this.onSignal(signal)),
+        await this.engine.onTopic((signal) => this.onTopic(signal)),
+      );
+    } catch (error) {
+      for (const u of this.unsubscribers.splice(0)) await u().catch(() => undefined);
+      this.log("engine_subscribe_failed", { error: String(error) });
+      if (!this.stopping) setTimeout(() => void this.listen(), 1000);
+    }
+  }
+
+  /** A new transport connection: admitted, or sent away with a reason and somewhere else to go. */
+  open(conn: Connection): Session {
+    const session = new Session(conn, this);
+    const refusal = this.admit(conn);
+    if (refusal) {
+      this.metrics.refused(refusal);
+      const retryAfterMs = refusal === "RATE_LIMITED" ? this.rateLimiter.take(conn.remoteAddress, this.now()) : 0;
+      session.closeWith(refusal, this.goaway(refusal, retryAfterMs));
+      return session;
+    }
+    this.all.add(session);
+    return session;
+  }
+
+  private admit(conn: Connection): WireErrorName | null {
+    if (this.stopping) return "SERVER_SHUTDOWN";
+    if (this.drainState !== "serving") return "NODE_DRAINING";
+    if (this.all.size >= this.config.capacity) return "OVERLOADED";
+    if (this.rateLimiter.take(conn.remoteAddress, this.now()) > 0) return "RATE_LIMITED";
+    return null;
+  }
+
+  handshakeDelayMs(): number {
+    const softCapacity = this.config.softCapacity ?? Math.floor(this.config.capacity * 0.8);
+    return handshakeDelay(this.all.size, { capacity: this.config.capacity, softCapacity, softDelayMs: this.config.softDelayMs });
+  }
+
+  get connections(): { ws: number; tcp: number } {
+    let ws = 0;
+    for (const s of this.all) if (s.conn.transport === "ws") ws++;
+    return { ws, tcp: this.all.size - ws };
+  }
+
+  /** Gauges read at scrape time. */
+  snapshot() {
+    let buffered = 0;
+    let paused = 0;
+    for (const s of this.all) {
+      buffered += s.conn.buffered();
+      if (s.paused) paused++;
+    }
+    return {
+      connections: this.connections,
+      bufferedBytes: buffered,
+      pausedSessions: paused,
+      pendingAcks: this.ackQueue.size,
+      topics: this.byTopic.size,
+      drainState: this.drainState,
+    };
+  }
+
+  /** Makes `session` the device's one session on this node and in the engine. */
+  async attach(session: Session): Promise<void> {
+    session.key = deviceKey(session.appId, session.deviceId);
+    const local = this.byDevice.get(session.key);
+    this.byDevice.set(session.key, session);
+    if (local && local !== session) local.closeWith("SESSION_REPLACED");
+    await this.registerPresence(session);
+  }
+
+  /** Records presence in the engine; on failure the session retries at its next heartbeat. */
+  async registerPresence(session: Session): Promise<void> {
+    try {
+      const previous = await this.engine.setPresence(session.key, { nodeId: this.config.nodeId, sessionId: session.id });
+      if (previous && previous.nodeId !== this.config.nodeId) {
+        await this.engine.publish(previous.nodeId, [
+          { kind: "kick", appId: session.appId, deviceId: session.deviceId, sessionId: previous.sessionId },
+        ]);
+      }
+      session.presenceMissing = false;
+    } catch (error) {
+      // Without presence no signal finds this session: it is served from the store at each heartbeat.
+      session.presenceMissing = true;
+      this.log("presence_failed", { device: session.key, error: String(error) });
+    }
+  }
+
+  detach(session: Session): void {
+    this.all.delete(session);
+    if (this.byDevice.get(session.key) === session) {
+      this.byDevice.delete(session.key);
+      this.engine.clearPresence(session.key, session.id).catch((error: unknown) => {
+        this.log("presence_clear_failed", { device: session.key, error: String(error) });
+      });
+    }
+    this.checkDrained();
+  }
+
+  forget(session: Session): void {
+    this.all.delete(session);
+    this.checkDrained();
+  }
+
+  indexTopic(session: Session, topic: string): void {
+    const key = `${session.appId}/${topic}`;
+    let set = this.byTopic.get(key);
+    if (!set) this.byTopic.set(key, (set = new Set()));
+    set.add(session);
+  }
+
+  unindexTopic(session: Session, topic: string): void {
+    const key = `${session.appId}/${topic}`;
+    const set = this.byTopic.get(key);
+    set?.delete(session);
+    if (set?.size === 0) this.byTopic.delete(key);
+  }
+
+  private onSignal(signal: Signal): void {
+    const session = this.byDevice.get(deviceKey(signal.appId, signal.deviceId));
+    if (!session) return;
+    if (signal.kind === "deliver") session.offer(signal.message);
+    else if (signal.kind === "subscription") session.topics.follow(signal.topic, signal.startOffset);
+    else if (signal.sessionId === session.id) session.closeWith("SESSION_REPLACED");
+  }
+
+  /** Fan-out: the frame is encoded once and the same bytes go to every subscribed connection. */
+  private onTopic(signal: TopicSignal): void {
+    const sessions = this.byTopic.get(`${signal.appId}/${signal.topic}`);
+    if (!sessions || sessions.size === 0) return;
+    const { message } = signal;
+    const frame = encodeFrame({
+      type: FrameType.TOPIC_PUSH,
+      topic: signal.topic,
+      offset: signal.offset,
+      messageId: uuidToBytes(message.messageId),
+      priority: message.priority,
+      data: message.data,
+      sentAt: message.createdAt,
+    });
+    for (const session of sessions) session.topics.offer(signal, frame);
+  }
+
+  queueAck(session: Session, seq: number): void {
+    const existing = this.ackQueue.get(session.key);
+    if (!existing || existing.seq < seq) {
+      this.ackQueue.set(session.key, { appId: session.appId, deviceId: session.deviceId, seq });
+    }
+    this.scheduleFlush();
+  }
+
+  queueExpired(session: Session, seq: number): void {
+    this.expiredQueue.push({ appId: session.appId, deviceId: session.deviceId, seq });
+    this.scheduleFlush();
+  }
+
+  private scheduleFlush(): void {
+    this.flushTimer ??= setTimeout(() => {
+      this.flushTimer = null;
+      void this.flush();
+    }, this.config.ackFlushMs);
+  }
+
+  /** Writes queued delivery and expiry marks; marks that fail to write are queued again. */
+  flush(): Promise<void> {
+    this.flushing = this.flushing.then(async () => {
+      const acks = [...this.ackQueue.values()];
+      const expired = this.expiredQueue;
+      this.ackQueue.clear();
+      this.expiredQueue = [];
+      if (acks.length === 0 && expired.length === 0) return;
+      try {
+        await this.store.markExpired(expired);
+        await this.store.markDelivered(acks, this.now());
+      } catch (error) {
+        this.log("delivery_marks_failed", { acks: acks.length, error: String(error) });
+        for (const mark of acks) {
+          const key = deviceKey(mark.appId, mark.deviceId);
+          const newer = this.ackQueue.get(key);
+          if (!newer || newer.seq < mark.seq) this.ackQueue.set(key, mark);
+        }
+        this.expiredQueue.push(...expired);
+        if (!this.stopping) this.scheduleFlush();
+      }
+    });
+    return this.flushing;
+  }
+
+  private sweep(): void {
+    const now = this.now();
+    for (const session of this.all) {
+      if (session.deadline < now) session.closeWith("HEARTBEAT_TIMEOUT");
+      else if (session.paused && now - session.pausedSince > this.config.stallTimeoutMs) session.closeWith("SLOW_CONSUMER");
+    }
+    this.rateLimiter.sweep(now);
+  }
+
+  /** Reports load, reads the drain flag an operator may have set, and refreshes alternatives. */
+  private async report(): Promise<void> {
+    try {
+      const { ws, tcp } = this.connections;
+      const row = await this.store.reportNodeLoad(this.config.nodeId, ws + tcp, this.now());
+      const nodes = await this.store.listNodes();
+      const now = this.now();
+      this.alternatives = nodes
+        .filter(
+          (n) =>
+            n.id !== this.config.nodeId &&
+            !n.draining &&
+            n.weight > 0 &&
+            n.connections < n.capacity &&
+            now - n.updatedAt <= this.config.nodeStaleMs,
+        )
+        .sort((a, b) => Number(b.region === this.config.region) - Number(a.region === this.config.region) || a.connections / a.capacity - b.connections / b.capacity)
+        .map((n): Alternative => [n.id, n.wsUrl, n.tcpAddr]);
+      if (row?.draining && this.drainState === "serving") this.startDrain();
+      // An operator's undrain ends an operator's drain; a shutdown's drain runs to the end.
+      else if (row && !row.draining && this.drainState !== "serving" && !this.stopping && !this.shuttingDown) this.stopDrain();
+    } catch (error) {
+      this.log("node_report_failed", { error: String(error) });
+    }
+  }
+
+  goaway(reason: WireErrorName, retryAfterMs = 0): Frame {
+    return { type: FrameType.GOAWAY, reason: WireError[reason].code, alternatives: this.alternatives.slice(0, 8), retryAfterMs };
+  }
+
+  /** Stops accepting and sends devices away in paced waves, `drainRate` per second. */
+  startDrain(reason: WireErrorName = "NODE_DRAINING", rate = this.config.drainRate): void {
+    if (this.drainTimer) clearInterval(this.drainTimer);
+    this.drainState = "draining";
+    this.log("drain_started", { connections: this.all.size, rate });
+    const perWave = Math.max(1, Math.ceil((rate * DRAIN_WAVE_MS) / 1000));
+    const wave = () => {
+      let sent = 0;
+      for (const session of this.all) {
+        if (sent++ >= perWave) break;
+        session.closeWith(reason, this.goaway(reason));
+      }
+      this.checkDrained();
+    };
+    wave();
+    this.drainTimer = setInterval(wave, DRAIN_WAVE_MS);
+  }
+
+  private stopDrain(): void {
+    if (this.drainTimer) clearInterval(this.drainTimer);
+    this.drainTimer = null;
+    this.drainState = "serving";
+    this.log("drain_cancelled", {});
+  }
+
+  private checkDrained(): void {
+    if (this.drainState !== "draining" || this.all.size > 0) return;
+    if (this.drainTimer) clearInterval(this.drainTimer);
+    this.drainTimer = null;
+    this.drainState = "drained";
+    this.log("drained", { node: this.config.nodeId });
+    void this.report();
+  }
+
+  /** Resolves once the node holds no connection, or after `timeoutMs`. */
+  async waitDrained(timeoutMs: number): Promise<boolean> {
+    const until = this.now() + timeoutMs;
+    while (this.all.size > 0 && this.now() < until) await new Promise((r) => setTimeout(r, 20));
+    return this.all.size === 0;
+  }
+
+  /**
+   * Graceful stop: drains within `graceMs` (devices get GOAWAY with alternatives), closes what is
+   * left, and writes every pending delivery mark.
+   */
+  async stop(graceMs = 0): Promise<void> {
+    this.shuttingDown = true;
+    if (graceMs > 0 && this.all.size > 0) {
+      await this.store.setNodeDraining(this.config.nodeId, true).catch(() => false);
+      // Fast enough to finish within the grace period, never slower than the configured rate.
+      this.startDrain("SERVER_SHUTDOWN", Math.max(this.config.drainRate, (this.all.size * 1000) / Math.max(1, graceMs * 0.8)));
+      await this.waitDrained(graceMs);
+    }
+    this.stopping = true;
+    for (const t of this.timers) clearInterval(t);
+    if (this.drainTimer) clearInterval(this.drainTimer);
+    if (this.flushTimer) clearTimeout(this.flushTimer);
+    this.flushTimer = null;
+    await Promise.all(this.unsubscribers.map((u) => u()));
+    for (const session of [...this.all]) session.closeWith("SERVER_SHUTDOWN", this.goaway("SERVER_SHUTDOWN"));
+    await this.flush();
+    await this.report();
+  }
+}

@@ -1,0 +1,378 @@
+// One device connection, whatever its transport: the HELLO handshake, pushes in sequence order,
+// acks, heartbeats, gap fetches, low-priority holding and backpressure. Topics are in
+// session-topics.ts. The transport hands in frame bodies and takes frames out.
+import { peekTokenApp, verifyDeviceToken } from "../auth.ts";
+import { decodeFrame, encodeFrame } from "../codec.ts";
+import { randomId } from "../ids.ts";
+import {
+  DEVICE_FRAMES,
+  type Frame,
+  FRAME_NAMES,
+  FrameError,
+  FrameType,
+  type HelloFrame,
+  Priority,
+  PROTOCOL_VERSION,
+  uuidToBytes,
+  WireError,
+  type WireErrorName,
+} from "../protocol.ts";
+import type { InboxMessage } from "../store/store.ts";
+import type { Relay } from "./relay.ts";
+import { SessionTopics } from "./session-topics.ts";
+
+/** What a relay needs of a transport: Bun's WebSocket and TCP sockets are wrapped to this. */
+export interface Connection {
+  readonly transport: "ws" | "tcp";
+  readonly remoteAddress: string;
+  /** Sends one encoded frame (the transport adds its framing); false once its buffer is past the high-water mark. */
+  send(frame: Uint8Array): boolean;
+  /** Closes after what was sent has been flushed. */
+  close(code: number, reason: string): void;
+  /** Bytes accepted but not yet written to the socket. */
+  buffered(): number;
+}
+
+type State = "hello" | "auth" | "open" | "closed";
+
+/** How many inbox rows one store read brings while replaying. */
+const REPLAY_PAGE = 256;
+/** Signals held in memory per session; beyond this the store is the buffer. */
+const MAX_PENDING = 1024;
+/** Pushes remembered per session to time their acks. */
+const MAX_INFLIGHT = 4096;
+
+export class Session {
+  readonly id = randomId("s", 8);
+  state: State = "hello";
+  appId = "";
+  deviceId = "";
+  key = "";
+  /** Seconds between heartbeats the device announced, clamped to the server's bounds. */
+  heartbeat: number;
+  deadline: number;
+  lastFrameAt: number;
+  /** Cursor: every sequence up to here was pushed on this connection or is never to be pushed. */
+  pushedSeq = 0;
+  /** Highest sequence actually sent as PUSH; what a HEARTBEAT_ACK reports. */
+  lastPushed = 0;
+  ackedSeq = 0;
+  /** Highest sequence known to exist for the device. */
+  knownLatest = 0;
+  /** True while the transport's buffer is past its high-water mark; pushes wait for drain. */
+  paused = false;
+  pausedSince = 0;
+  /** The engine was down when this session registered: no signal finds it until it registers again. */
+  presenceMissing = false;
+  readonly topics: SessionTopics;
+  private readonly pending = new Map<number, InboxMessage>();
+  private loading: Promise<void> | null = null;
+  /** Highest known sequence of a message that is not low priority: lows before it ride along. */
+  private urgentSeq = 0;
+  /** Stopped at a low-priority message until the device shows it is awake. */
+  private parked = false;
+  private readonly inflight = new Map<number, number>();
+
+  constructor(
+    readonly conn: Connection,
+    readonly relay: Relay,
+  ) {
+    const now = relay.now();
+    this.heartbeat = relay.config.heartbeat.default;
+    this.deadline = now + relay.config.heartbeat.min * relay.config.heartbeatGrace * 1000;
+    this.lastFrameAt = now;
+    this.topics = new SessionTopics(this);
+  }
+
+  receive(bytes: Uint8Array): void {
+    if (this.state === "closed") return;
+    let frame: Frame;
+    try {
+      frame = decodeFrame(bytes, DEVICE_FRAMES, this.relay.config.maxFrameBytes);
+    } catch (error) {
+      this.fail(error);
+      return;
+    }
+    this.relay.metrics.frameIn(FRAME_NAMES[frame.type], bytes.length);
+    const now = this.relay.now();
+    this.lastFrameAt = now;
+    this.deadline = now + this.heartbeat * this.relay.config.heartbeatGrace * 1000;
+    // Any frame shows the radio is up: held low-priority messages may go now.
+    if (this.parked) {
+      this.parked = false;
+      if (this.state === "open") this.pump();
+    }
+    this.handle(frame).catch((error: unknown) => this.fail(error));
+  }
+
+  private async handle(frame: Frame): Promise<void> {
+    if (frame.type === FrameType.HELLO) {
+      if (this.state !== "hello") throw new FrameError("INVALID_FRAME", "HELLO was already sent on this connection");
+      return this.hello(frame);
+    }
+    if (this.state !== "open") throw new FrameError("HELLO_REQUIRED", "the first frame must be HELLO; wait for WELCOME");
+    switch (frame.type) {
+      case FrameType.ACK:
+        return this.ack(frame.seq);
+      case FrameType.HEARTBEAT:
+        return this.heartbeatFrame(frame.interval);
+      case FrameType.FETCH:
+        return this.fetch(frame.afterSeq);
+      case FrameType.SUBSCRIBE:
+        return this.topics.subscribe(frame.topic, frame.lastOffset);
+      case FrameType.UNSUBSCRIBE:
+        return this.topics.unsubscribe(frame.topic);
+    }
+  }
+
+  private async hello(frame: HelloFrame): Promise<void> {
+    this.state = "auth";
+    if (frame.version !== PROTOCOL_VERSION) {
+      throw new FrameError("UNSUPPORTED_VERSION", `protocol ${frame.version} is not supported; this server speaks ${PROTOCOL_VERSION}`);
+    }
+    const { store } = this.relay;
+    const appId = peekTokenApp(frame.token);
+    const secret = appId === null ? null : await store.appSecret(appId);
+    if (appId === null || secret === null) throw new FrameError("TOKEN_INVALID", "token not issued by this mesh");
+    const check = await verifyDeviceToken(secret, frame.token, this.relay.now());
+    if (!check.ok) throw new FrameError(check.reason, WireError[check.reason].reason);
+    if (check.claims.deviceId !== frame.deviceId) throw new FrameError("TOKEN_INVALID", "token is for another device");
+    // A valid token for a missing device usually means it was registered a moment ago at an edge
+    // whose write this node's replica has not pulled yet: catch up once before refusing.
+    const device = (await store.getDevice(appId, frame.deviceId)) ?? ((await store.freshen()) ? await store.getDevice(appId, frame.deviceId) : null);
+    if (!device) throw new FrameError("DEVICE_UNKNOWN", "device not found");
+    // Past soft capacity the answer comes later, so probing devices prefer a less loaded node.
+    const delay = this.relay.handshakeDelayMs();
+    if (delay > 0) await new Promise((resolve) => setTimeout(resolve, delay));
+    if (this.isClosed()) return;
+
+    this.appId = appId;
+    this.deviceId = frame.deviceId;
+    const { min, max } = this.relay.config.heartbeat;
+    this.heartbeat = Math.min(max, Math.max(min, frame.heartbeat || this.relay.config.heartbeat.default));
+    this.relay.metrics.heartbeatInterval(this.heartbeat);
+    this.deadline = this.relay.now() + this.heartbeat * this.relay.config.heartbeatGrace * 1000;
+
+    // Register before reading the latest sequence: a send that lands after the read then finds
+    // this session's presence, and one that landed before is covered by the read.
+    await this.relay.attach(this);
+    const [latest, subscriptions] = await Promise.all([
+      store.latestSeq(appId, frame.deviceId),
+      store.topics.subscriptionsOf(appId, frame.deviceId),
+    ]);
+    if (this.isClosed()) return;
+
+    // lastSeq counts only under the epoch it was earned in: epoch 0 (no state) or another
+    // epoch (the history was reset) means the device gets everything there is.
+    let latestSeq = latest ?? device.lastSeq;
+    // A device ahead of this node's replica (it was served by another node a moment ago) is not
+    // clamped to a stale latest: the replica catches up first. Clamping would make the device
+    // lower its own mark and take the same messages again.
+    if (frame.epoch === device.epoch && frame.lastSeq > latestSeq && (await store.freshen())) {
+      latestSeq = (await store.latestSeq(appId, frame.deviceId)) ?? latestSeq;
+      if (this.isClosed()) return;
+    }
+    const lastSeq = frame.epoch === device.epoch ? Math.min(frame.lastSeq, latestSeq) : 0;
+    this.pushedSeq = lastSeq;
+    this.lastPushed = lastSeq;
+    this.ackedSeq = lastSeq;
+    this.knownLatest = Math.max(this.knownLatest, latestSeq);
+    this.state = "open";
+    this.send({
+      type: FrameType.WELCOME,
+      sessionId: this.id,
+      nodeId: this.relay.config.nodeId,
+      latestSeq,
+      heartbeat: this.heartbeat,
+      heartbeatMin: min,
+      heartbeatMax: max,
+      epoch: device.epoch,
+    });
+    if (lastSeq > device.ackedSeq) this.relay.queueAck(this, lastSeq);
+    this.pump();
+    // A device's own offset older than its subscription would replay what it was never subscribed to.
+    for (const { topic, startOffset } of subscriptions.slice(0, this.relay.config.maxTopicsPerConnection)) {
+      this.topics.attach(topic, Math.max(frame.topics[topic] ?? 0, startOffset));
+    }
+  }
+
+  private ack(seq: number): void {
+    if (seq > this.pushedSeq) {
+      throw new FrameError("ACK_OUT_OF_RANGE", `ack ${seq} is above the highest pushed sequence ${this.pushedSeq}`);
+    }
+    if (seq <= this.ackedSeq) return;
+    this.ackedSeq = seq;
+    const now = this.relay.now();
+    for (const [pushed, createdAt] of this.inflight) {
+      if (pushed > seq) break;
+      this.relay.metrics.deliveryLatency(now - createdAt);
+      this.inflight.delete(pushed);
+    }
+    this.relay.queueAck(this, seq);
+  }
+
+  private async heartbeatFrame(interval: number): Promise<void> {
+    const { min, max } = this.relay.config.heartbeat;
+    this.heartbeat = Math.min(max, Math.max(min, interval || this.heartbeat));
+    this.relay.metrics.heartbeatInterval(this.heartbeat);
+    this.deadline = this.relay.now() + this.heartbeat * this.relay.config.heartbeatGrace * 1000;
+    if (this.presenceMissing) void this.relay.registerPresence(this);
+    await this.refreshLatest();
+    if (this.isClosed()) return;
+    this.send({ type: FrameType.HEARTBEAT_ACK, latestSeq: this.lastPushed });
+  }
+
+  private async fetch(afterSeq: number): Promise<void> {
+    // Rewinding re-sends what the device says it lacks; the SDK drops any it already had.
+    if (afterSeq < this.pushedSeq) this.pushedSeq = Math.max(afterSeq, this.ackedSeq);
+    this.parked = false;
+    await this.refreshLatest();
+  }
+
+  /** Reads the device's latest sequence from the store and pushes up to it before returning. */
+  private async refreshLatest(): Promise<void> {
+    const latest = (await this.relay.store.latestSeq(this.appId, this.deviceId)) ?? this.knownLatest;
+    this.knownLatest = Math.max(this.knownLatest, latest);
+    if (!this.isClosed()) await this.pumpAndWait();
+  }
+
+  /** Takes a message signalled for this device. */
+  offer(message: InboxMessage): void {
+    if (this.isClosed() || message.seq <= this.pushedSeq) return;
+    if (message.seq > this.knownLatest) this.knownLatest = message.seq;
+    if (message.collapseKey !== null) {
+      // The store already marked older pending messages with this key collapsed.
+      for (const [seq, held] of this.pending) if (held.collapseKey === message.collapseKey && seq < message.seq) this.pending.delete(seq);
+    }
+    if (this.pending.size < MAX_PENDING) this.pending.set(message.seq, message);
+    if (message.priority !== Priority.low && message.seq > this.urgentSeq) {
+      this.urgentSeq = message.seq;
+      this.parked = false;
+    }
+    if (this.state === "open") this.pump();
+  }
+
+  /** The transport drained below its high-water mark. */
+  resume(): void {
+    if (!this.paused || this.isClosed()) return;
+    this.paused = false;
+    this.pump();
+    this.topics.pumpAll();
+  }
+
+  private pump(): void {
+    this.pumpAndWait().catch((error: unknown) => this.fail(error));
+  }
+
+  private async pumpAndWait(): Promise<void> {
+    while (this.state === "open" && !this.paused) {
+      const next = this.pending.get(this.pushedSeq + 1);
+      if (next) {
+        if (!this.mayPush(next)) {
+          this.parked = true;
+          break;
+        }
+        this.pending.delete(next.seq);
+        this.deliver(next);
+        continue;
+      }
+      if (this.knownLatest <= this.pushedSeq || this.parked) break;
+      // One store read at a time; a caller that finds one running waits for it instead.
+      this.loading ??= this.loadPage().finally(() => {
+        this.loading = null;
+      });
+      await this.loading;
+    }
+    for (const seq of this.pending.keys()) if (seq <= this.pushedSeq) this.pending.delete(seq);
+  }
+
+  private async loadPage(): Promise<void> {
+    const knownBefore = this.knownLatest;
+    const rows = await this.relay.store.readInbox(this.appId, this.deviceId, this.pushedSeq, REPLAY_PAGE);
+    for (const row of rows) if (row.priority !== Priority.low && row.seq > this.urgentSeq) this.urgentSeq = row.seq;
+    for (const row of rows) {
+      if (row.seq <= this.pushedSeq) continue;
+      if (this.state !== "open" || this.paused) return;
+      if (!this.mayPush(row)) {
+        this.parked = true;
+        return;
+      }
+      this.deliver(row);
+    }
+    // Nothing past what was pushed (e.g. a replica behind): stop; the next heartbeat or signal looks again.
+    if (rows.length === 0 && this.knownLatest === knownBefore) this.knownLatest = this.pushedSeq;
+  }
+
+  /** Low priority never wakes a device: it waits for the device's own traffic or an urgent message behind it. */
+  private mayPush(message: InboxMessage): boolean {
+    if (message.priority !== Priority.low) return true;
+    if (message.seq < this.urgentSeq) return true;
+    return this.relay.now() - this.lastFrameAt <= this.relay.config.lowPriorityWakeMs;
+  }
+
+  private deliver(message: InboxMessage): void {
+    this.pushedSeq = message.seq;
+    if (message.expiresAt !== null && message.expiresAt <= this.relay.now()) {
+      this.relay.queueExpired(this, message.seq);
+      return;
+    }
+    this.lastPushed = message.seq;
+    if (this.inflight.size < MAX_INFLIGHT) this.inflight.set(message.seq, message.createdAt);
+    this.send({
+      type: FrameType.PUSH,
+      seq: message.seq,
+      messageId: uuidToBytes(message.messageId),
+      priority: message.priority,
+      data: message.data,
+      sentAt: message.createdAt,
+      collapseKey: message.collapseKey,
+    });
+  }
+
+  send(frame: Frame): void {
+    this.sendEncoded(encodeFrame(frame), FRAME_NAMES[frame.type]);
+  }
+
+  /** Sends bytes encoded once for many sessions (topic fan-out). */
+  sendEncoded(bytes: Uint8Array, name: (typeof FRAME_NAMES)[keyof typeof FRAME_NAMES]): void {
+    if (this.state === "closed") return;
+    this.relay.metrics.frameOut(name, bytes.length);
+    if (!this.conn.send(bytes) && !this.paused) {
+      this.paused = true;
+      this.pausedSince = this.relay.now();
+    }
+  }
+
+  /** Sends ERROR with the failure's code and closes with the same code. Never throws. */
+  fail(error: unknown): void {
+    if (this.state === "closed") return;
+    const code: WireErrorName = error instanceof FrameError ? error.code : "INTERNAL";
+    if (!(error instanceof FrameError)) this.relay.log("session_error", { session: this.id, error: String(error) });
+    this.relay.metrics.error(code);
+    const message = error instanceof Error ? error.message : String(error);
+    this.send({ type: FrameType.ERROR, code: WireError[code].code, message: message.slice(0, 512) });
+    this.closeWith(code);
+  }
+
+  closeWith(code: WireErrorName, goaway?: Frame): void {
+    if (this.state === "closed") return;
+    if (goaway) this.send(goaway);
+    this.conn.close(WireError[code].code, code);
+    this.closed();
+  }
+
+  /** Called by the transport when the socket is gone, and by `closeWith`. Idempotent. */
+  closed(): void {
+    if (this.state === "closed") return;
+    const wasAttached = this.key !== "";
+    this.state = "closed";
+    this.pending.clear();
+    this.topics.detachAll();
+    if (wasAttached) this.relay.detach(this);
+    else this.relay.forget(this);
+  }
+
+  isClosed(): boolean {
+    return this.state === "closed";
+  }
+}

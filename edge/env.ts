@@ -1,0 +1,83 @@
+// What every edge route can reach: the store, the engine, the limiter, the config, and the caller's identity.
+import type { Config } from "../core/config.ts";
+import type { Engine } from "../core/engine/engine.ts";
+import type { RateLimiter } from "../core/engine/rate-limiter.ts";
+import { PushmeshError } from "../core/errors.ts";
+import type { ApiKeyIdentity, Scope, Store } from "../core/store/store.ts";
+import type { Log } from "../core/log.ts";
+import { OpenAPIHono } from "@hono/zod-openapi";
+import type { Context, MiddlewareHandler } from "hono";
+
+export type EdgeDeps = {
+  store: Store;
+  engine: Engine;
+  config: Config;
+  log?: Log;
+  /** Per-app request rates and message quotas; without one, neither is enforced. */
+  limiter?: RateLimiter;
+  /** A scheduler in this process, woken when a send makes something due soon. */
+  scheduler?: { wake(at: number): void };
+};
+
+export type EdgeEnv = { Variables: { identity: ApiKeyIdentity } };
+
+async function identify(c: Context<EdgeEnv>, store: Store): Promise<ApiKeyIdentity | null> {
+  const known = c.get("identity") as ApiKeyIdentity | undefined;
+  if (known) return known;
+  const match = /^Bearer\s+(\S+)$/i.exec(c.req.header("authorization") ?? "");
+  if (!match) return null;
+  const identity = await store.authenticate(match[1]!);
+  if (identity) c.set("identity", identity);
+  return identity;
+}
+
+/** Resolves `Authorization: Bearer <apiKey>` and checks the route's scope. */
+export function requireScope(store: Store, scope: Scope): MiddlewareHandler<EdgeEnv> {
+  return async (c, next) => {
+    if (!/^Bearer\s+\S+$/i.test(c.req.header("authorization") ?? "")) {
+      throw new PushmeshError("UNAUTHORIZED", "send Authorization: Bearer <apiKey>");
+    }
+    const identity = await identify(c, store);
+    if (!identity) throw new PushmeshError("UNAUTHORIZED", "unknown or revoked API key");
+    if (!identity.scopes.includes(scope)) throw new PushmeshError("FORBIDDEN", `this key lacks the '${scope}' scope`);
+    await next();
+  };
+}
+
+/**
+ * Counts every request that carries a valid API key against its app's rate limit, before any
+ * route runs; past it, 429 RATE_LIMITED with Retry-After. Requests without a key pass on (the
+ * routes that need one refuse them; GET /v1/nodes needs none).
+ */
+export function limitAppRate(deps: EdgeDeps): MiddlewareHandler<EdgeEnv> {
+  return async (c, next) => {
+    const { limiter, config } = deps;
+    if (limiter) {
+      const identity = await identify(c, deps.store);
+      if (identity) {
+        const windowMs = config.rateLimitWindowSeconds * 1000;
+        const decision = await limiter.take(`rate:${identity.appId}`, 1, config.rateLimitRequests, windowMs);
+        if (!decision.allowed) {
+          throw new PushmeshError("RATE_LIMITED", `at most ${config.rateLimitRequests} requests per ${config.rateLimitWindowSeconds} s per app`, {
+            details: { retryAfterSeconds: Math.max(1, Math.ceil(decision.retryAfterMs / 1000)) },
+          });
+        }
+      }
+    }
+    await next();
+  };
+}
+
+/** A router whose schema failures become INVALID_REQUEST with every issue listed. */
+export function newRouter() {
+  return new OpenAPIHono<EdgeEnv>({
+    defaultHook: (result) => {
+      if (!result.success) {
+        const issues = result.error.issues.map((i) => ({ path: i.path.join("."), message: i.message }));
+        throw new PushmeshError("INVALID_REQUEST", issues.map((i) => `${i.path || "body"}: ${i.message}`).join("; "), {
+          details: issues,
+        });
+      }
+    },
+  });
+}

@@ -1,0 +1,36 @@
+import { createRoute } from "@hono/zod-openapi";
+import { signDeviceToken } from "../../core/auth.ts";
+import { PushmeshError } from "../../core/errors.ts";
+import { randomId } from "../../core/ids.ts";
+import { type EdgeDeps, newRouter, requireScope } from "../env.ts";
+import { DeviceTokenSchema, errorResponses, RegisterDeviceSchema } from "../schemas.ts";
+
+const register = createRoute({
+  method: "post",
+  path: "/v1/devices",
+  summary: "Register a device (or re-issue its token) and get a device token",
+  security: [{ apiKey: [] }],
+  request: { body: { required: true, content: { "application/json": { schema: RegisterDeviceSchema } } } },
+  responses: {
+    200: { description: "The device existed; a fresh token", content: { "application/json": { schema: DeviceTokenSchema } } },
+    201: { description: "The device was created", content: { "application/json": { schema: DeviceTokenSchema } } },
+    ...errorResponses,
+  },
+});
+
+export function deviceRoutes(deps: EdgeDeps) {
+  const app = newRouter();
+  app.use("/v1/devices", requireScope(deps.store, "send"));
+  app.openapi(register, async (c) => {
+    const { appId } = c.get("identity");
+    const input = c.req.valid("json");
+    const deviceId = input.deviceId ?? randomId("dev", 16);
+    const { device, created } = await deps.store.upsertDevice(appId, { ...input, deviceId });
+    const secret = await deps.store.appSecret(appId);
+    if (!secret) throw new PushmeshError("INTERNAL", "app has no signing secret");
+    const expiresAt = Date.now() + deps.config.tokenTtlSeconds * 1000;
+    const token = await signDeviceToken(secret, { appId, deviceId, expiresAt });
+    return c.json({ deviceId, token, expiresAt, epoch: device.epoch }, created ? 201 : 200);
+  });
+  return app;
+}

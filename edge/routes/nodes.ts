@@ -1,0 +1,110 @@
+import { createRoute, z } from "@hono/zod-openapi";
+import { PushmeshError } from "../../core/errors.ts";
+import { rankNodes, withHost } from "../../core/ranking.ts";
+import { type EdgeDeps, newRouter, requireScope } from "../env.ts";
+import { ErrorSchema, errorResponses } from "../schemas.ts";
+import { DrainSchema, NodeAdminSchema, NodeListQuerySchema, NodeListSchema } from "../schemas-ops.ts";
+
+const json = { "application/json": { schema: ErrorSchema } };
+
+const list = createRoute({
+  method: "get",
+  path: "/v1/nodes",
+  summary: "Relay nodes a device may connect to, best first; no API key needed",
+  description:
+    "Ranked by estimated RTT from the device's region (the `region` hint, else the edge's own) plus load; " +
+    "draining, silent and weight-0 nodes are left out, full nodes go last, canaries get their weight's share.",
+  request: { query: NodeListQuerySchema },
+  responses: { 200: { description: "Ranked relays", content: { "application/json": { schema: NodeListSchema } } } },
+});
+
+const all = createRoute({
+  method: "get",
+  path: "/v1/nodes/all",
+  summary: "Every node in the registry, draining and stale ones too (admin scope)",
+  security: [{ apiKey: [] }],
+  responses: {
+    200: { description: "The registry", content: { "application/json": { schema: z.object({ nodes: z.array(NodeAdminSchema) }) } } },
+    ...errorResponses,
+  },
+});
+
+const drain = createRoute({
+  method: "post",
+  path: "/v1/nodes/{id}/drain",
+  summary: "Mark a node draining (admin scope): devices are no longer offered it and the relay moves its devices away",
+  security: [{ apiKey: [] }],
+  request: {
+    params: z.object({ id: z.string().min(1).max(64) }),
+    body: { required: false, content: { "application/json": { schema: DrainSchema } } },
+  },
+  responses: {
+    200: { description: "The node as now recorded", content: { "application/json": { schema: NodeAdminSchema } } },
+    ...errorResponses,
+    404: { description: "No such node", content: json },
+  },
+});
+
+export function nodeRoutes(deps: EdgeDeps) {
+  const { config } = deps;
+  const app = newRouter();
+  app.on("GET", "/v1/nodes/all", requireScope(deps.store, "admin"));
+  app.on("POST", "/v1/nodes/:id/drain", requireScope(deps.store, "admin"));
+
+  app.openapi(list, async (c) => {
+    const region = c.req.valid("query").region ?? config.region;
+    const ranked = rankNodes(await deps.store.listNodes(), {
+      region,
+      rttTable: config.rttTable,
+      sameRegionMs: config.rttSameRegionMs,
+      unknownMs: config.rttUnknownMs,
+      loadPenaltyMs: config.loadPenaltyMs,
+      staleMs: config.nodeStaleMs,
+      now: Date.now(),
+      limit: config.nodeListLimit,
+    });
+    const nodes = ranked.map((n) => ({ id: n.id, region: n.region, ws: n.wsUrl, tcp: n.tcpAddr, ips: n.ips, load: n.load, rttMs: n.rttMs }));
+    const fallbackIps = ranked.flatMap((n) =>
+      n.ips.map((ip) => ({ nodeId: n.id, ip, ws: withHost(n.wsUrl, ip), tcp: withHost(n.tcpAddr, ip) })),
+    );
+    return c.json({ region, nodes, fallbackIps, heartbeat: config.heartbeat }, 200);
+  });
+
+  app.openapi(all, async (c) => {
+    const now = Date.now();
+    const nodes = (await deps.store.listNodes())
+      .sort((a, b) => a.id.localeCompare(b.id))
+      .map((n) => adminView(n, now, config.nodeStaleMs));
+    return c.json({ nodes }, 200);
+  });
+
+  app.openapi(drain, async (c) => {
+    const { id } = c.req.valid("param");
+    const body = c.req.header("content-type")?.includes("json") ? c.req.valid("json") : {};
+    if (!(await deps.store.setNodeDraining(id, body.draining ?? true))) throw new PushmeshError("NODE_NOT_FOUND");
+    deps.log?.("node_drain_set", { nodeId: id, draining: body.draining ?? true });
+    const node = (await deps.store.listNodes()).find((n) => n.id === id);
+    if (!node) throw new PushmeshError("NODE_NOT_FOUND");
+    return c.json(adminView(node, Date.now(), config.nodeStaleMs), 200);
+  });
+  return app;
+}
+
+function adminView(n: Awaited<ReturnType<EdgeDeps["store"]["listNodes"]>>[number], now: number, staleMs: number) {
+  return {
+    id: n.id,
+    region: n.region,
+    ws: n.wsUrl,
+    tcp: n.tcpAddr,
+    ips: n.ips,
+    capacity: n.capacity,
+    connections: n.connections,
+    load: n.capacity > 0 ? n.connections / n.capacity : 1,
+    draining: n.draining,
+    stale: now - n.updatedAt > staleMs,
+    version: n.version,
+    weight: n.weight,
+    startedAt: n.startedAt,
+    updatedAt: n.updatedAt,
+  };
+}

@@ -1,0 +1,195 @@
+// Bun's sockets wired to the relay's sessions: one binary WebSocket message per frame, and on raw
+// TCP a varint length before each frame; TLS on both when configured. The WebSocket listener
+// also answers /metrics, /healthz and /readyz. Everything past the framing is core/relay/.
+import type { ServerWebSocket, Socket, TCPSocketListener } from "bun";
+import { lengthPrefixed, TcpFrameReader } from "../core/codec.ts";
+import { FrameError } from "../core/protocol.ts";
+import type { Relay } from "../core/relay/relay.ts";
+import type { Connection, Session } from "../core/relay/session.ts";
+
+type WsData = { remote: string; session?: Session };
+
+/** Past this many unwritten bytes a connection stops taking pushes until it drains. */
+export const SEND_HIGH_WATER = 256 * 1024;
+/** Hard cap: Bun drops WebSocket messages past it; the session closes rather than lose one. */
+const WS_BUFFER_LIMIT = 8 * 1024 * 1024;
+const TCP_CLOSE_GRACE_MS = 5000;
+
+export type Tls = { cert: string; key: string };
+
+export type RelayListeners = {
+  wsPort: number;
+  tcpPort: number;
+  stop(): Promise<void>;
+};
+
+export type HttpRoutes = { metrics?: () => Promise<Response> };
+
+export function listenWebSocket(relay: Relay, hostname: string, port: number, tls?: Tls, routes: HttpRoutes = {}) {
+  return Bun.serve({
+    hostname,
+    port,
+    tls: tls && { cert: tls.cert, key: tls.key },
+    async fetch(req, server) {
+      const path = new URL(req.url).pathname;
+      if (req.headers.get("upgrade")?.toLowerCase() === "websocket") {
+        const remote = server.requestIP(req)?.address ?? "";
+        if (server.upgrade(req, { data: { remote } })) return undefined;
+      }
+      if (path === "/healthz") return Response.json({ ok: true });
+      if (path === "/readyz") {
+        const ready = relay.drainState === "serving";
+        return Response.json({ ready, drainState: relay.drainState }, { status: ready ? 200 : 503 });
+      }
+      if (path === "/metrics" && routes.metrics) return routes.metrics();
+      return new Response("pushmesh relay: connect with a WebSocket upgrade\n", { status: 426 });
+    },
+    websocket: {
+      data: {} as WsData,
+      // Heartbeats are the protocol's own; the socket-level timer and pings would only wake radios.
+      idleTimeout: 0,
+      sendPings: false,
+      // Larger than the frame limit so an oversized frame gets FRAME_TOO_LARGE rather than a bare 1009.
+      maxPayloadLength: relay.config.maxFrameBytes * 4,
+      backpressureLimit: WS_BUFFER_LIMIT,
+      open(ws) {
+        ws.data.session = relay.open(wsConnection(ws));
+      },
+      message(ws, message) {
+        const session = ws.data.session;
+        if (!session) return;
+        if (typeof message === "string") session.fail(new FrameError("TEXT_NOT_ACCEPTED", "send frames as binary messages"));
+        else session.receive(message);
+      },
+      drain(ws) {
+        if (ws.getBufferedAmount() < SEND_HIGH_WATER) ws.data.session?.resume();
+      },
+      close(ws) {
+        ws.data.session?.closed();
+      },
+    },
+  });
+}
+
+function wsConnection(ws: ServerWebSocket<WsData>): Connection {
+  return {
+    transport: "ws",
+    remoteAddress: ws.data.remote,
+    send(frame) {
+      const status = ws.sendBinary(frame);
+      // 0: Bun dropped the message at its hard limit. Close rather than lose it silently; the
+      // device resumes from its last sequence on reconnect.
+      if (status === 0) {
+        ws.data.session?.closeWith("SLOW_CONSUMER");
+        return false;
+      }
+      return status > 0 || ws.getBufferedAmount() < SEND_HIGH_WATER;
+    },
+    close(code, reason) {
+      ws.close(code, reason);
+    },
+    buffered: () => ws.getBufferedAmount(),
+  };
+}
+
+type TcpData = { reader: TcpFrameReader; session?: Session; outbox: Uint8Array[]; outboxBytes: number; closing: boolean };
+
+export function listenTcp(relay: Relay, hostname: string, port: number, tls?: Tls): TCPSocketListener<TcpData> {
+  return Bun.listen<TcpData>({
+    hostname,
+    port,
+    tls: tls && { cert: tls.cert, key: tls.key },
+    socket: {
+      open(socket) {
+        socket.data = { reader: new TcpFrameReader(relay.config.maxFrameBytes), outbox: [], outboxBytes: 0, closing: false };
+        socket.data.session = relay.open(tcpConnection(socket));
+      },
+      data(socket, chunk) {
+        const { session, reader } = socket.data;
+        if (!session || session.isClosed()) return;
+        let frames: Uint8Array[];
+        try {
+          frames = reader.push(chunk);
+        } catch (error) {
+          session.fail(error);
+          return;
+        }
+        for (const frame of frames) session.receive(frame);
+      },
+      drain(socket) {
+        flushOutbox(socket);
+        if (socket.data.outboxBytes < SEND_HIGH_WATER) socket.data.session?.resume();
+      },
+      close(socket) {
+        socket.data.session?.closed();
+      },
+      error(socket, error) {
+        relay.log("tcp_error", { remote: socket.remoteAddress, error: String(error) });
+      },
+    },
+  });
+}
+
+function tcpConnection(socket: Socket<TcpData>): Connection {
+  return {
+    transport: "tcp",
+    remoteAddress: socket.remoteAddress,
+    send(frame) {
+      const data = socket.data;
+      const bytes = lengthPrefixed(frame);
+      if (data.outbox.length > 0) {
+        data.outbox.push(bytes);
+        data.outboxBytes += bytes.length;
+      } else {
+        const written = Math.max(0, socket.write(bytes));
+        if (written < bytes.length) {
+          data.outbox.push(bytes.subarray(written));
+          data.outboxBytes += bytes.length - written;
+        }
+      }
+      return data.outboxBytes < SEND_HIGH_WATER;
+    },
+    // Raw TCP has no close code: the ERROR or GOAWAY frame sent before this carries it.
+    close() {
+      socket.data.closing = true;
+      if (socket.data.outbox.length === 0) socket.end();
+      // A peer that stopped reading must not hold the socket open forever.
+      else setTimeout(() => socket.terminate(), TCP_CLOSE_GRACE_MS).unref?.();
+    },
+    buffered: () => socket.data.outboxBytes,
+  };
+}
+
+function flushOutbox(socket: Socket<TcpData>): void {
+  const data = socket.data;
+  while (data.outbox.length > 0) {
+    const head = data.outbox[0]!;
+    const written = Math.max(0, socket.write(head));
+    data.outboxBytes -= written;
+    if (written < head.length) {
+      data.outbox[0] = head.subarray(written);
+      return;
+    }
+    data.outbox.shift();
+  }
+  if (data.closing) socket.end();
+}
+
+export function startListeners(
+  relay: Relay,
+  hostname: string,
+  ports: { ws: number; tcp: number },
+  tls?: Tls,
+  routes?: HttpRoutes,
+): RelayListeners {
+  const ws = listenWebSocket(relay, hostname, ports.ws, tls, routes);
+  const tcp = listenTcp(relay, hostname, ports.tcp, tls);
+  return {
+    wsPort: ws.port ?? ports.ws,
+    tcpPort: tcp.port,
+    async stop() {
+      tcp.stop(true);
+      await ws.stop(true);
+    },
+  };
+}

@@ -1,0 +1,52 @@
+// One relay node: its listeners, its metrics and its place in the registry, over a store and an
+// engine it is given. `dev` runs one beside the edge; tests and clusters run several.
+import type { Config } from "../core/config.ts";
+import type { Engine } from "../core/engine/engine.ts";
+import type { Log } from "../core/log.ts";
+import { announcedIps } from "../core/ranking.ts";
+import { Relay } from "../core/relay/relay.ts";
+import type { LibsqlStore } from "../core/store/store.ts";
+import { startListeners, type Tls } from "./listeners.ts";
+import { prometheusMetrics } from "./metrics.ts";
+
+export type RelayNode = {
+  relay: Relay;
+  /** ws:// or wss:// URL. */
+  ws: string;
+  /** host:port, or tls://host:port when the listener serves TLS. */
+  tcp: string;
+  /** Stops within `graceMs`: drains devices to other nodes first when there are any. */
+  stop(graceMs?: number): Promise<void>;
+};
+
+async function readTls(config: Config): Promise<Tls | undefined> {
+  if (!config.tlsCert || !config.tlsKey) return undefined;
+  return { cert: await Bun.file(config.tlsCert).text(), key: await Bun.file(config.tlsKey).text() };
+}
+
+export async function startRelayNode(config: Config, deps: { store: LibsqlStore; engine: Engine; log: Log }): Promise<RelayNode> {
+  const metrics = prometheusMetrics(config.nodeId);
+  const relay = new Relay({ config, store: deps.store, engine: deps.engine, log: deps.log, metrics });
+  metrics.watch(relay);
+  const tls = await readTls(config);
+  const listeners = startListeners(relay, config.host, { ws: config.wsPort, tcp: config.tcpPort }, tls, {
+    metrics: async () => new Response(await metrics.registry.metrics(), { headers: { "content-type": metrics.registry.contentType } }),
+  });
+  const host = config.publicHost ?? config.host;
+  const ws = `${tls ? "wss" : "ws"}://${host}:${listeners.wsPort}`;
+  const tcp = `${tls ? "tls://" : ""}${host}:${listeners.tcpPort}`;
+  await relay.start({ ws, tcp, ips: announcedIps(host, config.publicIps) });
+  let stopped: Promise<void> | null = null;
+  return {
+    relay,
+    ws,
+    tcp,
+    stop(graceMs = 0) {
+      stopped ??= (async () => {
+        await relay.stop(graceMs);
+        await listeners.stop();
+      })();
+      return stopped;
+    },
+  };
+}
