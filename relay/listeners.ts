@@ -53,7 +53,7 @@ export function listenWebSocket(relay: Relay, hostname: string, port: number, tl
       maxPayloadLength: relay.config.maxFrameBytes * 4,
       backpressureLimit: WS_BUFFER_LIMIT,
       open(ws) {
-        ws.data.session = relay.open(wsConnection(ws));
+        ws.data.session = relay.open(new WsConnection(ws));
       },
       message(ws, message) {
         const session = ws.data.session;
@@ -71,25 +71,34 @@ export function listenWebSocket(relay: Relay, hostname: string, port: number, tl
   });
 }
 
-function wsConnection(ws: ServerWebSocket<WsData>): Connection {
-  return {
-    transport: "ws",
-    remoteAddress: ws.data.remote,
-    send(frame) {
-      const status = ws.sendBinary(frame);
-      // 0: Bun dropped the message at its hard limit. Close rather than lose it silently; the
-      // device resumes from its last sequence on reconnect.
-      if (status === 0) {
-        ws.data.session?.closeWith("SLOW_CONSUMER");
-        return false;
-      }
-      return status > 0 || ws.getBufferedAmount() < SEND_HIGH_WATER;
-    },
-    close(code, reason) {
-      ws.close(code, reason);
-    },
-    buffered: () => ws.getBufferedAmount(),
-  };
+// Connections are classes, not object literals of closures: at tens of thousands of idle
+// sockets the per-connection closures showed up as a large share of the relay's memory.
+class WsConnection implements Connection {
+  readonly transport = "ws";
+  constructor(private readonly ws: ServerWebSocket<WsData>) {}
+
+  get remoteAddress(): string {
+    return this.ws.data.remote;
+  }
+
+  send(frame: Uint8Array): boolean {
+    const status = this.ws.sendBinary(frame);
+    // 0: Bun dropped the message at its hard limit. Close rather than lose it silently; the
+    // device resumes from its last sequence on reconnect.
+    if (status === 0) {
+      this.ws.data.session?.closeWith("SLOW_CONSUMER");
+      return false;
+    }
+    return status > 0 || this.ws.getBufferedAmount() < SEND_HIGH_WATER;
+  }
+
+  close(code: number, reason: string): void {
+    this.ws.close(code, reason);
+  }
+
+  buffered(): number {
+    return this.ws.getBufferedAmount();
+  }
 }
 
 type TcpData = { reader: TcpFrameReader; session?: Session; outbox: Uint8Array[]; outboxBytes: number; closing: boolean };
@@ -102,7 +111,7 @@ export function listenTcp(relay: Relay, hostname: string, port: number, tls?: Tl
     socket: {
       open(socket) {
         socket.data = { reader: new TcpFrameReader(relay.config.maxFrameBytes), outbox: [], outboxBytes: 0, closing: false };
-        socket.data.session = relay.open(tcpConnection(socket));
+        socket.data.session = relay.open(new TcpConnection(socket));
       },
       data(socket, chunk) {
         const { session, reader } = socket.data;
@@ -130,34 +139,42 @@ export function listenTcp(relay: Relay, hostname: string, port: number, tls?: Tl
   });
 }
 
-function tcpConnection(socket: Socket<TcpData>): Connection {
-  return {
-    transport: "tcp",
-    remoteAddress: socket.remoteAddress,
-    send(frame) {
-      const data = socket.data;
-      const bytes = lengthPrefixed(frame);
-      if (data.outbox.length > 0) {
-        data.outbox.push(bytes);
-        data.outboxBytes += bytes.length;
-      } else {
-        const written = Math.max(0, socket.write(bytes));
-        if (written < bytes.length) {
-          data.outbox.push(bytes.subarray(written));
-          data.outboxBytes += bytes.length - written;
-        }
+class TcpConnection implements Connection {
+  readonly transport = "tcp";
+  constructor(private readonly socket: Socket<TcpData>) {}
+
+  get remoteAddress(): string {
+    return this.socket.remoteAddress;
+  }
+
+  send(frame: Uint8Array): boolean {
+    const data = this.socket.data;
+    const bytes = lengthPrefixed(frame);
+    if (data.outbox.length > 0) {
+      data.outbox.push(bytes);
+      data.outboxBytes += bytes.length;
+    } else {
+      const written = Math.max(0, this.socket.write(bytes));
+      if (written < bytes.length) {
+        data.outbox.push(bytes.subarray(written));
+        data.outboxBytes += bytes.length - written;
       }
-      return data.outboxBytes < SEND_HIGH_WATER;
-    },
-    // Raw TCP has no close code: the ERROR or GOAWAY frame sent before this carries it.
-    close() {
-      socket.data.closing = true;
-      if (socket.data.outbox.length === 0) socket.end();
-      // A peer that stopped reading must not hold the socket open forever.
-      else setTimeout(() => socket.terminate(), TCP_CLOSE_GRACE_MS).unref?.();
-    },
-    buffered: () => socket.data.outboxBytes,
-  };
+    }
+    return data.outboxBytes < SEND_HIGH_WATER;
+  }
+
+  // Raw TCP has no close code: the ERROR or GOAWAY frame sent before this carries it.
+  close(): void {
+    const socket = this.socket;
+    socket.data.closing = true;
+    if (socket.data.outbox.length === 0) socket.end();
+    // A peer that stopped reading must not hold the socket open forever.
+    else setTimeout(() => socket.terminate(), TCP_CLOSE_GRACE_MS).unref?.();
+  }
+
+  buffered(): number {
+    return this.socket.data.outboxBytes;
+  }
 }
 
 function flushOutbox(socket: Socket<TcpData>): void {

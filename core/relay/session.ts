@@ -64,14 +64,15 @@ export class Session {
   pausedSince = 0;
   /** The engine was down when this session registered: no signal finds it until it registers again. */
   presenceMissing = false;
-  readonly topics: SessionTopics;
-  private readonly pending = new Map<number, InboxMessage>();
+  // Created on first use: an idle connection should cost little more than its socket.
+  private topicState: SessionTopics | null = null;
+  private pending: Map<number, InboxMessage> | null = null;
   private loading: Promise<void> | null = null;
   /** Highest known sequence of a message that is not low priority: lows before it ride along. */
   private urgentSeq = 0;
   /** Stopped at a low-priority message until the device shows it is awake. */
   private parked = false;
-  private readonly inflight = new Map<number, number>();
+  private inflight: Map<number, number> | null = null;
 
   constructor(
     readonly conn: Connection,
@@ -81,7 +82,10 @@ export class Session {
     this.heartbeat = relay.config.heartbeat.default;
     this.deadline = now + relay.config.heartbeat.min * relay.config.heartbeatGrace * 1000;
     this.lastFrameAt = now;
-    this.topics = new SessionTopics(this);
+  }
+
+  get topics(): SessionTopics {
+    return (this.topicState ??= new SessionTopics(this));
   }
 
   receive(bytes: Uint8Array): void {
@@ -203,10 +207,13 @@ export class Session {
     if (seq <= this.ackedSeq) return;
     this.ackedSeq = seq;
     const now = this.relay.now();
-    for (const [pushed, createdAt] of this.inflight) {
-      if (pushed > seq) break;
-      this.relay.metrics.deliveryLatency(now - createdAt);
-      this.inflight.delete(pushed);
+    if (this.inflight) {
+      for (const [pushed, createdAt] of this.inflight) {
+        if (pushed > seq) break;
+        this.relay.metrics.deliveryLatency(now - createdAt);
+        this.inflight.delete(pushed);
+      }
+      if (this.inflight.size === 0) this.inflight = null;
     }
     this.relay.queueAck(this, seq);
   }
@@ -240,11 +247,12 @@ export class Session {
   offer(message: InboxMessage): void {
     if (this.isClosed() || message.seq <= this.pushedSeq) return;
     if (message.seq > this.knownLatest) this.knownLatest = message.seq;
+    const pending = (this.pending ??= new Map());
     if (message.collapseKey !== null) {
       // The store already marked older pending messages with this key collapsed.
-      for (const [seq, held] of this.pending) if (held.collapseKey === message.collapseKey && seq < message.seq) this.pending.delete(seq);
+      for (const [seq, held] of pending) if (held.collapseKey === message.collapseKey && seq < message.seq) pending.delete(seq);
     }
-    if (this.pending.size < MAX_PENDING) this.pending.set(message.seq, message);
+    if (pending.size < MAX_PENDING) pending.set(message.seq, message);
     if (message.priority !== Priority.low && message.seq > this.urgentSeq) {
       this.urgentSeq = message.seq;
       this.parked = false;
@@ -257,7 +265,7 @@ export class Session {
     if (!this.paused || this.isClosed()) return;
     this.paused = false;
     this.pump();
-    this.topics.pumpAll();
+    this.topicState?.pumpAll();
   }
 
   private pump(): void {
@@ -266,13 +274,13 @@ export class Session {
 
   private async pumpAndWait(): Promise<void> {
     while (this.state === "open" && !this.paused) {
-      const next = this.pending.get(this.pushedSeq + 1);
+      const next = this.pending?.get(this.pushedSeq + 1);
       if (next) {
         if (!this.mayPush(next)) {
           this.parked = true;
           break;
         }
-        this.pending.delete(next.seq);
+        this.pending!.delete(next.seq);
         this.deliver(next);
         continue;
       }
@@ -283,7 +291,10 @@ export class Session {
       });
       await this.loading;
     }
-    for (const seq of this.pending.keys()) if (seq <= this.pushedSeq) this.pending.delete(seq);
+    if (this.pending) {
+      for (const seq of this.pending.keys()) if (seq <= this.pushedSeq) this.pending.delete(seq);
+      if (this.pending.size === 0) this.pending = null;
+    }
   }
 
   private async loadPage(): Promise<void> {
@@ -317,6 +328,7 @@ export class Session {
       return;
     }
     this.lastPushed = message.seq;
+    this.inflight ??= new Map();
     if (this.inflight.size < MAX_INFLIGHT) this.inflight.set(message.seq, message.createdAt);
     this.send({
       type: FrameType.PUSH,
@@ -366,8 +378,9 @@ export class Session {
     if (this.state === "closed") return;
     const wasAttached = this.key !== "";
     this.state = "closed";
-    this.pending.clear();
-    this.topics.detachAll();
+    this.pending = null;
+    this.inflight = null;
+    this.topicState?.detachAll();
     if (wasAttached) this.relay.detach(this);
     else this.relay.forget(this);
   }

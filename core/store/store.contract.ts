@@ -156,6 +156,37 @@ export function storeContract(name: string, open: OpenStore): void {
       expect((await store.messageStatus(appId, ids[3]!))?.states).toEqual({ pending: 0, delivered: 0, expired: 1, collapsed: 0, suppressed: 0 });
     });
 
+    test("one batch of delivery marks for many devices marks each only up to its own seq", async () => {
+      await using store = await open();
+      const { appId } = await store.createApp("marks");
+      const other = await store.createApp("other");
+      const names = ["a", "b", "c"];
+      for (const d of names) await store.upsertDevice(appId, { deviceId: d });
+      await store.upsertDevice(other.appId, { deviceId: "a" });
+      const sent: string[] = [];
+      for (let i = 0; i < 4; i++) {
+        const m = message(appId);
+        sent.push(m.messageId);
+        await store.enqueue(m, names);
+        await store.enqueue(message(other.appId), ["a"]);
+      }
+      // "a" twice, the higher mark first: the device keeps the higher one.
+      await store.markDelivered([
+        { appId, deviceId: "a", seq: 3 },
+        { appId, deviceId: "b", seq: 1 },
+        { appId, deviceId: "a", seq: 2 },
+      ]);
+      expect((await store.getDevice(appId, "a"))?.ackedSeq).toBe(3);
+      expect((await store.getDevice(appId, "b"))?.ackedSeq).toBe(1);
+      expect((await store.getDevice(appId, "c"))?.ackedSeq).toBe(0);
+      expect((await store.getDevice(other.appId, "a"))?.ackedSeq).toBe(0);
+      const delivered = async (i: number) => (await store.messageStatus(appId, sent[i]!))?.states.delivered;
+      expect([await delivered(0), await delivered(1), await delivered(2), await delivered(3)]).toEqual([2, 1, 1, 0]);
+      // A later mark starts above the device's acked seq and still reaches every row up to its own.
+      await store.markDelivered([{ appId, deviceId: "b", seq: 4 }]);
+      expect([await delivered(0), await delivered(1), await delivered(2), await delivered(3)]).toEqual([2, 2, 2, 1]);
+    });
+
     test("a message past its expiry counts as expired while still pending", async () => {
       await using store = await open();
       const { appId } = await store.createApp("ttl");
