@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { type Child, type Memory, runContext, spawnChild } from "./child-process.ts";
 import { type ConnectResult, Fleet, mixedDevices, registerDevices } from "./fleet.ts";
 import { tempDir } from "../relay/test/harness.ts";
+import { barChart } from "./plot.ts";
 
 const RAW = join(import.meta.dir, "raw-server.ts");
 const MESH = join(import.meta.dir, "mesh-server.ts");
@@ -109,4 +110,12 @@ export function connectionsMarkdown(r: ConnectionsResult): string {
     "",
     `Live JS objects added per connection — pushmesh: ${objects(mesh)}; raw: ${objects(raw)}.`,
   ].join("\n");
+}
+
+export function connectionsChart(r: ConnectionsResult): string {
+  return barChart(
+    r.rows.map((x) => ({ group: `${x.connected} idle devices`, series: x.server, value: perConn(x) / 1024 })),
+    "server RSS per connection, KiB →",
+    (n) => n.toFixed(2),
+  );
 }

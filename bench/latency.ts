@@ -8,6 +8,7 @@ import { type ClientEvent, MemoryStateStore, PushClient } from "../core/client/c
 import { webSocketTransport } from "../core/client/transport.ts";
 import { tempDir } from "../relay/test/harness.ts";
 import { startDev } from "../relay/test/process.ts";
+import { type Bar, barChart } from "./plot.ts";
 
 export type LatencyRow = { rate: number; sent: number; received: number; p50: number; p90: number; p99: number; max: number };
 export type ThroughputRow = { target: string; concurrency: number; requests: number; messages: number; seconds: number; perSecond: number; failed: number };
@@ -155,4 +156,13 @@ export function latencyMarkdown(r: LatencyResult): string {
     "",
     "Target: at least 10,000 accepted messages/s per process.",
   ].join("\n");
+}
+
+export function latencyChart(r: LatencyResult): string {
+  const bars: Bar[] = r.latency.flatMap((l) => [
+    { group: `${l.rate}/s offered`, series: "p50", value: l.p50 },
+    { group: `${l.rate}/s offered`, series: "p90", value: l.p90 },
+    { group: `${l.rate}/s offered`, series: "p99", value: l.p99 },
+  ]);
+  return barChart(bars, "accepted → received, ms →", (n) => n.toFixed(1));
 }

@@ -8,6 +8,7 @@ import { type Candidate, fetchNodeList, pickRelay } from "../core/client/bootstr
 import { webSocketTransport } from "../core/client/transport.ts";
 import { type Cluster, oneWayMs, startCluster } from "../relay/cluster.ts";
 import { startLatencyProxy } from "../relay/latency-proxy.ts";
+import { matrixChart } from "./plot.ts";
 
 const REGIONS = ["a", "b", "c"];
 const WAN = { a: { b: 20, c: 40 }, b: { c: 30 } };
@@ -151,4 +152,11 @@ export function regionsMarkdown(r: RegionsResult): string {
       (m) => `| ${m.from} → ${m.to} | ${m.injected} | ${m.p50.toFixed(1)} | ${m.p99.toFixed(1)} | ${m.n} | ${m.from === m.to ? "–" : `≤ ${m.injected + 5} ms`} |`,
     ),
   ].join("\n");
+}
+
+export function regionsChart(r: RegionsResult): string {
+  return matrixChart(
+    r.matrix.map((m) => ({ from: m.from, to: m.to, value: m.p50, label: `${m.p50.toFixed(0)} ms (${m.injected})` })),
+    "p50 ms (injected one-way ms)",
+  );
 }

@@ -1,51 +1,68 @@
 // `npm run bench -- [name] [--quick]`: runs benchmarks, prints their figures, and writes
 // docs/benchmarks.md with the machine they ran on.
-import { readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describeMachine } from "./machine.ts";
 import { drainMarkdown, runDrain } from "./drain.ts";
-import { latencyMarkdown, runLatency } from "./latency.ts";
-import { regionsMarkdown, runRegions } from "./regions.ts";
+import { latencyChart, latencyMarkdown, runLatency } from "./latency.ts";
+import { regionsChart, regionsMarkdown, runRegions } from "./regions.ts";
 import { runStall, stallMarkdown } from "./stall.ts";
-import { runWire, wireMarkdown } from "./wire.ts";
-import { connectionsMarkdown, runConnections } from "./connections.ts";
-import { runThroughput, throughputMarkdown } from "./throughput.ts";
+import { runWire, wireChart, wireMarkdown } from "./wire.ts";
+import { connectionsChart, connectionsMarkdown, runConnections } from "./connections.ts";
+import { runThroughput, throughputChart, throughputMarkdown } from "./throughput.ts";
 import { runStorm, stormMarkdown } from "./storm.ts";
 
-type Bench = { title: string; run(quick: boolean): Promise<string> | string };
+/** A benchmark's section: its tables, and an SVG chart written beside docs/benchmarks.md. */
+type Outcome = { table: string; svg?: string };
+type Bench = { title: string; run(quick: boolean): Promise<Outcome> };
 
 const benches: Record<string, Bench> = {
   wire: {
     title: "Wire: frame bytes and codec cost against JSON",
-    run: (quick) => wireMarkdown(runWire(quick)),
+    run: async (quick) => {
+      const r = runWire(quick);
+      return { table: wireMarkdown(r), svg: wireChart(r) };
+    },
   },
   latency: {
     title: "End-to-end latency and edge throughput",
-    run: async (quick) => latencyMarkdown(await runLatency(quick)),
+    run: async (quick) => {
+      const r = await runLatency(quick);
+      return { table: latencyMarkdown(r), svg: latencyChart(r) };
+    },
   },
   regions: {
     title: "Multi-region latency",
-    run: async (quick) => regionsMarkdown(await runRegions(quick)),
+    run: async (quick) => {
+      const r = await runRegions(quick);
+      return { table: regionsMarkdown(r), svg: regionsChart(r) };
+    },
   },
   stall: {
     title: "Stalled reader: memory stays bounded",
-    run: async (quick) => stallMarkdown(await runStall(quick)),
+    run: async (quick) => ({ table: stallMarkdown(await runStall(quick)) }),
   },
   drain: {
     title: "Drain: devices moved to another relay while sends continue",
-    run: async (quick) => drainMarkdown(await runDrain(quick)),
+    run: async (quick) => ({ table: drainMarkdown(await runDrain(quick)) }),
   },
   connections: {
     title: "Idle connections: memory per device against a bare Bun server",
-    run: async (quick) => connectionsMarkdown(await runConnections(quick)),
+    run: async (quick) => {
+      const r = await runConnections(quick);
+      return { table: connectionsMarkdown(r), svg: connectionsChart(r) };
+    },
   },
   throughput: {
     title: "Push throughput: unicast and topic fan-out against a bare Bun server",
-    run: async (quick) => throughputMarkdown(await runThroughput(quick)),
+    run: async (quick) => {
+      const r = await runThroughput(quick);
+      return { table: throughputMarkdown(r), svg: throughputChart(r) };
+    },
   },
   storm: {
     title: "Reconnect storm: a relay killed, its devices resume on another",
-    run: async (quick) => stormMarkdown(await runStorm(quick)),
+    run: async (quick) => ({ table: stormMarkdown(await runStorm(quick)) }),
   },
 };
 
@@ -57,16 +74,22 @@ const selected = names.length > 0 ? names : Object.keys(benches);
 
 const machine = describeMachine();
 const docPath = join(import.meta.dir, "..", "docs", "benchmarks.md");
+const chartDir = join(import.meta.dir, "..", "docs", "benchmarks");
 const sections = readSections(docPath);
 for (const name of selected) {
   const bench = benches[name]!;
   process.stderr.write(`running ${name}${quick ? " (quick)" : ""}…\n`);
-  const table = await bench.run(quick);
+  const { table, svg } = await bench.run(quick);
   process.stdout.write(`\n## ${bench.title}\n\n${table}\n`);
-  sections.set(name, `## ${bench.title}\n\nCommand: \`npm run bench -- ${name}\` · ${machine} · ${new Date().toISOString().slice(0, 10)}\n\n${table}\n`);
+  // A quick run only checks that the benchmarks (and their charts) still work; nothing is kept.
+  if (svg && !quick) {
+    mkdirSync(chartDir, { recursive: true });
+    writeFileSync(join(chartDir, `${name}.svg`), svg);
+  }
+  const chart = svg ? `\n\n![${bench.title}](benchmarks/${name}.svg)` : "";
+  sections.set(name, `## ${bench.title}\n\nCommand: \`npm run bench -- ${name}\` · ${machine} · ${new Date().toISOString().slice(0, 10)}\n\n${table}${chart}\n`);
 }
 
-// A quick run only checks that the benchmarks still work; its figures are not kept.
 if (!quick) {
   const ordered = Object.keys(benches).flatMap((name) => (sections.has(name) ? [sections.get(name)!] : []));
   const doc = `# Benchmarks\n\nEvery figure and its baseline come from the same run on the same machine. Regenerate with \`npm run bench\` (all) or \`npm run bench -- <name>\` (one section).\n\n${ordered.join("\n")}`;

@@ -20,6 +20,7 @@ import { BENCH_MESH_CONFIG } from "./connections.ts";
 import { cpuDelta, type Creds, Fleet, mixedDevices, registerDevices } from "./fleet.ts";
 import { PAYLOAD, TOPIC } from "./rounds.ts";
 import { tempDir } from "../relay/test/harness.ts";
+import { barChart } from "./plot.ts";
 
 const RAW = join(import.meta.dir, "raw-server.ts");
 const MESH = join(import.meta.dir, "mesh-server.ts");
@@ -196,4 +197,12 @@ export function throughputMarkdown(r: ThroughputResult): string {
     "",
     `Unicast, relay path / raw per-socket send: **${uniRatio.toFixed(2)}×** (target ≥ 1.0×: ${uniRatio >= 1 ? "met" : "missed"}).`,
   ].join("\n");
+}
+
+export function throughputChart(r: ThroughputResult): string {
+  const label = (x: ThroughputRow) => (x.server === "raw Bun server" ? "raw Bun server (baseline)" : x.test.startsWith("unicast, ") ? `pushmesh, ${x.test.slice("unicast, ".length)}` : "pushmesh relay");
+  return barChart(
+    r.rows.map((x) => ({ group: x.test.startsWith("unicast") ? "unicast" : x.test, series: label(x), value: Math.round(rate(x)) })),
+    "frames delivered per second →",
+  );
 }

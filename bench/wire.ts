@@ -2,6 +2,7 @@
 // codec's encode/decode cost against JSON.stringify/parse, measured in the same run.
 import { decodeFrame, encodeFrame, encodeTcpFrame } from "../core/codec.ts";
 import { bytesToUuid, DEVICE_FRAMES, type Frame, FRAME_NAMES, FrameType, PRIORITY_NAMES, SERVER_FRAMES, uuidToBytes } from "../core/protocol.ts";
+import { type Bar, barChart } from "./plot.ts";
 
 const ALL = new Set([...DEVICE_FRAMES, ...SERVER_FRAMES]);
 const messageId = "01a1fd51-52ed-7120-8fe2-c5ba692d6d32";
@@ -77,4 +78,12 @@ export function wireMarkdown(r: WireResult): string {
     "| --- | ---: | ---: | ---: |",
     ...codec,
   ].join("\n");
+}
+
+export function wireChart(r: WireResult): string {
+  const bars: Bar[] = r.sizes.flatMap((s) => [
+    { group: s.frame, series: "CBOR on raw TCP", value: s.tcp },
+    { group: s.frame, series: "same content as JSON", value: s.json },
+  ]);
+  return barChart(bars, "bytes per frame →");
 }
