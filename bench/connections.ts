@@ -9,6 +9,7 @@ import { type Child, type Memory, runContext, spawnChild } from "./child-process
 import { type ConnectResult, Fleet, mixedDevices, registerDevices } from "./fleet.ts";
 import { tempDir } from "../relay/test/harness.ts";
 import { barChart } from "./plot.ts";
+import { type Headline, ratio } from "./headline.ts";
 
 const RAW = join(import.meta.dir, "raw-server.ts");
 const MESH = join(import.meta.dir, "mesh-server.ts");
@@ -118,4 +119,18 @@ export function connectionsChart(r: ConnectionsResult): string {
     "server RSS per connection, KiB →",
     (n) => n.toFixed(2),
   );
+}
+
+export function connectionsHeadlines(r: ConnectionsResult): Headline[] {
+  const [mesh, raw] = r.rows as [ConnectionsRow, ConnectionsRow];
+  const x = perConn(mesh) / perConn(raw);
+  return [
+    {
+      figure: `RSS per idle connection, ${mesh.connected} devices`,
+      measured: `${(perConn(mesh) / 1024).toFixed(2)} KiB`,
+      baseline: `raw Bun ${(perConn(raw) / 1024).toFixed(2)} KiB (${ratio(x)})`,
+      target: "≤ 1.25× raw",
+      met: x <= 1.25,
+    },
+  ];
 }

@@ -1,6 +1,7 @@
 // Drain benchmark: a relay holding N devices is drained while sends continue; how long until it
 // holds none, until every device is served elsewhere, and how many messages were lost or doubled.
 import { connectDevice, startTestMesh, type TestDevice } from "../relay/test/harness.ts";
+import type { Headline } from "./headline.ts";
 
 export type DrainResult = { devices: number; rate: number; drainedMs: number; allBackMs: number; messages: number; lost: number; duplicated: number };
 
@@ -53,4 +54,11 @@ export function drainMarkdown(r: DrainResult): string {
     "| ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     `| ${r.devices} | ${r.rate} | ${r.drainedMs.toFixed(0)} ms | ${r.allBackMs.toFixed(0)} ms | ${r.messages} | ${r.lost} | ${r.duplicated} |`,
   ].join("\n");
+}
+
+export function drainHeadlines(r: DrainResult): Headline[] {
+  return [
+    { figure: `drain, ${r.devices} devices at ${r.rate}/s: relay empty`, measured: `${(r.drainedMs / 1000).toFixed(1)} s`, baseline: "–", target: "–", met: null },
+    { figure: "drain: lost / duplicated", measured: `${r.lost} / ${r.duplicated}`, baseline: "–", target: "0 / 0", met: r.lost === 0 && r.duplicated === 0 },
+  ];
 }

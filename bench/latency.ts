@@ -9,6 +9,7 @@ import { webSocketTransport } from "../core/client/transport.ts";
 import { tempDir } from "../relay/test/harness.ts";
 import { startDev } from "../relay/test/process.ts";
 import { type Bar, barChart } from "./plot.ts";
+import { type Headline, perSecond } from "./headline.ts";
 
 export type LatencyRow = { rate: number; sent: number; received: number; p50: number; p90: number; p99: number; max: number };
 export type ThroughputRow = { target: string; concurrency: number; requests: number; messages: number; seconds: number; perSecond: number; failed: number };
@@ -165,4 +166,15 @@ export function latencyChart(r: LatencyResult): string {
     { group: `${l.rate}/s offered`, series: "p99", value: l.p99 },
   ]);
   return barChart(bars, "accepted → received, ms →", (n) => n.toFixed(1));
+}
+
+export function latencyHeadlines(r: LatencyResult): Headline[] {
+  const out: Headline[] = [];
+  const at1k = r.latency.find((l) => l.rate === 1000);
+  if (at1k) out.push({ figure: "send accepted → device receives at 1,000/s", measured: `p50 ${at1k.p50.toFixed(1)} ms, p99 ${at1k.p99.toFixed(1)} ms`, baseline: "–", target: "p99 ≤ 10 ms", met: at1k.p99 <= 10 });
+  const hello = r.throughput.find((t) => t.target.startsWith("Hono"));
+  for (const t of r.throughput.filter((x) => x !== hello)) {
+    out.push({ figure: `accepted messages, ${t.target}`, measured: perSecond(t.perSecond), baseline: hello ? `Hono hello-world ${perSecond(hello.perSecond)} requests` : "–", target: "≥ 10,000/s per process", met: t.perSecond >= 10_000 });
+  }
+  return out;
 }

@@ -9,6 +9,7 @@ import { webSocketTransport } from "../core/client/transport.ts";
 import { type Cluster, oneWayMs, startCluster } from "../relay/cluster.ts";
 import { startLatencyProxy } from "../relay/latency-proxy.ts";
 import { matrixChart } from "./plot.ts";
+import type { Headline } from "./headline.ts";
 
 const REGIONS = ["a", "b", "c"];
 const WAN = { a: { b: 20, c: 40 }, b: { c: 30 } };
@@ -159,4 +160,20 @@ export function regionsChart(r: RegionsResult): string {
     r.matrix.map((m) => ({ from: m.from, to: m.to, value: m.p50, label: `${m.p50.toFixed(0)} ms (${m.injected})` })),
     "p50 ms (injected one-way ms)",
   );
+}
+
+export function regionsHeadlines(r: RegionsResult): Headline[] {
+  const cross = r.matrix.filter((m) => m.from !== m.to);
+  const met = cross.filter((m) => m.p50 <= m.injected + 5);
+  const worst = cross.reduce((a, b) => (b.p50 - b.injected > a.p50 - a.injected ? b : a), cross[0]!);
+  return [
+    { figure: "devices that picked a relay in their own region", measured: `${r.inRegionPicks} of ${r.devicesPerRegion * REGIONS.length}`, baseline: "–", target: "–", met: null },
+    {
+      figure: "cross-region send → receive p50",
+      measured: `${met.length} of ${cross.length} pairs within target; worst ${worst.from} → ${worst.to} ${worst.p50.toFixed(0)} ms`,
+      baseline: `injected one-way ${worst.injected} ms`,
+      target: "≤ one-way + 5 ms",
+      met: met.length === cross.length,
+    },
+  ];
 }

@@ -3,17 +3,18 @@
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describeMachine } from "./machine.ts";
-import { drainMarkdown, runDrain } from "./drain.ts";
-import { latencyChart, latencyMarkdown, runLatency } from "./latency.ts";
-import { regionsChart, regionsMarkdown, runRegions } from "./regions.ts";
-import { runStall, stallMarkdown } from "./stall.ts";
-import { runWire, wireChart, wireMarkdown } from "./wire.ts";
-import { connectionsChart, connectionsMarkdown, runConnections } from "./connections.ts";
-import { runThroughput, throughputChart, throughputMarkdown } from "./throughput.ts";
-import { runStorm, stormMarkdown } from "./storm.ts";
+import { type Headline, headlineTable } from "./headline.ts";
+import { drainMarkdown, runDrain , drainHeadlines } from "./drain.ts";
+import { latencyChart, latencyMarkdown, runLatency , latencyHeadlines } from "./latency.ts";
+import { regionsChart, regionsMarkdown, runRegions , regionsHeadlines } from "./regions.ts";
+import { runStall, stallMarkdown , stallHeadlines } from "./stall.ts";
+import { runWire, wireChart, wireMarkdown , wireHeadlines } from "./wire.ts";
+import { connectionsChart, connectionsMarkdown, runConnections , connectionsHeadlines } from "./connections.ts";
+import { runThroughput, throughputChart, throughputMarkdown , throughputHeadlines } from "./throughput.ts";
+import { runStorm, stormMarkdown , stormHeadlines } from "./storm.ts";
 
 /** A benchmark's section: its tables, and an SVG chart written beside docs/benchmarks.md. */
-type Outcome = { table: string; svg?: string };
+type Outcome = { table: string; svg?: string; headlines: Headline[] };
 type Bench = { title: string; run(quick: boolean): Promise<Outcome> };
 
 const benches: Record<string, Bench> = {
@@ -21,48 +22,57 @@ const benches: Record<string, Bench> = {
     title: "Wire: frame bytes and codec cost against JSON",
     run: async (quick) => {
       const r = runWire(quick);
-      return { table: wireMarkdown(r), svg: wireChart(r) };
+      return { table: wireMarkdown(r), svg: wireChart(r), headlines: wireHeadlines(r) };
     },
   },
   latency: {
     title: "End-to-end latency and edge throughput",
     run: async (quick) => {
       const r = await runLatency(quick);
-      return { table: latencyMarkdown(r), svg: latencyChart(r) };
+      return { table: latencyMarkdown(r), svg: latencyChart(r), headlines: latencyHeadlines(r) };
     },
   },
   regions: {
     title: "Multi-region latency",
     run: async (quick) => {
       const r = await runRegions(quick);
-      return { table: regionsMarkdown(r), svg: regionsChart(r) };
+      return { table: regionsMarkdown(r), svg: regionsChart(r), headlines: regionsHeadlines(r) };
     },
   },
   stall: {
     title: "Stalled reader: memory stays bounded",
-    run: async (quick) => ({ table: stallMarkdown(await runStall(quick)) }),
+    run: async (quick) => {
+      const r = await runStall(quick);
+      return { table: stallMarkdown(r), headlines: stallHeadlines(r) };
+    },
   },
   drain: {
     title: "Drain: devices moved to another relay while sends continue",
-    run: async (quick) => ({ table: drainMarkdown(await runDrain(quick)) }),
+    run: async (quick) => {
+      const r = await runDrain(quick);
+      return { table: drainMarkdown(r), headlines: drainHeadlines(r) };
+    },
   },
   connections: {
     title: "Idle connections: memory per device against a bare Bun server",
     run: async (quick) => {
       const r = await runConnections(quick);
-      return { table: connectionsMarkdown(r), svg: connectionsChart(r) };
+      return { table: connectionsMarkdown(r), svg: connectionsChart(r), headlines: connectionsHeadlines(r) };
     },
   },
   throughput: {
     title: "Push throughput: unicast and topic fan-out against a bare Bun server",
     run: async (quick) => {
       const r = await runThroughput(quick);
-      return { table: throughputMarkdown(r), svg: throughputChart(r) };
+      return { table: throughputMarkdown(r), svg: throughputChart(r), headlines: throughputHeadlines(r) };
     },
   },
   storm: {
     title: "Reconnect storm: a relay killed, its devices resume on another",
-    run: async (quick) => ({ table: stormMarkdown(await runStorm(quick)) }),
+    run: async (quick) => {
+      const r = await runStorm(quick);
+      return { table: stormMarkdown(r), headlines: stormHeadlines(r) };
+    },
   },
 };
 
@@ -75,11 +85,14 @@ const selected = names.length > 0 ? names : Object.keys(benches);
 const machine = describeMachine();
 const docPath = join(import.meta.dir, "..", "docs", "benchmarks.md");
 const chartDir = join(import.meta.dir, "..", "docs", "benchmarks");
+const headlinePath = join(chartDir, "headlines.json");
+const headlines = readHeadlines(headlinePath);
 const sections = readSections(docPath);
 for (const name of selected) {
   const bench = benches[name]!;
   process.stderr.write(`running ${name}${quick ? " (quick)" : ""}…\n`);
-  const { table, svg } = await bench.run(quick);
+  const { table, svg, headlines: figures } = await bench.run(quick);
+  headlines[name] = figures;
   process.stdout.write(`\n## ${bench.title}\n\n${table}\n`);
   // A quick run only checks that the benchmarks (and their charts) still work; nothing is kept.
   if (svg && !quick) {
@@ -92,8 +105,11 @@ for (const name of selected) {
 
 if (!quick) {
   const ordered = Object.keys(benches).flatMap((name) => (sections.has(name) ? [sections.get(name)!] : []));
-  const doc = `# Benchmarks\n\nEvery figure and its baseline come from the same run on the same machine. Regenerate with \`npm run bench\` (all) or \`npm run bench -- <name>\` (one section).\n\n${ordered.join("\n")}`;
+  const glance = headlineTable(headlines, Object.entries(benches).map(([name, b]) => ({ name, title: b.title })));
+  const doc = `# Benchmarks\n\nEvery figure and its baseline come from the same run on the same machine (${machine}). Regenerate with \`npm run bench\` (all) or \`npm run bench -- <name>\` (one section); each section says when and at which commit it was measured.\n\n## At a glance\n\n${glance}\n\n${ordered.join("\n")}`;
   writeFileSync(docPath, doc);
+  mkdirSync(chartDir, { recursive: true });
+  writeFileSync(headlinePath, `${JSON.stringify(headlines, null, 2)}\n`);
   process.stderr.write("wrote docs/benchmarks.md\n");
 }
 
@@ -111,4 +127,12 @@ function readSections(path: string): Map<string, string> {
     if (name && benches[name]) out.set(name, `${chunk.trimEnd()}\n`);
   }
   return out;
+}
+
+function readHeadlines(path: string): Record<string, Headline[]> {
+  try {
+    return JSON.parse(readFileSync(path, "utf8")) as Record<string, Headline[]>;
+  } catch {
+    return {};
+  }
 }

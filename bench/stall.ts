@@ -3,6 +3,7 @@
 import type { Socket } from "bun";
 import { type TcpConnect, tcpTransport } from "../core/client/transport.ts";
 import { connectDevice, startTestMesh } from "../relay/test/harness.ts";
+import type { Headline } from "./headline.ts";
 
 export type StallRun = { pushedBytes: number; bufferedBytes: number; paused: boolean; rssBeforeMiB: number; rssAfterMiB: number; deliveredAfterResume: number; messages: number };
 export type StallResult = { stalled: StallRun; reading: StallRun };
@@ -59,4 +60,17 @@ export function stallMarkdown(r: StallResult): string {
     row("stalled (stops reading, then reads again)", r.stalled),
     row("reading (baseline)", r.reading),
   ].join("\n");
+}
+
+export function stallHeadlines(r: StallResult): Headline[] {
+  const x = r.stalled;
+  return [
+    {
+      figure: "stalled reader: relay send buffer",
+      measured: `${(x.bufferedBytes / 1024).toFixed(0)} KiB held of ${(x.pushedBytes / 2 ** 20).toFixed(1)} MiB pushed; ${x.deliveredAfterResume} of ${x.messages} delivered after`,
+      baseline: `reading device: RSS +${(r.reading.rssAfterMiB - r.reading.rssBeforeMiB).toFixed(0)} MiB`,
+      target: "buffer ≤ 1 MiB, nothing lost",
+      met: x.bufferedBytes <= 2 ** 20 && x.deliveredAfterResume === x.messages,
+    },
+  ];
 }

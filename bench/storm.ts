@@ -17,6 +17,7 @@ import { randomEpoch } from "../core/ids.ts";
 import { devices } from "../core/store/schema.ts";
 import { type Cluster, startCluster } from "../relay/cluster.ts";
 import { openStore } from "../relay/db.ts";
+import type { Headline } from "./headline.ts";
 
 const SDK_SWARM = join(import.meta.dir, "sdk-swarm.ts");
 /** Devices per SDK process: each holds a socket per device, far below its open-file limit. */
@@ -281,4 +282,12 @@ export function stormMarkdown(r: StormResult): string {
     ...(r.problems.length > 0 ? [`The run did not finish cleanly: ${r.problems.join("; ")}.`, ""] : []),
     `Lost and duplicated must both be 0: ${r.lost === 0 && r.duplicated === 0 ? "met" : "missed"}. ${r.onOtherRelay} of ${r.devices} devices ended on ${r.otherNode}.${r.duplicated > 0 ? ` Of the duplicates, ${r.sameSeqTwice} came again with the same seq (the SDK rewound to a WELCOME latestSeq below what it had, seen ${r.welcomesBehind} times) and ${r.otherSeqTwice} with another seq (stored twice).` : ""}`,
   ].join("\n");
+}
+
+export function stormHeadlines(r: StormResult): Headline[] {
+  const s = (ms: number) => (Number.isFinite(ms) ? `${(ms / 1000).toFixed(1)} s` : "not reached");
+  return [
+    { figure: `reconnect storm, ${r.devices} devices: all back and resumed`, measured: `${s(r.allResumedMs)} (median ${s(r.p50ResumedMs)})`, baseline: "–", target: "–", met: null },
+    { figure: "reconnect storm: lost / duplicated", measured: `${r.lost} / ${r.duplicated}`, baseline: "–", target: "0 / 0", met: r.lost === 0 && r.duplicated === 0 && r.stillMissing === 0 },
+  ];
 }

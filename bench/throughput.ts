@@ -21,6 +21,7 @@ import { cpuDelta, type Creds, Fleet, mixedDevices, registerDevices } from "./fl
 import { PAYLOAD, TOPIC } from "./rounds.ts";
 import { tempDir } from "../relay/test/harness.ts";
 import { barChart } from "./plot.ts";
+import { type Headline, perSecond, ratio } from "./headline.ts";
 
 const RAW = join(import.meta.dir, "raw-server.ts");
 const MESH = join(import.meta.dir, "mesh-server.ts");
@@ -205,4 +206,19 @@ export function throughputChart(r: ThroughputResult): string {
     r.rows.map((x) => ({ group: x.test.startsWith("unicast") ? "unicast" : x.test, series: label(x), value: Math.round(rate(x)) })),
     "frames delivered per second →",
   );
+}
+
+export function throughputHeadlines(r: ThroughputResult): Headline[] {
+  const find = (test: string, server: string) => r.rows.find((x) => x.test === test && x.server === server);
+  const out: Headline[] = [];
+  const pair = (figure: string, mesh: ThroughputRow | undefined, raw: ThroughputRow | undefined, target: string, goal: number | null) => {
+    if (!mesh || !raw) return;
+    const x = rate(mesh) / rate(raw);
+    out.push({ figure, measured: perSecond(rate(mesh)), baseline: `raw Bun ${perSecond(rate(raw))} (${ratio(x)})`, target, met: goal === null ? null : x >= goal });
+  };
+  const rawUni = find("unicast", "raw Bun server");
+  pair(`unicast pushes to ${r.devices} devices, acks on`, find("unicast", "pushmesh relay"), rawUni, "≥ 1.0× raw per-socket send", 1);
+  pair("unicast, devices not acking (diagnostic)", find("unicast, devices not acking", "pushmesh relay"), rawUni, "–", null);
+  pair(`topic fan-out to ${r.subscribers} devices`, find("topic fan-out", "pushmesh relay"), find("topic fan-out", "raw Bun server"), "vs raw Bun publish", null);
+  return out;
 }

@@ -3,6 +3,7 @@
 import { decodeFrame, encodeFrame, encodeTcpFrame } from "../core/codec.ts";
 import { bytesToUuid, DEVICE_FRAMES, type Frame, FRAME_NAMES, FrameType, PRIORITY_NAMES, SERVER_FRAMES, uuidToBytes } from "../core/protocol.ts";
 import { type Bar, barChart } from "./plot.ts";
+import { type Headline, ratio } from "./headline.ts";
 
 const ALL = new Set([...DEVICE_FRAMES, ...SERVER_FRAMES]);
 const messageId = "01a1fd51-52ed-7120-8fe2-c5ba692d6d32";
@@ -86,4 +87,23 @@ export function wireChart(r: WireResult): string {
     { group: s.frame, series: "same content as JSON", value: s.json },
   ]);
   return barChart(bars, "bytes per frame →");
+}
+
+export function wireHeadlines(r: WireResult): Headline[] {
+  const worst = r.sizes.reduce((a, b) => (b.ratio > a.ratio ? b : a));
+  const heartbeat = r.sizes.find((s) => s.frame === "HEARTBEAT");
+  const [encode, decode] = r.codec;
+  const codec = (c: WireResult["codec"][number] | undefined): Headline => ({
+    figure: `${c?.op ?? "codec"} cost`,
+    measured: `${c?.cborNs.toFixed(0)} ns`,
+    baseline: `JSON ${c?.jsonNs.toFixed(0)} ns (${ratio(c?.ratio ?? Number.NaN)})`,
+    target: "≤ 1.0× JSON",
+    met: (c?.ratio ?? Number.POSITIVE_INFINITY) <= 1,
+  });
+  return [
+    { figure: "frame bytes vs the same content as JSON (largest ratio)", measured: `${worst.frame}: ${worst.cbor} B`, baseline: `${worst.json} B (${ratio(worst.ratio)})`, target: "≤ 0.6×", met: worst.ratio <= 0.6 },
+    { figure: "heartbeat on raw TCP", measured: `${heartbeat?.tcp} B`, baseline: `JSON ${heartbeat?.json} B`, target: "≤ 8 B", met: (heartbeat?.tcp ?? 99) <= 8 },
+    codec(encode),
+    codec(decode),
+  ];
 }
