@@ -89,6 +89,14 @@ export const configSchema = z
     /** Messages accepted per app per window; past it, 429 QUOTA_EXCEEDED. Absent: no quota. */
     quotaMessages: z.coerce.number().int().positive().optional(),
     quotaWindowSeconds: seconds.default(24 * 3600),
+    /**
+     * An edge far from the store's primary: the URL of the edge beside it. Every write request
+     * (any method but GET and HEAD under /v1/) goes there in one trip between regions instead of
+     * paying one per store write and engine call. Absent: this edge serves writes itself.
+     */
+    forwardWritesTo: z.string().url().optional(),
+    /** How long a forwarded write may take before the caller gets 503 FORWARD_FAILED. */
+    forwardTimeoutMs: z.coerce.number().int().min(100).default(15_000),
     /** Estimated round trips between regions in ms, looked up in either direction: {"eu":{"us":90}}. */
     rttTable: z
       .preprocess((v) => (typeof v === "string" ? JSON.parse(v) : v), z.record(z.string(), z.record(z.string(), z.number().nonnegative())))

@@ -3,6 +3,7 @@
 import { bodyLimit } from "hono/body-limit";
 import { PushmeshError } from "../core/errors.ts";
 import { type EdgeDeps, limitAppRate, newRouter } from "./env.ts";
+import { forwardWrites } from "./forward-writes.ts";
 import { errorResponse, toPushmeshError } from "./http-errors.ts";
 import { deviceRoutes } from "./routes/devices.ts";
 import { messageRoutes } from "./routes/messages.ts";
@@ -21,6 +22,8 @@ export function createEdgeApp(deps: EdgeDeps) {
   });
   app.notFound((c) => errorResponse(c, new PushmeshError("NOT_FOUND", `no route ${c.req.method} ${c.req.path}`)));
 
+  // Before anything else: the home edge authenticates, limits and writes forwarded requests.
+  app.use("/v1/*", forwardWrites(deps));
   app.use("/v1/*", limitAppRate(deps));
   // The whole body may carry some JSON around `data`; `data` itself is checked against
   // maxPayloadBytes. A batch may carry that much per message.

@@ -30,6 +30,11 @@ export type ClusterOptions = {
    * first region hosts the primary, Redis and the REST bridge): {"b":{"a":40}}, either direction.
    */
   wan?: Record<string, Record<string, number>>;
+  /**
+   * Edges outside the home region forward writes to the home region's edge (`--forward-writes-to`);
+   * default true. Off, every edge writes to the primary itself, as writers in every region do.
+   */
+  forwardWrites?: boolean;
   log?: Log;
 };
 
@@ -145,6 +150,18 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
     ];
     mkdirSync(join(dir, "replicas"), { recursive: true });
     const starts: Promise<void>[] = [];
+    const startEdge = (region: string, extra: string[] = []) => {
+      const edgeName = `${region}-edge`;
+      const engine = options.edgeEngine ?? "rest";
+      const edgeArgs = ["edge", "--node-id", edgeName, "--engine", engine, "--edge-port", "0", ...common(region, edgeName), ...extra];
+      if (engine === "rest") edgeArgs.push("--rest-url", link(region, rest.url), "--rest-token", rest.token);
+      return spawnReady(edgeName, edgeArgs, logDir).then((p) => {
+        processes.set(edgeName, p);
+        return p.ready.edge as string;
+      });
+    };
+    // The home edge first: the others need its address to forward writes to.
+    const homeEdge = await startEdge(home!);
     for (const region of options.regions) {
       const count = typeof options.relaysPerRegion === "number" ? options.relaysPerRegion : (options.relaysPerRegion[region] ?? 1);
       for (let i = 1; i <= count; i++) {
@@ -153,11 +170,9 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
         relayArgs.set(nodeId, args);
         starts.push(spawnReady(nodeId, args, logDir).then((p) => void processes.set(nodeId, p)));
       }
-      const edgeName = `${region}-edge`;
-      const engine = options.edgeEngine ?? "rest";
-      const edgeArgs = ["edge", "--node-id", edgeName, "--engine", engine, "--edge-port", "0", ...common(region, edgeName)];
-      if (engine === "rest") edgeArgs.push("--rest-url", link(region, rest.url), "--rest-token", rest.token);
-      starts.push(spawnReady(edgeName, edgeArgs, logDir).then((p) => void processes.set(edgeName, p)));
+      if (region === home) continue;
+      const forward = options.forwardWrites === false ? [] : ["--forward-writes-to", link(region, homeEdge)];
+      starts.push(startEdge(region, forward).then(() => undefined));
     }
     await Promise.all(starts);
 

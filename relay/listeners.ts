@@ -110,6 +110,8 @@ export function listenTcp(relay: Relay, hostname: string, port: number, tls?: Tl
     tls: tls && { cert: tls.cert, key: tls.key },
     socket: {
       open(socket) {
+        // A push is a small write that must leave now, not wait for the peer's delayed ACK.
+        socket.setNoDelay(true);
         socket.data = { reader: new TcpFrameReader(relay.config.maxFrameBytes), outbox: [], outboxBytes: 0, closing: false };
         socket.data.session = relay.open(new TcpConnection(socket));
       },

@@ -18,7 +18,8 @@ async function api(cluster: Cluster, region: string, method: string, path: strin
 }
 
 test.serial("across regions: a send at one region's edge reaches a device on the other's relay; concurrent edges keep sequences gapless", async () => {
-  await using cluster = await startCluster({ regions: ["a", "b"], relaysPerRegion: { a: 2, b: 1 }, extraFlags: FAST });
+  // Every edge writes to the primary itself here, so two regions' writers race for each sequence.
+  await using cluster = await startCluster({ regions: ["a", "b"], relaysPerRegion: { a: 2, b: 1 }, extraFlags: FAST, forwardWrites: false });
   expect(cluster.regions.a!.relays).toHaveLength(2);
   expect(cluster.regions.b!.relays).toHaveLength(1);
   const creds = (await api(cluster, "a", "POST", "/v1/devices", { deviceId: "traveller" })).body;
@@ -42,6 +43,7 @@ test.serial("across regions: a send at one region's edge reaches a device on the
 }, 90_000);
 
 test.serial("a device whose relay is killed mid-stream resumes on another: no loss, no duplicate, in order", async () => {
+  // Region b's edge forwards its sends to region a's (the cluster's default): both kinds interleave.
   await using cluster = await startCluster({ regions: ["a", "b"], relaysPerRegion: { a: 2, b: 1 }, extraFlags: FAST });
   const [r1, r2] = cluster.regions.a!.relays;
   const creds = (await api(cluster, "a", "POST", "/v1/devices", { deviceId: "mover" })).body;
@@ -64,7 +66,8 @@ test.serial("a device whose relay is killed mid-stream resumes on another: no lo
 }, 90_000);
 
 test.serial("Redis restarted mid-stream loses nothing; with the primary down sends get 503 and nothing accepted is lost", async () => {
-  await using cluster = await startCluster({ regions: ["a", "b"], relaysPerRegion: 1, extraFlags: FAST });
+  // Region b's edge writes to the primary itself, so its own STORE_UNAVAILABLE path is what answers.
+  await using cluster = await startCluster({ regions: ["a", "b"], relaysPerRegion: 1, extraFlags: FAST, forwardWrites: false });
   const creds = (await api(cluster, "a", "POST", "/v1/devices", { deviceId: "survivor" })).body;
   await using device = await connectDevice(cluster.regions.b!.relays[0]!.ws, creds, { heartbeat: 1 });
   await device.waitForEvent("connected");
