@@ -31,3 +31,12 @@ test("API keys are random and hash to stable hex", async () => {
   expect(await hashApiKey(a)).toBe(await hashApiKey(a));
   expect(await hashApiKey(a)).toMatch(/^[0-9a-f]{64}$/);
 });
+
+test("keys kept between checks never let one app's secret verify another's token, past the cache's bound too", async () => {
+  const secrets = Array.from({ length: 1005 }, () => newSecret());
+  const tokens = await Promise.all(secrets.map((s, i) => signDeviceToken(s, { ...claims, deviceId: `d${i}` })));
+  for (const i of [0, 1, 1004, 0, 500, 1]) {
+    expect((await verifyDeviceToken(secrets[i]!, tokens[i]!)).ok).toBe(true);
+    expect(await verifyDeviceToken(secrets[(i + 1) % secrets.length]!, tokens[i]!)).toEqual({ ok: false, reason: "TOKEN_INVALID" });
+  }
+});

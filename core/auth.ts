@@ -10,11 +10,24 @@ export type TokenCheck =
 
 const encoder = new TextEncoder();
 
+/** Imported keys by secret: a relay checks every HELLO with one of a few secrets, and importing one each time cost as much as the HMAC. */
+const keys = new Map<string, Promise<CryptoKey>>();
+const MAX_KEYS = 1000;
+
+function hmacKey(secret: string): Promise<CryptoKey> {
+  let key = keys.get(secret);
+  if (!key) {
+    if (keys.size >= MAX_KEYS) keys.clear();
+    key = crypto.subtle.importKey("raw", encoder.encode(secret), { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
+    keys.set(secret, key);
+    // A failed import is not kept: the next call tries again.
+    key.catch(() => keys.delete(secret));
+  }
+  return key;
+}
+
 async function hmac(secret: string, message: string): Promise<Uint8Array> {
-  const key = await crypto.subtle.importKey("raw", encoder.encode(secret), { name: "HMAC", hash: "SHA-256" }, false, [
-    "sign",
-  ]);
-  return new Uint8Array(await crypto.subtle.sign("HMAC", key, encoder.encode(message)));
+  return new Uint8Array(await crypto.subtle.sign("HMAC", await hmacKey(secret), encoder.encode(message)));
 }
 
 function equalBytes(a: Uint8Array, b: Uint8Array): boolean {

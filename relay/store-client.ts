@@ -82,8 +82,9 @@ function busy(error: unknown): boolean {
 export class FailoverReplica implements Client {
   private healthy = true;
   private timer: ReturnType<typeof setInterval> | null = null;
+  /** The sync running now, and the one queued behind it for requests made while it runs. */
   private syncing: Promise<void> | null = null;
-  private syncAgain = false;
+  private queued: Promise<void> | null = null;
 
   constructor(
     private readonly replica: Client,
@@ -97,28 +98,31 @@ export class FailoverReplica implements Client {
     (this.timer as { unref?: () => void }).unref?.();
   }
 
-  /** One sync at a time; a request during one runs another right after it. */
+  /**
+   * One sync at a time. A request made while one runs resolves after the next one, which starts
+   * when the running one ends and serves every request made meanwhile. Each caller thus waits for
+   * at most two syncs: waiting for a loop that ran while anyone asked again starved HELLOs in a
+   * reconnect storm, where writes and HELLOs ask all the time.
+   */
   private syncNow(): Promise<void> {
-    if (this.syncing) {
-      this.syncAgain = true;
-      return this.syncing;
+    if (!this.syncing) return (this.syncing = this.syncOnce());
+    return (this.queued ??= this.syncing.then(() => {
+      this.queued = null;
+      return (this.syncing = this.syncOnce());
+    }));
+  }
+
+  private async syncOnce(): Promise<void> {
+    try {
+      await this.replica.sync();
+      if (!this.healthy) this.log("store_replica_back", {});
+      this.healthy = true;
+    } catch (error) {
+      if (this.healthy) this.log("store_replica_unreachable", { error: String(error), fallback: this.primary !== null });
+      this.healthy = false;
+    } finally {
+      if (!this.queued) this.syncing = null;
     }
-    this.syncing = (async () => {
-      do {
-        this.syncAgain = false;
-        try {
-          await this.replica.sync();
-          if (!this.healthy) this.log("store_replica_back", {});
-          this.healthy = true;
-        } catch (error) {
-          if (this.healthy) this.log("store_replica_unreachable", { error: String(error), fallback: this.primary !== null });
-          this.healthy = false;
-        }
-      } while (this.syncAgain);
-    })().finally(() => {
-      this.syncing = null;
-    });
-    return this.syncing;
   }
 
   private target(readOnly: boolean): Client {

@@ -160,10 +160,7 @@ export class Session {
     // Register before reading the latest sequence: a send that lands after the read then finds
     // this session's presence, and one that landed before is covered by the read.
     await this.relay.attach(this);
-    const [latest, subscriptions] = await Promise.all([
-      store.latestSeq(appId, frame.deviceId),
-      store.topics.subscriptionsOf(appId, frame.deviceId),
-    ]);
+    const { latestSeq: latest, subscriptions } = await store.helloState(appId, frame.deviceId);
     if (this.isClosed()) return;
 
     // lastSeq counts only under the epoch it was earned in: epoch 0 (no state) or another

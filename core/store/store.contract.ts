@@ -2,7 +2,9 @@
 import { describe, expect, test } from "bun:test";
 import { PushmeshError } from "../errors.ts";
 import { uuidv7 } from "../ids.ts";
-import type { NewMessage, Store } from "./store.ts";
+import { eq } from "drizzle-orm";
+import { apps } from "./schema.ts";
+import { APP_SECRET_CACHE_MS, type NewMessage, type Store } from "./store.ts";
 
 export type OpenStore = () => Promise<Store & AsyncDisposable>;
 
@@ -130,6 +132,40 @@ export function storeContract(name: string, open: OpenStore): void {
       expect(await store.readInbox(b.appId, "same", 0, 10)).toEqual([]);
       const error = await store.enqueue(message(b.appId), ["only-in-a"]).catch((e: unknown) => e);
       expect((error as PushmeshError).code).toBe("DEVICE_NOT_FOUND");
+    });
+
+    test("a HELLO's reads: the device, then its latest seq and subscriptions in one read, never another app's", async () => {
+      await using store = await open();
+      const a = await store.createApp("hello-a");
+      const b = await store.createApp("hello-b");
+      const { device } = await store.upsertDevice(a.appId, { deviceId: "h", userId: "u", platform: "ios" });
+      await store.upsertDevice(b.appId, { deviceId: "h" });
+      expect(await store.getDevice(a.appId, "h")).toEqual({ ...device, userId: "u", platform: "ios", lastSeq: 0, ackedSeq: 0 });
+      expect(await store.getDevice(a.appId, "nobody")).toBeNull();
+      expect(await store.helloState(a.appId, "h")).toEqual({ latestSeq: 0, subscriptions: [] });
+      await store.topics.subscribe(a.appId, "news", ["h"]);
+      await store.topics.subscribe(b.appId, "other", ["h"]);
+      await store.enqueue(message(a.appId, { priority: 2, collapseKey: "k", expiresAt: 9_999_999_999_999 }), ["h"]);
+      const state = await store.helloState(a.appId, "h");
+      expect(state.latestSeq).toBe(1);
+      expect(state.subscriptions).toEqual([{ topic: "news", startOffset: 0 }]);
+      expect(await store.helloState(a.appId, "nobody")).toEqual({ latestSeq: null, subscriptions: [] });
+      const [row] = await store.readInbox(a.appId, "h", 0, 10);
+      expect(row).toMatchObject({ seq: 1, priority: 2, collapseKey: "k", expiresAt: 9_999_999_999_999, data: { hello: "world" } });
+      expect(typeof row?.createdAt).toBe("number");
+    });
+
+    test("an app's secret is cached briefly: a rotated secret is seen once the cache lapses", async () => {
+      await using store = await open();
+      const { appId } = await store.createApp("secret");
+      const now = Date.now();
+      const first = await store.appSecret(appId, now);
+      expect(first).toBe((await store.findApp(appId))!.tokenSecret);
+      await store.db.update(apps).set({ tokenSecret: "rotated" }).where(eq(apps.id, appId));
+      await store.freshen();
+      expect(await store.appSecret(appId, now + 1000)).toBe(first);
+      expect(await store.appSecret(appId, now + APP_SECRET_CACHE_MS + 1)).toBe("rotated");
+      expect(await store.appSecret("app_unknown", now)).toBeNull();
     });
 
     test("reads page in sequence order; delivery marks are cumulative and idempotent", async () => {

@@ -13,22 +13,15 @@ import { GroupCommit, isGroupWriter, type RunBatch } from "./group-commit.ts";
 import { type Assigned, groupStatements, type InboxWrite } from "./inbox-writes.ts";
 import type { Statement } from "./statement.ts";
 import { TopicStore } from "./topics.ts";
+import { type DeviceRecord, DeviceReads, type HelloState, type InboxMessage } from "./device-reads.ts";
+
+export type { DeviceRecord, HelloState, InboxMessage };
 
 /** The drizzle database; `$client` is the libSQL client under it, for statements written by hand. */
 export type Db = LibSQLDatabase<typeof schema> & { $client: Client };
 
 export type Scope = "send" | "read" | "admin";
 export type ApiKeyIdentity = { keyId: string; appId: string; scopes: Scope[] };
-
-export type DeviceRecord = {
-  appId: string;
-  deviceId: string;
-  userId: string | null;
-  platform: string | null;
-  epoch: number;
-  lastSeq: number;
-  ackedSeq: number;
-};
 
 export type NewMessage = {
   appId: string;
@@ -51,17 +44,6 @@ export type EnqueueOptions = {
   targetCount?: number;
   /** Statements run in the same transaction, after the message insert and before the inbox writes. */
   also?: Statement[];
-};
-
-/** A message as it sits in one device's inbox, ready to become a PUSH frame. */
-export type InboxMessage = {
-  seq: number;
-  messageId: string;
-  priority: PriorityCode;
-  data: unknown;
-  collapseKey: string | null;
-  createdAt: number;
-  expiresAt: number | null;
 };
 
 export type MessageStatus = {
@@ -90,6 +72,9 @@ export type NodeRecord = {
 export type DeliveryMark = { appId: string; deviceId: string; seq: number };
 
 const API_KEY_CACHE_MS = 30_000;
+/** How long a relay trusts a cached app secret: a rotated secret is seen within this. */
+export const APP_SECRET_CACHE_MS = 30_000;
+const APP_SECRET_CACHE_MAX = 10_000;
 const STATE_NAMES = Object.fromEntries(Object.entries(InboxState).map(([name, code]) => [code, name])) as Record<
   number,
   InboxStateName
@@ -98,13 +83,15 @@ const STATE_NAMES = Object.fromEntries(Object.entries(InboxState).map(([name, co
 export class LibsqlStore {
   readonly db: Db;
   readonly topics: TopicStore;
-  private readonly secrets = new Map<string, string>();
+  private readonly secrets = new Map<string, { secret: string; until: number }>();
+  private readonly reads: DeviceReads;
   private readonly keyCache = new Map<string, { identity: ApiKeyIdentity | null; until: number }>();
   private readonly writes: GroupCommit<InboxWrite, Assigned[]>;
 
   constructor(readonly client: Client) {
     this.db = drizzle(client, { schema, casing: "snake_case" });
     this.topics = new TopicStore(this.db);
+    this.reads = new DeviceReads(client);
     const run: RunBatch = isGroupWriter(client) ? client.writeGroup : (statements) => client.batch(statements, "write");
     this.writes = new GroupCommit(run, groupStatements);
   }
@@ -141,14 +128,18 @@ export class LibsqlStore {
     return this.db.select().from(apps).orderBy(asc(apps.createdAt));
   }
 
-  /** The app's token secret; cached for the life of the process since it never changes. */
-  async appSecret(appId: string): Promise<string | null> {
+  /**
+   * The app's token secret. Every HELLO needs it, so it is cached, but only for a short while: a
+   * rotated secret must be seen (and the old one refused) within APP_SECRET_CACHE_MS.
+   */
+  async appSecret(appId: string, now = Date.now()): Promise<string | null> {
     const cached = this.secrets.get(appId);
-    if (cached) return cached;
-    const app = await this.findApp(appId);
-    if (!app) return null;
-    this.secrets.set(appId, app.tokenSecret);
-    return app.tokenSecret;
+    if (cached && cached.until > now) return cached.secret;
+    const secret = await this.reads.tokenSecret(appId);
+    if (secret === null) return null;
+    if (this.secrets.size >= APP_SECRET_CACHE_MAX) this.secrets.clear();
+    this.secrets.set(appId, { secret, until: now + APP_SECRET_CACHE_MS });
+    return secret;
   }
 
   /** Resolves an API key; answers are cached briefly, so a revocation takes effect within 30 s. */
@@ -201,21 +192,8 @@ export class LibsqlStore {
     return { device, created };
   }
 
-  async getDevice(appId: string, deviceId: string): Promise<DeviceRecord | null> {
-    const [row] = await this.db
-      .select()
-      .from(devices)
-      .where(and(eq(devices.appId, appId), eq(devices.id, deviceId)));
-    if (!row) return null;
-    return {
-      appId: row.appId,
-      deviceId: row.id,
-      userId: row.userId,
-      platform: row.platform,
-      epoch: row.epoch,
-      lastSeq: row.lastSeq,
-      ackedSeq: row.ackedSeq,
-    };
+  getDevice(appId: string, deviceId: string): Promise<DeviceRecord | null> {
+    return this.reads.getDevice(appId, deviceId);
   }
 
   /**
@@ -249,12 +227,13 @@ export class LibsqlStore {
     });
   }
 
-  async latestSeq(appId: string, deviceId: string): Promise<number | null> {
-    const [row] = await this.db
-      .select({ lastSeq: devices.lastSeq })
-      .from(devices)
-      .where(and(eq(devices.appId, appId), eq(devices.id, deviceId)));
-    return row ? row.lastSeq : null;
+  latestSeq(appId: string, deviceId: string): Promise<number | null> {
+    return this.reads.latestSeq(appId, deviceId);
+  }
+
+  /** The device's latest seq and its topic subscriptions, in one read. */
+  helloState(appId: string, deviceId: string): Promise<HelloState> {
+    return this.reads.helloState(appId, deviceId);
   }
 
   // --- messages and inboxes ---
@@ -288,30 +267,8 @@ export class LibsqlStore {
   }
 
   /** Pushable inbox rows after `afterSeq`, oldest first; expired, collapsed and suppressed rows are left out. */
-  async readInbox(appId: string, deviceId: string, afterSeq: number, limit: number): Promise<InboxMessage[]> {
-    const rows = await this.db
-      .select({
-        seq: inbox.seq,
-        messageId: inbox.messageId,
-        priority: messages.priority,
-        data: messages.data,
-        collapseKey: messages.collapseKey,
-        createdAt: messages.createdAt,
-        expiresAt: messages.expiresAt,
-      })
-      .from(inbox)
-      .innerJoin(messages, eq(messages.id, inbox.messageId))
-      .where(
-        and(
-          eq(inbox.appId, appId),
-          eq(inbox.deviceId, deviceId),
-          gt(inbox.seq, afterSeq),
-          inArray(inbox.state, [InboxState.pending, InboxState.delivered]),
-        ),
-      )
-      .orderBy(asc(inbox.seq))
-      .limit(limit);
-    return rows.map((r) => ({ ...r, priority: r.priority as PriorityCode, data: JSON.parse(r.data) as unknown }));
+  readInbox(appId: string, deviceId: string, afterSeq: number, limit: number): Promise<InboxMessage[]> {
+    return this.reads.readInbox(appId, deviceId, afterSeq, limit);
   }
 
   /**

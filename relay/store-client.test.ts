@@ -1,0 +1,66 @@
+import { expect, test } from "bun:test";
+import type { Client } from "@libsql/client";
+import { FailoverReplica } from "./store-client.ts";
+
+/** A replica whose syncs finish only when the test says so. */
+function heldReplica() {
+  const pending: (() => void)[] = [];
+  let started = 0;
+  const client = {
+    sync: () => {
+      started++;
+      return new Promise<void>((resolve) => pending.push(resolve));
+    },
+    close: () => {},
+  } as unknown as Client;
+  return { client, started: () => started, finishOne: () => pending.shift()?.() };
+}
+
+const tick = () => new Promise((r) => setTimeout(r, 0));
+
+test("a sync request waits for one sync that started after it, not for every sync others ask for meanwhile", async () => {
+  const replica = heldReplica();
+  const client = new FailoverReplica(replica.client, null, () => {});
+  let firstDone = false;
+  let laterDone = false;
+  void client.sync().then(() => (firstDone = true)); // starts sync 1
+  await tick();
+  let secondDone = false;
+  void client.sync().then(() => (secondDone = true)); // asked during sync 1: served by sync 2
+  expect(replica.started()).toBe(1);
+  replica.finishOne();
+  await tick();
+  expect(firstDone).toBe(true);
+  expect(secondDone).toBe(false);
+  expect(replica.started()).toBe(2);
+  void client.sync().then(() => (laterDone = true)); // asked during sync 2: served by sync 3
+  replica.finishOne();
+  await tick();
+  // The old loop kept going while anyone asked again, and held every earlier caller with it.
+  expect(secondDone).toBe(true);
+  expect(laterDone).toBe(false);
+  replica.finishOne();
+  await tick();
+  expect(laterDone).toBe(true);
+  expect(replica.started()).toBe(3);
+  client.close();
+});
+
+test("requests made during one sync share the next one, and a failed sync still answers them", async () => {
+  let calls = 0;
+  const failing = {
+    sync: async () => {
+      calls++;
+      await tick();
+      throw new Error("snapshot not found");
+    },
+    close: () => {},
+  } as unknown as Client;
+  const client = new FailoverReplica(failing, null, () => {});
+  const first = client.sync();
+  await Promise.all([first, client.sync(), client.sync(), client.sync()]);
+  expect(calls).toBe(2);
+  await client.sync();
+  expect(calls).toBe(3);
+  client.close();
+});
