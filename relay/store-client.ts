@@ -1,14 +1,16 @@
 // The libSQL client a process uses, by configuration:
 // - `file:` alone: the embedded single-node store;
 // - `http(s)://` or `libsql://`: sqld or Turso over the network;
-// - `file:` with a sync URL: an embedded replica. Reads are local; writes go through the sync URL
-//   (a regional sqld replica forwards them to the primary). When the sync URL stops answering,
-//   reads and writes go to the primary URL instead until it answers again.
+// - `file:` with a sync URL: an embedded replica. Reads are local. With a primary URL, writes go
+//   straight to the primary and a worker thread syncs the file (relay/replica-sync.ts); without
+//   one, writes go through the sync URL (a regional sqld replica forwards them to the primary).
+//   When the sync URL stops answering, reads go to the primary until it answers again.
 import { type Client, createClient, type InArgs, type InStatement, type ResultSet, type TransactionMode } from "@libsql/client";
 import type { Config } from "../core/config.ts";
 import type { Log } from "../core/log.ts";
 import { LocalRowReader } from "./local-reads.ts";
 import { LocalFileClient, LocalGroupWriter } from "./local-writes.ts";
+import { ReplicaSyncWorker } from "./replica-sync.ts";
 
 type StoreConfig = Pick<Config, "db" | "dbSync"> &
   Partial<Pick<Config, "dbAuthToken" | "dbSyncUrl" | "dbPrimaryUrl" | "dbSyncIntervalMs" | "dbLocalWriter">>;
@@ -16,9 +18,17 @@ type StoreConfig = Pick<Config, "db" | "dbSync"> &
 export async function openClient(config: StoreConfig, log: Log = () => {}): Promise<Client> {
   const local = config.db.startsWith("file:") || config.db === ":memory:";
   if (local && config.dbSyncUrl) {
-    const replica = createClient({ url: config.db, syncUrl: config.dbSyncUrl, authToken: config.dbAuthToken });
     const primary = config.dbPrimaryUrl ? createClient({ url: config.dbPrimaryUrl, authToken: config.dbAuthToken }) : null;
-    const client = new FailoverReplica(replica, primary, log);
+    let client: FailoverReplica;
+    if (primary) {
+      // Writes go to the primary, so the file is only read here: a plain connection reads it while
+      // a worker thread pulls frames into it, and no sync blocks this event loop.
+      const syncer = await ReplicaSyncWorker.open({ url: config.db, syncUrl: config.dbSyncUrl, authToken: config.dbAuthToken });
+      await syncer.sync();
+      client = new FailoverReplica(createClient({ url: config.db }), primary, log, syncer);
+    } else {
+      client = new FailoverReplica(createClient({ url: config.db, syncUrl: config.dbSyncUrl, authToken: config.dbAuthToken }), null, log);
+    }
     await client.startSync(config.dbSyncIntervalMs ?? 1000);
     return client;
   }
@@ -90,6 +100,8 @@ export class FailoverReplica implements Client {
     private readonly replica: Client,
     private readonly primary: Client | null,
     private readonly log: Log,
+    /** Syncs the replica's file off this thread; without one, the replica client syncs itself. */
+    private readonly syncer: Pick<ReplicaSyncWorker, "sync" | "close"> | null = null,
   ) {}
 
   async startSync(intervalMs: number): Promise<void> {
@@ -114,7 +126,7 @@ export class FailoverReplica implements Client {
 
   private async syncOnce(): Promise<void> {
     try {
-      await this.replica.sync();
+      await (this.syncer ? this.syncer.sync() : this.replica.sync());
       if (!this.healthy) this.log("store_replica_back", {});
       this.healthy = true;
     } catch (error) {
@@ -134,7 +146,9 @@ export class FailoverReplica implements Client {
     for (let attempt = 1; ; attempt++) {
       try {
         const result = await this.runOnce(readOnly, call);
-        if (!readOnly && this.primary) void this.syncNow();
+        // Read-your-writes in this process: the write returns once the replica has pulled it.
+        // The sync runs off this thread when there is a syncer, so only this caller waits.
+        if (!readOnly && this.primary) await this.syncNow();
         return result;
       } catch (error) {
         if (!busy(error) || attempt >= BUSY_RETRIES) throw error;
@@ -191,6 +205,7 @@ export class FailoverReplica implements Client {
     if (this.timer) clearInterval(this.timer);
     this.replica.close();
     this.primary?.close();
+    void this.syncer?.close();
   }
 
   reconnect(): void {
