@@ -223,6 +223,30 @@ export function storeContract(name: string, open: OpenStore): void {
       expect([await delivered(0), await delivered(1), await delivered(2), await delivered(3)]).toEqual([2, 2, 2, 1]);
     });
 
+    test("one flush of marks for more devices than one statement once took, with ids JSON must escape, writes every state and time", async () => {
+      await using store = await open();
+      const { appId } = await store.createApp("many marks");
+      const names = Array.from({ length: 600 }, (_, i) => (i % 3 === 0 ? `d"${i}\\\u00e9` : `d-${i}`));
+      // One statement for all of them: a write per device over HTTP would take seconds.
+      await store.client.execute({
+        sql: "INSERT INTO devices (app_id, id, epoch, created_at) SELECT ?, value, 1, 0 FROM json_each(?)",
+        args: [appId, JSON.stringify(names)],
+      });
+      const first = message(appId);
+      const second = message(appId);
+      await store.enqueue(first, names);
+      await store.enqueue(second, names);
+      // Every device acks seq 1; the first 300 also seq 2. An expiry mark in the same flush touches only its own row.
+      await store.markDelivered([...names.map((d) => ({ appId, deviceId: d, seq: 1 })), ...names.slice(0, 300).map((d) => ({ appId, deviceId: d, seq: 2 }))], 1234);
+      await store.markExpired([{ appId, deviceId: names[599]!, seq: 2 }]);
+      expect((await store.messageStatus(appId, first.messageId))?.states).toEqual({ pending: 0, delivered: 600, expired: 0, collapsed: 0, suppressed: 0 });
+      expect((await store.messageStatus(appId, second.messageId))?.states).toEqual({ pending: 299, delivered: 300, expired: 1, collapsed: 0, suppressed: 0 });
+      expect((await store.getDevice(appId, names[0]!))?.ackedSeq).toBe(2);
+      expect((await store.getDevice(appId, names[450]!))?.ackedSeq).toBe(1);
+      const times = await store.client.execute({ sql: "SELECT DISTINCT delivered_at FROM inbox WHERE state = 1 AND app_id = ?", args: [appId] });
+      expect(times.rows.map((r) => Number(r.delivered_at))).toEqual([1234]);
+    });
+
     test("a message past its expiry counts as expired while still pending", async () => {
       await using store = await open();
       const { appId } = await store.createApp("ttl");
