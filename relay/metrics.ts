@@ -2,6 +2,7 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
 import type { Relay } from "../core/relay/relay.ts";
 import type { RelayMetrics } from "../core/relay/metrics.ts";
+import type { FrameName } from "../core/protocol.ts";
 
 export type PrometheusMetrics = RelayMetrics & { registry: Registry; watch(relay: Relay): void };
 
@@ -9,8 +10,30 @@ export function prometheusMetrics(nodeId: string): PrometheusMetrics {
   const registry = new Registry();
   registry.setDefaultLabels({ node: nodeId });
   collectDefaultMetrics({ register: registry, prefix: "pushmesh_relay_process_" });
-  const frames = new Counter({ name: "pushmesh_frames_total", help: "Frames by direction and type", labelNames: ["direction", "type"], registers: [registry] });
-  const bytes = new Counter({ name: "pushmesh_frame_bytes_total", help: "Frame bytes (CBOR, before transport framing) by direction and type", labelNames: ["direction", "type"], registers: [registry] });
+  // Frames are counted in plain numbers and copied into the counters when scraped: a labelled
+  // inc() hashes its labels on every call, two of them per frame cost ~2 µs of a relay's ~15 µs
+  // per pushed frame (profile of the throughput benchmark).
+  const tally = { in: new Map<FrameName, { frames: number; bytes: number }>(), out: new Map<FrameName, { frames: number; bytes: number }>() };
+  const count = (direction: "in" | "out", type: FrameName, n: number) => {
+    const t = tally[direction].get(type);
+    if (t) {
+      t.frames++;
+      t.bytes += n;
+    } else tally[direction].set(type, { frames: 1, bytes: n });
+  };
+  const fromTally = (field: "frames" | "bytes") =>
+    function (this: Counter) {
+      this.reset();
+      for (const direction of ["in", "out"] as const) for (const [type, t] of tally[direction]) this.inc({ direction, type }, t[field]);
+    };
+  new Counter({ name: "pushmesh_frames_total", help: "Frames by direction and type", labelNames: ["direction", "type"], registers: [registry], collect: fromTally("frames") });
+  new Counter({
+    name: "pushmesh_frame_bytes_total",
+    help: "Frame bytes (CBOR, before transport framing) by direction and type",
+    labelNames: ["direction", "type"],
+    registers: [registry],
+    collect: fromTally("bytes"),
+  });
   const errors = new Counter({ name: "pushmesh_errors_total", help: "Wire errors sent, by code", labelNames: ["code"], registers: [registry] });
   const refused = new Counter({ name: "pushmesh_connections_refused_total", help: "Connections turned away before the handshake, by reason", labelNames: ["reason"], registers: [registry] });
   const latency = new Histogram({
@@ -56,14 +79,8 @@ export function prometheusMetrics(nodeId: string): PrometheusMetrics {
 
   return {
     registry,
-    frameIn: (type, n) => {
-      frames.inc({ direction: "in", type });
-      bytes.inc({ direction: "in", type }, n);
-    },
-    frameOut: (type, n) => {
-      frames.inc({ direction: "out", type });
-      bytes.inc({ direction: "out", type }, n);
-    },
+    frameIn: (type, n) => count("in", type, n),
+    frameOut: (type, n) => count("out", type, n),
     error: (code) => errors.inc({ code }),
     refused: (reason) => refused.inc({ reason }),
     deliveryLatency: (ms) => latency.observe(ms / 1000),

@@ -19,6 +19,7 @@ import {
 } from "../protocol.ts";
 import type { InboxMessage } from "../store/store.ts";
 import type { Relay } from "./relay.ts";
+import { Inflight } from "./inflight.ts";
 import { SessionTopics } from "./session-topics.ts";
 
 /** What a relay needs of a transport: Bun's WebSocket and TCP sockets are wrapped to this. */
@@ -39,8 +40,6 @@ type State = "hello" | "auth" | "open" | "closed";
 const REPLAY_PAGE = 256;
 /** Signals held in memory per session; beyond this the store is the buffer. */
 const MAX_PENDING = 1024;
-/** Pushes remembered per session to time their acks. */
-const MAX_INFLIGHT = 4096;
 
 export class Session {
   readonly id = randomId("s", 8);
@@ -72,7 +71,7 @@ export class Session {
   private urgentSeq = 0;
   /** Stopped at a low-priority message until the device shows it is awake. */
   private parked = false;
-  private inflight: Map<number, number> | null = null;
+  private inflight: Inflight | null = null;
 
   constructor(
     readonly conn: Connection,
@@ -203,15 +202,7 @@ export class Session {
     }
     if (seq <= this.ackedSeq) return;
     this.ackedSeq = seq;
-    const now = this.relay.now();
-    if (this.inflight) {
-      for (const [pushed, createdAt] of this.inflight) {
-        if (pushed > seq) break;
-        this.relay.metrics.deliveryLatency(now - createdAt);
-        this.inflight.delete(pushed);
-      }
-      if (this.inflight.size === 0) this.inflight = null;
-    }
+    if (this.inflight && this.inflight.acked(seq, this.relay.now(), (ms) => this.relay.metrics.deliveryLatency(ms))) this.inflight = null;
     this.relay.queueAck(this, seq);
   }
 
@@ -325,8 +316,7 @@ export class Session {
       return;
     }
     this.lastPushed = message.seq;
-    this.inflight ??= new Map();
-    if (this.inflight.size < MAX_INFLIGHT) this.inflight.set(message.seq, message.createdAt);
+    (this.inflight ??= new Inflight()).pushed(message.seq, message.createdAt);
     this.send({
       type: FrameType.PUSH,
       seq: message.seq,

@@ -32,6 +32,17 @@ test("metrics count connections, frames, pushes, acks, latency and errors", asyn
   expect(sample(text, "pushmesh_heartbeat_interval_seconds_count", "")).toBe(1);
   expect(sample(text, "pushmesh_drain_state", "")).toBe(0);
   expect(text).toContain("pushmesh_send_buffer_bytes");
+  const pushBytes = sample(text, "pushmesh_frame_bytes_total", 'direction="out",type="PUSH"');
+  expect(pushBytes).toBeGreaterThan(3 * 20);
+
+  // Frame counts are copied in at each scrape: a second scrape shows the new total, not a sum of scrapes.
+  await mesh.send("measured", { n: 3 });
+  await device.waitFor(4);
+  const again = await (await fetch(`${http}/metrics`)).text();
+  expect(sample(again, "pushmesh_frames_total", 'direction="out",type="PUSH"')).toBe(4);
+  const grown = sample(again, "pushmesh_frame_bytes_total", 'direction="out",type="PUSH"');
+  expect(grown).toBeGreaterThan(pushBytes);
+  expect(grown).toBeLessThan(pushBytes * 2);
 
   expect(await (await fetch(`${http}/healthz`)).json()).toEqual({ ok: true });
   expect(await (await fetch(`${http}/readyz`)).json()).toEqual({ ready: true, drainState: "serving" });
