@@ -1,8 +1,9 @@
 // The only module that calls cbor-x. Frames go out as positional CBOR arrays; on raw TCP each
 // one is preceded by its length as an unsigned LEB128 varint (1 byte below 128 bytes).
-// Encoding takes the fast path in cbor.ts; decoding is cbor-x's, for any valid CBOR a peer sends.
+// Both directions take the fast paths in cbor.ts; cbor-x decodes whatever the reader leaves to
+// it (tags, indefinite lengths, invalid UTF-8, ...), so any valid CBOR a peer sends still reads.
 import { Encoder } from "cbor-x";
-import { CborWriter } from "./cbor.ts";
+import { CborNotFast, CborWriter, readCbor } from "./cbor.ts";
 import { type Frame, FrameError, frameToArray, validateFrame } from "./protocol.ts";
 
 // useRecords/tagUint8Array off: plain RFC 8949 CBOR. int64AsNumber: a peer may write any
@@ -23,6 +24,18 @@ export function encodeValue(value: unknown): Uint8Array {
 }
 
 export function decodeValue(bytes: Uint8Array): unknown {
+  try {
+    return readCbor(bytes);
+  } catch (error) {
+    // A CborDecodeError is final: whatever the reader refuses, cbor-x refuses too (core/cbor.test.ts
+    // holds the two to that), so malformed frames are not parsed twice.
+    if (error !== CborNotFast.signal) throw error;
+  }
+  return decodeWithCborX(bytes);
+}
+
+/** The decoder of record: what decodeValue returned before the fast reader, and still returns for input the reader leaves. */
+export function decodeWithCborX(bytes: Uint8Array): unknown {
   return plain(cbor.decode(bytes));
 }
 
