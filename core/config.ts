@@ -16,10 +16,10 @@ export const configSchema = z
     /** Where reads and writes go while the sync URL does not answer (the primary sqld). */
     dbPrimaryUrl: z.string().min(1).optional(),
     dbSyncIntervalMs: z.coerce.number().int().min(50).default(1000),
-    /** A local file's sends commit on a connection of their own, off the event loop (faster; see relay/store-client.ts). */
+    /** A local file's sends commit on a connection of their own, off the event loop (see relay/store-client.ts); false runs them on the client's. */
     dbLocalWriter: z
       .preprocess((v) => (v === "false" || v === "0" ? false : v === "true" || v === "1" ? true : v), z.boolean())
-      .default(false),
+      .default(true),
     /** Apply migrations/ at start; a cluster runs them once against the primary instead. */
     migrateOnStart: z
       .preprocess((v) => (v === "false" || v === "0" ? false : v === "true" || v === "1" ? true : v), z.boolean())

@@ -16,9 +16,12 @@ export function randomBytes(n: number): Uint8Array {
 
 /** Crockford base32 of n random bytes' worth of entropy: URL-safe, case-free, no look-alikes. */
 export function randomId(prefix: string, bytes = 12): string {
-  let out = "";
-  for (const b of randomBytes(bytes)) out += BASE32[b & 31];
-  return `${prefix}_${out}`;
+  // One flat string: built with += it stays a rope of many cells, and a session keeps its id
+  // for as long as it is connected.
+  const codes = [...prefix].map((c) => c.charCodeAt(0));
+  codes.push(95); // "_"
+  for (const b of randomBytes(bytes)) codes.push(BASE32.charCodeAt(b & 31));
+  return String.fromCharCode(...codes);
 }
 
 /** UUIDv7 (RFC 9562): time-ordered, so new messages append to the end of the index. */

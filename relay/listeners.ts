@@ -101,7 +101,8 @@ class WsConnection implements Connection {
   }
 }
 
-type TcpData = { reader: TcpFrameReader; session?: Session; outbox: Uint8Array[]; outboxBytes: number; closing: boolean };
+/** `outbox`: bytes the socket has not taken yet, in order; null while it takes everything (most of the time). */
+type TcpData = { reader: TcpFrameReader; session?: Session; outbox: Uint8Array[] | null; outboxBytes: number; closing: boolean };
 
 export function listenTcp(relay: Relay, hostname: string, port: number, tls?: Tls): TCPSocketListener<TcpData> {
   return Bun.listen<TcpData>({
@@ -112,7 +113,7 @@ export function listenTcp(relay: Relay, hostname: string, port: number, tls?: Tl
       open(socket) {
         // A push is a small write that must leave now, not wait for the peer's delayed ACK.
         socket.setNoDelay(true);
-        socket.data = { reader: new TcpFrameReader(relay.config.maxFrameBytes), outbox: [], outboxBytes: 0, closing: false };
+        socket.data = { reader: new TcpFrameReader(relay.config.maxFrameBytes), outbox: null, outboxBytes: 0, closing: false };
         socket.data.session = relay.open(new TcpConnection(socket));
       },
       data(socket, chunk) {
@@ -152,13 +153,13 @@ class TcpConnection implements Connection {
   send(frame: Uint8Array): boolean {
     const data = this.socket.data;
     const bytes = lengthPrefixed(frame);
-    if (data.outbox.length > 0) {
+    if (data.outbox) {
       data.outbox.push(bytes);
       data.outboxBytes += bytes.length;
     } else {
       const written = Math.max(0, this.socket.write(bytes));
       if (written < bytes.length) {
-        data.outbox.push(bytes.subarray(written));
+        (data.outbox ??= []).push(bytes.subarray(written));
         data.outboxBytes += bytes.length - written;
       }
     }
@@ -169,7 +170,7 @@ class TcpConnection implements Connection {
   close(): void {
     const socket = this.socket;
     socket.data.closing = true;
-    if (socket.data.outbox.length === 0) socket.end();
+    if (!socket.data.outbox) socket.end();
     // A peer that stopped reading must not hold the socket open forever.
     else setTimeout(() => socket.terminate(), TCP_CLOSE_GRACE_MS).unref?.();
   }
@@ -181,16 +182,18 @@ class TcpConnection implements Connection {
 
 function flushOutbox(socket: Socket<TcpData>): void {
   const data = socket.data;
-  while (data.outbox.length > 0) {
-    const head = data.outbox[0]!;
+  const outbox = data.outbox;
+  while (outbox && outbox.length > 0) {
+    const head = outbox[0]!;
     const written = Math.max(0, socket.write(head));
     data.outboxBytes -= written;
     if (written < head.length) {
-      data.outbox[0] = head.subarray(written);
+      outbox[0] = head.subarray(written);
       return;
     }
-    data.outbox.shift();
+    outbox.shift();
   }
+  data.outbox = null;
   if (data.closing) socket.end();
 }
 

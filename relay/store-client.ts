@@ -39,11 +39,11 @@ export async function openClient(config: StoreConfig, log: Log = () => {}): Prom
   await client.execute("PRAGMA journal_mode = WAL");
   await client.execute(`PRAGMA synchronous = ${synchronous}`);
   await client.execute("PRAGMA busy_timeout = 5000");
-  // With dbLocalWriter, sends commit on a connection of their own, off the event loop
-  // (relay/local-writes.ts), and read their targets from statements prepared once
-  // (relay/local-reads.ts). Off by default: in the full test run a `listen` device against `dev`
-  // hung with it on (not reproduced alone; under investigation). An in-memory database exists on
-  // one connection only, so it keeps the client's.
+  // With dbLocalWriter (the default), sends commit on a connection of their own, off the event
+  // loop (relay/local-writes.ts), and read their targets from statements prepared once
+  // (relay/local-reads.ts). It was off for a while because the `listen` test hung with it on;
+  // that test sent before the listener had registered its device and hung the same way with it
+  // off. An in-memory database exists on one connection only, so it keeps the client's.
   const path = config.dbLocalWriter ? filePath(config.db) : null;
   return path ? new LocalFileClient(client, await LocalGroupWriter.open(path, synchronous), new LocalRowReader(path)) : client;
 }
