@@ -194,6 +194,21 @@ export class Session {
     for (const { topic, startOffset } of subscriptions.slice(0, this.relay.config.maxTopicsPerConnection)) {
       this.topics.attach(topic, Math.max(frame.topics[topic] ?? 0, startOffset));
     }
+    void this.catchUpAfterSync();
+  }
+
+  /**
+   * The latest sequence a HELLO reads comes from this node's replica. A send committed after the
+   * replica last synced and before this session's presence was recorded signalled no one (or the
+   * node the device left); a sync started now brings it, so the device need not wait for its next
+   * heartbeat to see the gap.
+   */
+  private async catchUpAfterSync(): Promise<void> {
+    try {
+      if ((await this.relay.store.freshen()) && !this.isClosed()) await this.refreshLatest();
+    } catch (error) {
+      this.relay.log("hello_catch_up_failed", { session: this.id, error: String(error) });
+    }
   }
 
   private ack(seq: number): void {

@@ -102,3 +102,21 @@ test.serial("Redis restarted mid-stream loses nothing; with the primary down sen
   await Bun.sleep(500);
   expect(device.received.map((m) => (m.data as { n: number }).n)).toEqual(accepted);
 }, 120_000);
+
+test.serial("a device that returns right after a send its relay's replica has not pulled gets it at once, not at its next heartbeat", async () => {
+  // The relay's replica syncs only when asked: no periodic sync, and no node reports to write.
+  const slow = ["--db-sync-interval-ms", "600000", "--node-report-ms", "600000", "--heartbeat", '{"min":1,"default":600,"max":600}'];
+  await using cluster = await startCluster({ regions: ["a"], relaysPerRegion: 1, extraFlags: slow });
+  const relay = cluster.regions.a!.relays[0]!;
+  const creds = (await api(cluster, "a", "POST", "/v1/devices", { deviceId: "returner" })).body;
+  const state = new MemoryStateStore();
+  {
+    await using away = await connectDevice(relay.ws, creds, { heartbeat: 600, state });
+    await away.waitForEvent("connected");
+  }
+  // Sent while the device is away: stored at the primary, signalled to no one.
+  expect((await api(cluster, "a", "POST", "/v1/messages", { to: { deviceId: "returner" }, data: { n: 1 } })).status).toBe(202);
+  await using back = await connectDevice(relay.ws, creds, { heartbeat: 600, state });
+  await back.waitFor(1, 5000);
+  expect(back.received.map((m) => [m.seq, m.data])).toEqual([[1, { n: 1 }]]);
+}, 60_000);
