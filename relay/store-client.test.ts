@@ -64,3 +64,38 @@ test("requests made during one sync share the next one, and a failed sync still 
   expect(calls).toBe(3);
   client.close();
 });
+
+test("a group write returns at the primary's commit; a read made after it waits for the sync that brings it", async () => {
+  const syncs: (() => void)[] = [];
+  const reads: string[] = [];
+  const replica = {
+    sync: () => new Promise<void>((resolve) => syncs.push(resolve)),
+    execute: async (stmt: { sql: string }) => {
+      reads.push(stmt.sql);
+      return { rows: [] };
+    },
+    close: () => {},
+  } as unknown as Client;
+  const primary = { batch: async () => [{ rows: [] }], close: () => {} } as unknown as Client;
+  const client = new FailoverReplica(replica, primary, () => {});
+  await client.writeGroup([{ sql: "insert into t values (1)", args: [] }]);
+  expect(syncs).toHaveLength(1); // started, not finished, and the write has returned
+  let read = false;
+  const reading = client.execute({ sql: "select * from t", args: [] }).then(() => (read = true));
+  await tick();
+  expect(read).toBe(false);
+  expect(reads).toEqual([]);
+  syncs.shift()!();
+  await reading;
+  expect(reads).toEqual(["select * from t"]);
+  // Other writes still return only once their sync has landed.
+  let written = false;
+  const writing = client.batch([{ sql: "update t set x = 2", args: [] }], "write").then(() => (written = true));
+  await tick();
+  await tick();
+  expect(written).toBe(false);
+  syncs.shift()!();
+  await writing;
+  expect(written).toBe(true);
+  client.close();
+});
