@@ -3,7 +3,8 @@
 // Both directions take the fast paths in cbor.ts; cbor-x decodes whatever the reader leaves to
 // it (tags, indefinite lengths, invalid UTF-8, ...), so any valid CBOR a peer sends still reads.
 import { Encoder } from "cbor-x";
-import { CborNotFast, CborWriter, readCbor } from "./cbor.ts";
+import { CborWriter } from "./cbor.ts";
+import { CborNotFast, readCbor } from "./cbor-reader.ts";
 import { type Frame, FrameError, frameToArray, validateFrame } from "./protocol.ts";
 
 // useRecords/tagUint8Array off: plain RFC 8949 CBOR. int64AsNumber: a peer may write any

@@ -1,6 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { Encoder } from "cbor-x";
-import { CborDecodeError, CborNotFast, CborWriter, readCbor } from "./cbor.ts";
+import { CborDecodeError, CborNotFast, readCbor } from "./cbor-reader.ts";
+import { CborWriter } from "./cbor.ts";
 import { decodeValue, decodeWithCborX, encodeFrame } from "./codec.ts";
 import { type Frame, FrameType, uuidToBytes } from "./protocol.ts";
 
