@@ -109,6 +109,10 @@ export class PushClient {
   private generation = 0;
   /** retryAfterMs of the last GOAWAY: the earliest the next attempt may start. */
   private goawayDelayMs = 0;
+  /** Whether the current attempt's socket opened: one that never did points at a dead node. */
+  private opened = false;
+  /** Addresses whose socket did not open, and until when later attempts pass over them. */
+  private readonly unreachableUntil = new Map<string, number>();
 
   constructor(private readonly options: ClientOptions) {
     if (options.addresses.length === 0) throw new Error("PushClient needs at least one address");
@@ -167,10 +171,13 @@ export class PushClient {
     if (this.stopped) return;
     const address = this.addresses[this.addressIndex % this.addresses.length]!;
     this.welcomed = false;
+    this.opened = false;
     this.receivedSeq = this.state.lastSeq;
     const transport = this.options.transport(address, {
       onOpen: () => {
         if (transport !== this.transport) return;
+        this.opened = true;
+        this.unreachableUntil.delete(address);
         this.sendFrame({
           type: FrameType.HELLO,
           version: PROTOCOL_VERSION,
@@ -341,12 +348,29 @@ export class PushClient {
     const ceiling = Math.min(maxMs, minMs * 2 ** this.attempts);
     const delay = Math.max(this.goawayDelayMs, this.attempts === 0 ? 0 : Math.random() * ceiling);
     this.goawayDelayMs = 0;
-    if (this.attempts > 0) this.addressIndex++;
+    const current = this.addresses[this.addressIndex % this.addresses.length]!;
+    if (!this.opened) this.unreachableUntil.set(current, Date.now() + maxMs);
+    if (this.attempts > 0 || !this.opened) this.addressIndex = this.nextAddressIndex();
     this.attempts++;
     this.reconnectTimer = setTimeout(() => {
       this.reconnectTimer = null;
       this.connect();
     }, delay);
+  }
+
+  /**
+   * The next address in the list whose socket last opened, or that has not been tried lately.
+   * When a relay dies, its devices' next tries go to the others instead of every other one going
+   * back to the dead node; with every address unreachable, the list is simply walked in turn.
+   */
+  private nextAddressIndex(): number {
+    const n = this.addresses.length;
+    const now = Date.now();
+    for (let step = 1; step <= n; step++) {
+      const index = this.addressIndex + step;
+      if ((this.unreachableUntil.get(this.addresses[index % n]!) ?? 0) <= now) return index;
+    }
+    return this.addressIndex + 1;
   }
 
   private sendFrame(frame: Frame): void {
