@@ -99,3 +99,41 @@ test("a group write returns at the primary's commit; a read made after it waits 
   expect(written).toBe(true);
   client.close();
 });
+
+test("writes go to the primary one at a time; reads do not wait for them", async () => {
+  let running = 0;
+  let most = 0;
+  const release: (() => void)[] = [];
+  const primary = {
+    execute: async () => {
+      running++;
+      most = Math.max(most, running);
+      await new Promise<void>((resolve) => release.push(resolve));
+      running--;
+      return { rows: [] };
+    },
+    close: () => {},
+  } as unknown as Client;
+  let reads = 0;
+  const replica = {
+    sync: async () => {},
+    execute: async () => {
+      reads++;
+      return { rows: [] };
+    },
+    close: () => {},
+  } as unknown as Client;
+  const client = new FailoverReplica(replica, primary, () => {});
+  const writes = Array.from({ length: 5 }, (_, n) => client.execute({ sql: `insert into t values (${n})`, args: [] }));
+  await tick();
+  expect(running).toBe(1);
+  await client.execute({ sql: "select 1", args: [] });
+  expect(reads).toBe(1);
+  while (release.length > 0 || running > 0) {
+    release.shift()?.();
+    await tick();
+  }
+  await Promise.all(writes);
+  expect(most).toBe(1);
+  client.close();
+});
