@@ -29,6 +29,9 @@ function network(nodes: Record<string, Node>) {
   return { tried, factory };
 }
 
+const clientOn = (addresses: string[], transport: TransportFactory) =>
+  new PushClient({ deviceId: "d", token: "t", addresses, transport, onMessage() {}, reconnect: { minMs: 1, maxMs: 10_000 } });
+
 async function connectedTo(client: PushClient): Promise<string> {
   return new Promise((resolve) => {
     const poll = setInterval(() => {
@@ -42,7 +45,7 @@ async function connectedTo(client: PushClient): Promise<string> {
 
 test("a node whose socket never opens is passed over while another answers, instead of every other try", async () => {
   const { tried, factory } = network({ dead: { up: false, closesBeforeWelcome: 0 }, busy: { up: true, closesBeforeWelcome: 3 } });
-  const client = new PushClient({ deviceId: "d", token: "t", addresses: ["dead", "busy"], transport: factory, onMessage() {}, reconnect: { minMs: 1, maxMs: 10_000 } });
+  const client = clientOn(["dead", "busy"], factory);
   await client.start();
   await connectedTo(client);
   expect(tried).toEqual(["dead", "busy", "busy", "busy", "busy"]);
@@ -52,7 +55,7 @@ test("a node whose socket never opens is passed over while another answers, inst
 test("a dropped connection is retried once at the same node; a node that stops answering is then left", async () => {
   const nodes = { a: { up: true, closesBeforeWelcome: 0 }, b: { up: true, closesBeforeWelcome: 0 } };
   const { tried, factory } = network(nodes);
-  const client = new PushClient({ deviceId: "d", token: "t", addresses: ["a", "b"], transport: factory, onMessage() {}, reconnect: { minMs: 1, maxMs: 10_000 } });
+  const client = clientOn(["a", "b"], factory);
   await client.start();
   await connectedTo(client);
   nodes.a.up = false;
@@ -66,7 +69,7 @@ test("a dropped connection is retried once at the same node; a node that stops a
 test("with every node unreachable the list is walked in turn", async () => {
   const nodes = { a: { up: false, closesBeforeWelcome: 0 }, b: { up: false, closesBeforeWelcome: 0 } };
   const { tried, factory } = network(nodes);
-  const client = new PushClient({ deviceId: "d", token: "t", addresses: ["a", "b"], transport: factory, onMessage() {}, reconnect: { minMs: 1, maxMs: 10_000 } });
+  const client = clientOn(["a", "b"], factory);
   await client.start();
   while (tried.length < 5) await Bun.sleep(2);
   nodes.b.up = true;
