@@ -9,6 +9,7 @@ import { PushmeshError } from "../errors.ts";
 import { randomEpoch, randomId } from "../ids.ts";
 import type { PriorityCode } from "../protocol.ts";
 import { apiKeys, apps, devices, InboxState, type InboxStateName, inbox, messages, nodes, schema } from "./schema.ts";
+import { ExpiringCache } from "./expiring-cache.ts";
 import { GroupCommit, isGroupWriter, type RunBatch } from "./group-commit.ts";
 import { type Assigned, groupStatements, type InboxWrite } from "./inbox-writes.ts";
 import type { Statement } from "./statement.ts";
@@ -73,6 +74,7 @@ export type NodeRecord = {
 export type { DeliveryMark };
 
 const API_KEY_CACHE_MS = 30_000;
+const API_KEY_CACHE_MAX = 10_000;
 /** How long a relay trusts a cached app secret: a rotated secret is seen within this. */
 export const APP_SECRET_CACHE_MS = 30_000;
 const APP_SECRET_CACHE_MAX = 10_000;
@@ -84,9 +86,9 @@ const STATE_NAMES = Object.fromEntries(Object.entries(InboxState).map(([name, co
 export class LibsqlStore {
   readonly db: Db;
   readonly topics: TopicStore;
-  private readonly secrets = new Map<string, { secret: string; until: number }>();
+  private readonly secrets = new ExpiringCache<string, string>(APP_SECRET_CACHE_MS, APP_SECRET_CACHE_MAX);
   private readonly reads: DeviceReads;
-  private readonly keyCache = new Map<string, { identity: ApiKeyIdentity | null; until: number }>();
+  private readonly keyCache = new ExpiringCache<string, ApiKeyIdentity | null>(API_KEY_CACHE_MS, API_KEY_CACHE_MAX);
   private readonly writes: GroupCommit<InboxWrite, Assigned[]>;
 
   constructor(readonly client: Client) {
@@ -134,12 +136,10 @@ export class LibsqlStore {
    * rotated secret must be seen (and the old one refused) within APP_SECRET_CACHE_MS.
    */
   async appSecret(appId: string, now = Date.now()): Promise<string | null> {
-    const cached = this.secrets.get(appId);
-    if (cached && cached.until > now) return cached.secret;
+    const cached = this.secrets.get(appId, now);
+    if (cached !== undefined) return cached;
     const secret = await this.reads.tokenSecret(appId);
-    if (secret === null) return null;
-    if (this.secrets.size >= APP_SECRET_CACHE_MAX) this.secrets.clear();
-    this.secrets.set(appId, { secret, until: now + APP_SECRET_CACHE_MS });
+    if (secret !== null) this.secrets.set(appId, secret, now);
     return secret;
   }
 
@@ -149,16 +149,15 @@ export class LibsqlStore {
    * a single send's CPU. The keys held are only those seen in the last 30 s, in this process.
    */
   async authenticate(key: string, now = Date.now()): Promise<ApiKeyIdentity | null> {
-    const cached = this.keyCache.get(key);
-    if (cached && cached.until > now) return cached.identity;
+    const cached = this.keyCache.get(key, now);
+    if (cached !== undefined) return cached;
     const hash = await hashApiKey(key);
     const [row] = await this.db.select().from(apiKeys).where(eq(apiKeys.keyHash, hash));
     const identity =
       row && row.revokedAt === null
         ? { keyId: row.id, appId: row.appId, scopes: row.scopes.split(",") as Scope[] }
         : null;
-    if (this.keyCache.size > 10_000) this.keyCache.clear();
-    this.keyCache.set(key, { identity, until: now + API_KEY_CACHE_MS });
+    this.keyCache.set(key, identity, now);
     return identity;
   }
 

@@ -1,0 +1,22 @@
+// A small map whose entries lapse after a fixed time and which empties itself when full: the store
+// keeps app secrets and API-key answers in these, so a rotation or revocation is seen within ttlMs.
+
+export class ExpiringCache<K, V> {
+  private readonly entries = new Map<K, { value: V; until: number }>();
+
+  constructor(
+    private readonly ttlMs: number,
+    private readonly maxEntries: number,
+  ) {}
+
+  /** The value cached for `key`, or undefined when there is none or it has lapsed. */
+  get(key: K, now: number): V | undefined {
+    const entry = this.entries.get(key);
+    return entry && entry.until > now ? entry.value : undefined;
+  }
+
+  set(key: K, value: V, now: number): void {
+    if (this.entries.size >= this.maxEntries) this.entries.clear();
+    this.entries.set(key, { value, until: now + this.ttlMs });
+  }
+}
