@@ -185,9 +185,11 @@ export const busyShare = (a: { busy: number; total: number }, b: { busy: number;
  * What code and what machine state a figure comes from: the commit, whether the server code had
  * uncommitted changes (others may be editing the same checkout), and the 1-minute load average.
  */
+const SERVER_CODE = ["core", "relay", "edge", "store", "engines", "ops"];
+
 export function runContext(): string {
   const git = (...args: string[]) => new TextDecoder().decode(Bun.spawnSync(["git", ...args], { cwd: import.meta.dir }).stdout).trim();
   const commit = git("rev-parse", "--short", "HEAD") || "unknown";
-  const dirty = git("status", "--porcelain", "--", "../core", "../relay", "../edge") !== "";
-  return `Measured at commit ${commit}${dirty ? " with uncommitted changes in core/, relay/ or edge/" : ""}; load average ${loadavg()[0]!.toFixed(1)} at the start.`;
+  const dirty = git("status", "--porcelain", "--", ...SERVER_CODE.map((d) => `../${d}`)) !== "";
+  return `Measured at commit ${commit}${dirty ? ` with uncommitted changes in ${SERVER_CODE.map((d) => `${d}/`).join(", ")}` : ""}; load average ${loadavg()[0]!.toFixed(1)} at the start.`;
 }

@@ -7,7 +7,7 @@
 import { join } from "node:path";
 import { type Child, type Memory, runContext, spawnChild } from "./child-process.ts";
 import { type ConnectResult, Fleet, mixedDevices, registerDevices } from "./fleet.ts";
-import { tempDir } from "../relay/test/harness.ts";
+import { tempDir } from "../test-support/harness.ts";
 import { barChart } from "./plot.ts";
 import { type Headline, ratio } from "./headline.ts";
 

@@ -1,6 +1,6 @@
 // Drain benchmark: a relay holding N devices is drained while sends continue; how long until it
 // holds none, until every device is served elsewhere, and how many messages were lost or doubled.
-import { connectDevice, startTestMesh, type TestDevice } from "../relay/test/harness.ts";
+import { connectDevice, startTestMesh, type TestDevice } from "../test-support/harness.ts";
 import type { Headline } from "./headline.ts";
 
 export type DrainResult = { devices: number; rate: number; drainedMs: number; allBackMs: number; messages: number; lost: number; duplicated: number };

@@ -6,8 +6,8 @@ import { loadavg } from "node:os";
 import { join } from "node:path";
 import { type ClientEvent, MemoryStateStore, PushClient } from "../core/client/client.ts";
 import { webSocketTransport } from "../core/client/transport.ts";
-import { tempDir } from "../relay/test/harness.ts";
-import { startDev } from "../relay/test/process.ts";
+import { tempDir } from "../test-support/harness.ts";
+import { startDev } from "../test-support/process.ts";
 import { type Bar, barChart } from "./plot.ts";
 import { type Headline, perSecond } from "./headline.ts";
 

@@ -8,12 +8,12 @@
 // that write. Everything the relay does from there on (sessions, encoding, sockets, backpressure,
 // acks written back to the store) is measured.
 import { type ConfigInput, parseConfig } from "../core/config.ts";
-import type { DeliverSignal, TopicSignal } from "../core/engine/engine.ts";
+import type { DeliverSignal, TopicSignal } from "../core/engine.ts";
 import { uuidv7 } from "../core/ids.ts";
 import { Priority } from "../core/protocol.ts";
-import type { InboxMessage } from "../core/store/store.ts";
-import { silentLog } from "../relay/log.ts";
-import { ensureDemoApp, startMesh } from "../relay/mesh.ts";
+import type { InboxMessage } from "../store/libsql-store.ts";
+import { silentLog } from "../ops/log.ts";
+import { ensureDemoApp, startMesh } from "../ops/mesh.ts";
 import { collectAndMeasure, serveParent } from "./child-process.ts";
 import { driveRounds, PAYLOAD, Progress } from "./rounds.ts";
 

@@ -6,8 +6,8 @@
 import { MemoryStateStore, PushClient } from "../core/client/client.ts";
 import { type Candidate, fetchNodeList, pickRelay } from "../core/client/bootstrap.ts";
 import { webSocketTransport } from "../core/client/transport.ts";
-import { type Cluster, oneWayMs, startCluster } from "../relay/cluster.ts";
-import { startLatencyProxy } from "../relay/latency-proxy.ts";
+import { type Cluster, oneWayMs, startCluster } from "../ops/cluster.ts";
+import { startLatencyProxy } from "../ops/latency-proxy.ts";
 import { matrixChart } from "./plot.ts";
 import type { Headline } from "./headline.ts";
 

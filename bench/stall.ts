@@ -2,7 +2,7 @@
 // relay's buffer for it and the process's memory are reported against an idle baseline.
 import type { Socket } from "bun";
 import { type TcpConnect, tcpTransport } from "../core/client/transport.ts";
-import { connectDevice, startTestMesh } from "../relay/test/harness.ts";
+import { connectDevice, startTestMesh } from "../test-support/harness.ts";
 import type { Headline } from "./headline.ts";
 
 export type StallRun = { pushedBytes: number; bufferedBytes: number; paused: boolean; rssBeforeMiB: number; rssAfterMiB: number; deliveredAfterResume: number; messages: number };

@@ -14,9 +14,9 @@ import type { Creds } from "./fleet.ts";
 import type { SdkDevice, SdkStatus, SdkSummary } from "./sdk-swarm.ts";
 import { signDeviceToken } from "../core/auth.ts";
 import { randomEpoch } from "../core/ids.ts";
-import { devices } from "../core/store/schema.ts";
-import { type Cluster, startCluster } from "../relay/cluster.ts";
-import { openStore } from "../relay/db.ts";
+import { devices } from "../store/schema.ts";
+import { type Cluster, startCluster } from "../ops/cluster.ts";
+import { openStore } from "../store/open.ts";
 import type { Headline } from "./headline.ts";
 
 const SDK_SWARM = join(import.meta.dir, "sdk-swarm.ts");

@@ -19,7 +19,7 @@ import { busyShare, type Child, machineTicks, runContext, spawnChild } from "./c
 import { BENCH_MESH_CONFIG } from "./connections.ts";
 import { cpuDelta, type Creds, Fleet, mixedDevices, registerDevices } from "./fleet.ts";
 import { PAYLOAD, TOPIC } from "./rounds.ts";
-import { tempDir } from "../relay/test/harness.ts";
+import { tempDir } from "../test-support/harness.ts";
 import { barChart } from "./plot.ts";
 import { type Headline, perSecond, ratio } from "./headline.ts";
 

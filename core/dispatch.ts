@@ -4,7 +4,7 @@
 // store, delivered targets get their sequence and inbox row, the rest a deferred row. Then the
 // nodes holding the delivered devices are signalled. Used by a send (core/send.ts) and by the
 // scheduler's release (core/schedule.ts).
-import { deviceKey, type Engine, type Signal } from "./engine/engine.ts";
+import { deviceKey, type Engine, type Signal } from "./engine.ts";
 import type { Log } from "./log.ts";
 import { decide, type FrequencyCap } from "./preferences.ts";
 import {
@@ -16,10 +16,10 @@ import {
   reserveFrequency,
   type Statement,
   type StoredMessage,
-} from "./store/deferred.ts";
-import type { Assigned } from "./store/inbox-writes.ts";
-import type { TargetDevice } from "./store/preferences.ts";
-import type { InboxMessage, Store } from "./store/store.ts";
+} from "../store/deferred.ts";
+import type { Assigned } from "../store/inbox-writes.ts";
+import type { TargetDevice } from "../store/preferences.ts";
+import type { InboxMessage, Store } from "../store/libsql-store.ts";
 
 export type DispatchDeps = { store: Store; engine: Engine; log?: Log };
 

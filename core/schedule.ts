@@ -5,9 +5,9 @@
 // poll finds due one day. Sends in the same process wake it early.
 import type { Config } from "./config.ts";
 import { type DispatchDeps, dispatchRelease } from "./dispatch.ts";
-import { type DueTarget, dueTargets, loadMessages, nextDueAt, pruneFrequencyLog } from "./store/deferred.ts";
-import { isUniqueViolation, pruneIdempotencyKeys } from "./store/idempotency.ts";
-import { loadTargets } from "./store/preferences.ts";
+import { type DueTarget, dueTargets, loadMessages, nextDueAt, pruneFrequencyLog } from "../store/deferred.ts";
+import { isUniqueViolation, pruneIdempotencyKeys } from "../store/idempotency.ts";
+import { loadTargets } from "../store/preferences.ts";
 
 export type SchedulerDeps = DispatchDeps & {
   config: Pick<Config, "schedulerPollMs" | "idempotencyTtlSeconds">;

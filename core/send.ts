@@ -5,13 +5,13 @@
 import { encodeValue } from "./codec.ts";
 import type { Config } from "./config.ts";
 import { type DecidedDispatch, type DispatchDeps, type DispatchSummary, decideNew, writeDecided } from "./dispatch.ts";
-import type { RateLimiter } from "./engine/rate-limiter.ts";
+import type { RateLimiter } from "../engines/rate-limiter-memory.ts";
 import { PushmeshError } from "./errors.ts";
 import { sha256Hex, uuidv7 } from "./ids.ts";
 import { Priority, type PriorityName } from "./protocol.ts";
-import type { StoredMessage } from "./store/deferred.ts";
-import { findIdempotencyKey, insertIdempotencyKey, isUniqueViolation } from "./store/idempotency.ts";
-import { devicesOfUser, loadTargets, type TargetDevice } from "./store/preferences.ts";
+import type { StoredMessage } from "../store/deferred.ts";
+import { findIdempotencyKey, insertIdempotencyKey, isUniqueViolation } from "../store/idempotency.ts";
+import { devicesOfUser, loadTargets, type TargetDevice } from "../store/preferences.ts";
 import { publishToTopic } from "./topics.ts";
 
 /** Who a message goes to. Each form but a topic resolves to a list of the app's devices. */

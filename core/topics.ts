@@ -3,12 +3,12 @@
 // resume each topic from their last offset when they reconnect.
 import { encodeValue } from "./codec.ts";
 import type { Config } from "./config.ts";
-import { deviceKey, type Engine, type Signal } from "./engine/engine.ts";
+import { deviceKey, type Engine, type Signal } from "./engine.ts";
 import { PushmeshError } from "./errors.ts";
 import { uuidv7 } from "./ids.ts";
 import type { Log } from "./log.ts";
 import { Priority, type PriorityName, TOPIC_PATTERN } from "./protocol.ts";
-import type { Store } from "./store/store.ts";
+import type { Store } from "../store/libsql-store.ts";
 
 export type TopicSendRequest = { data: unknown; priority?: PriorityName; ttl?: number; category?: string };
 export type TopicSendResult = { messageId: string; topic: string; offset: number };

@@ -11,9 +11,9 @@
 // messages are released by the scheduler in the relay process. Prints one JSON line when ready.
 import { createClient } from "@libsql/client";
 import { parseConfig } from "../core/config.ts";
-import { MemoryEngine } from "../core/engine/memory.ts";
-import { MemoryRateLimiter } from "../core/engine/rate-limiter.ts";
-import { LibsqlStore } from "../core/store/store.ts";
+import { MemoryEngine } from "../engines/memory.ts";
+import { MemoryRateLimiter } from "../engines/rate-limiter-memory.ts";
+import { LibsqlStore } from "../store/libsql-store.ts";
 import { createEdgeApp } from "./app.ts";
 
 /** The little of Deno's API this file uses; declared here so the edge needs no Deno types. */

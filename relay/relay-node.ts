@@ -1,11 +1,11 @@
 // One relay node: its listeners, its metrics and its place in the registry, over a store and an
 // engine it is given. `dev` runs one beside the edge; tests and clusters run several.
 import type { Config } from "../core/config.ts";
-import type { Engine } from "../core/engine/engine.ts";
+import type { Engine } from "../core/engine.ts";
 import type { Log } from "../core/log.ts";
 import { announcedIps } from "../core/ranking.ts";
 import { Relay } from "../core/relay/relay.ts";
-import type { LibsqlStore } from "../core/store/store.ts";
+import type { LibsqlStore } from "../store/libsql-store.ts";
 import { startListeners, type Tls } from "./listeners.ts";
 import { prometheusMetrics } from "./metrics.ts";
 

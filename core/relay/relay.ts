@@ -3,10 +3,10 @@
 // registry. Runtime-free; relay/ wires in sockets and the metrics backend.
 import { encodeFrame } from "../codec.ts";
 import type { Config } from "../config.ts";
-import { deviceKey, type Engine, type Signal, type TopicSignal } from "../engine/engine.ts";
+import { deviceKey, type Engine, type Signal, type TopicSignal } from "../engine.ts";
 import type { Log } from "../log.ts";
 import { type Alternative, type Frame, FrameType, uuidToBytes, WireError, type WireErrorName } from "../protocol.ts";
-import type { DeliveryMark, Store } from "../store/store.ts";
+import type { DeliveryMark, Store } from "../../store/libsql-store.ts";
 import { ConnectRateLimiter, handshakeDelay } from "./admission.ts";
 import { type RelayMetrics, noMetrics } from "./metrics.ts";
 import { type Connection, Session } from "./session.ts";

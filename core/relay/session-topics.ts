@@ -1,9 +1,9 @@
 // A session's topics: one cursor per subscribed topic. Live messages arrive encoded once for all
 // sessions; a cursor that is behind (just subscribed, or paused by backpressure) catches up from
 // the topic's stream in the store, in offset order, before it takes live messages again.
-import type { TopicSignal } from "../engine/engine.ts";
+import type { TopicSignal } from "../engine.ts";
 import { FrameError, FrameType, uuidToBytes } from "../protocol.ts";
-import type { TopicMessage } from "../store/topics.ts";
+import type { TopicMessage } from "../../store/topic-streams.ts";
 import type { Session } from "./session.ts";
 
 type Cursor = {

@@ -17,7 +17,7 @@ import {
   WireError,
   type WireErrorName,
 } from "../protocol.ts";
-import type { InboxMessage } from "../store/store.ts";
+import type { InboxMessage } from "../../store/libsql-store.ts";
 import type { Relay } from "./relay.ts";
 import { Inflight } from "./inflight.ts";
 import { SessionTopics } from "./session-topics.ts";

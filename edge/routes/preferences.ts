@@ -1,7 +1,7 @@
 import { createRoute, type z } from "@hono/zod-openapi";
 import { PushmeshError } from "../../core/errors.ts";
 import type { Preferences } from "../../core/preferences.ts";
-import { deletePreferences, getPreferences, putPreferences, type SubjectType } from "../../core/store/preferences.ts";
+import { deletePreferences, getPreferences, putPreferences, type SubjectType } from "../../store/preferences.ts";
 import { type EdgeDeps, newRouter, requireScope } from "../env.ts";
 import { ErrorSchema, errorResponses } from "../schemas.ts";
 import { PreferencesSchema, subjectParams } from "../schemas-ops.ts";

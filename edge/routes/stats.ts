@@ -1,6 +1,6 @@
 import { createRoute } from "@hono/zod-openapi";
 import { PushmeshError } from "../../core/errors.ts";
-import { appStats } from "../../core/store/tracking.ts";
+import { appStats } from "../../store/tracking.ts";
 import { type EdgeDeps, newRouter, requireScope } from "../env.ts";
 import { errorResponses } from "../schemas.ts";
 import { StatsQuerySchema, StatsSchema } from "../schemas-ops.ts";

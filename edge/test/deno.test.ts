@@ -7,7 +7,7 @@ import { expect, test } from "bun:test";
 import { existsSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { connectDevice, startTestMesh } from "../../relay/test/harness.ts";
+import { connectDevice, startTestMesh } from "../../test-support/harness.ts";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 

@@ -3,7 +3,7 @@
 // lands in the home store, whatever it served itself stays in its own.
 import { expect, test } from "bun:test";
 import { FORWARDED_BY } from "../forward-writes.ts";
-import { startTestMesh } from "../../relay/test/harness.ts";
+import { startTestMesh } from "../../test-support/harness.ts";
 
 test("writes at a forwarding edge land at home, with the home edge's answer; reads stay local", async () => {
   await using home = await startTestMesh({ nodeId: "home" });

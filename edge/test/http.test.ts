@@ -1,6 +1,6 @@
 // The edge's HTTP API over a real listener: status codes, named errors, isolation between apps.
 import { expect, test } from "bun:test";
-import { connectDevice, startTestMesh } from "../../relay/test/harness.ts";
+import { connectDevice, startTestMesh } from "../../test-support/harness.ts";
 
 test("bad JSON gets 400 BAD_JSON", async () => {
   await using mesh = await startTestMesh();

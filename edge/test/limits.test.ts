@@ -1,7 +1,7 @@
 // Auth and limits: per-app rate limits and quotas answer 429 with Retry-After, oversized bodies
 // 413, keys without the route's scope 403.
 import { expect, test } from "bun:test";
-import { startTestMesh } from "../../relay/test/harness.ts";
+import { startTestMesh } from "../../test-support/harness.ts";
 
 // Windows are a day long and aligned to UTC days, so a test run never straddles a reset.
 test("past the per-app rate limit: 429 RATE_LIMITED with Retry-After; other apps unaffected", async () => {

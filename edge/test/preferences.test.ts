@@ -4,7 +4,7 @@
 import { expect, test } from "bun:test";
 import { parseConfig } from "../../core/config.ts";
 import { Scheduler } from "../../core/schedule.ts";
-import { connectDevice, startTestMesh } from "../../relay/test/harness.ts";
+import { connectDevice, startTestMesh } from "../../test-support/harness.ts";
 
 const clock = (ms: number) => new Date(ms).toISOString().slice(11, 16);
 

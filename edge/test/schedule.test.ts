@@ -5,8 +5,8 @@ import { expect, test } from "bun:test";
 import { join } from "node:path";
 import { parseConfig } from "../../core/config.ts";
 import { Scheduler } from "../../core/schedule.ts";
-import { openStore } from "../../relay/db.ts";
-import { connectDevice, startTestMesh, tempDir } from "../../relay/test/harness.ts";
+import { openStore } from "../../store/open.ts";
+import { connectDevice, startTestMesh, tempDir } from "../../test-support/harness.ts";
 
 test("a message scheduled with delay is held until due, then released and delivered", async () => {
   await using mesh = await startTestMesh({ schedulerPollMs: 50 });

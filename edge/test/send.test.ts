@@ -1,7 +1,7 @@
 // The business send API over a real edge: each targeting mode, batches with partial failure, and
 // idempotency keys (a repeat answers the first result and never makes a second message).
 import { expect, test } from "bun:test";
-import { connectDevice, startTestMesh } from "../../relay/test/harness.ts";
+import { connectDevice, startTestMesh } from "../../test-support/harness.ts";
 
 test("to.deviceId, to.deviceIds and to.userId each reach exactly their devices", async () => {
   await using mesh = await startTestMesh();

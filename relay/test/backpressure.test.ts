@@ -5,7 +5,7 @@ import type { Socket } from "bun";
 import type { ReceivedMessage } from "../../core/client/client.ts";
 import { type TcpConnect, tcpTransport } from "../../core/client/transport.ts";
 import { SEND_HIGH_WATER } from "../listeners.ts";
-import { connectDevice, startTestMesh } from "./harness.ts";
+import { connectDevice, startTestMesh } from "../../test-support/harness.ts";
 
 /** Sends ran concurrently, so check sequence order and that every payload came exactly once. */
 function expectAllOnceInOrder(received: ReceivedMessage[], total: number) {

@@ -3,8 +3,8 @@ import { expect, test } from "bun:test";
 import { signDeviceToken } from "../../core/auth.ts";
 import { encodeValue, lengthPrefixed } from "../../core/codec.ts";
 import { FrameType, PROTOCOL_VERSION, WireError, type WireErrorName } from "../../core/protocol.ts";
-import { connectDevice, startTestMesh, type TestMesh } from "./harness.ts";
-import { frameBytes, rawTcp, rawWs } from "./raw.ts";
+import { connectDevice, startTestMesh, type TestMesh } from "../../test-support/harness.ts";
+import { frameBytes, rawTcp, rawWs } from "../../test-support/raw.ts";
 
 const hello = (deviceId: string, token: string, extra: Partial<{ version: number; lastSeq: number }> = {}) =>
   frameBytes({

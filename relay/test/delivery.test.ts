@@ -2,8 +2,8 @@
 import { expect, test } from "bun:test";
 import { MemoryStateStore } from "../../core/client/client.ts";
 import { FrameType, PROTOCOL_VERSION } from "../../core/protocol.ts";
-import { assertStrictlyIncreasing, connectDevice, startTestMesh } from "./harness.ts";
-import { frameBytes, rawWs } from "./raw.ts";
+import { assertStrictlyIncreasing, connectDevice, startTestMesh } from "../../test-support/harness.ts";
+import { frameBytes, rawWs } from "../../test-support/raw.ts";
 
 for (const transport of ["ws", "tcp"] as const) {
   test(`${transport}: 1,000 messages arrive in order, each once`, async () => {

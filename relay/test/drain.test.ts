@@ -2,8 +2,8 @@
 // sequence; nothing sent during the drain is lost or delivered twice.
 import { expect, test } from "bun:test";
 import { WireError } from "../../core/protocol.ts";
-import { connectDevice, startTestMesh, type TestDevice } from "./harness.ts";
-import { rawWs } from "./raw.ts";
+import { connectDevice, startTestMesh, type TestDevice } from "../../test-support/harness.ts";
+import { rawWs } from "../../test-support/raw.ts";
 
 test("draining a relay with 300 devices moves them all to another relay with no loss or duplicate", async () => {
   await using mesh = await startTestMesh({ drainRate: 1000, nodeReportMs: 200, connectBurstPerIp: 10_000 });

@@ -3,8 +3,8 @@ import { expect, test } from "bun:test";
 import { lengthPrefixed } from "../../core/codec.ts";
 import { uuidv7 } from "../../core/ids.ts";
 import { FrameType, PROTOCOL_VERSION, WireError } from "../../core/protocol.ts";
-import { connectDevice, startTestMesh } from "./harness.ts";
-import { frameBytes, rawTcp, rawWs } from "./raw.ts";
+import { connectDevice, startTestMesh } from "../../test-support/harness.ts";
+import { frameBytes, rawTcp, rawWs } from "../../test-support/raw.ts";
 
 const fastHeartbeats = { heartbeat: { min: 1, default: 30, max: 600 } };
 

@@ -1,7 +1,7 @@
 // /metrics, /healthz and /readyz on the relay.
 import { expect, test } from "bun:test";
-import { connectDevice, startTestMesh } from "./harness.ts";
-import { rawWs } from "./raw.ts";
+import { connectDevice, startTestMesh } from "../../test-support/harness.ts";
+import { rawWs } from "../../test-support/raw.ts";
 
 function sample(text: string, name: string, labels = ""): number {
   const line = text.split("\n").find((l) => l.startsWith(`${name}{`) && l.includes(labels));

@@ -3,8 +3,8 @@
 import { expect, test } from "bun:test";
 import { lengthPrefixed } from "../../core/codec.ts";
 import { FrameType, PROTOCOL_VERSION, WireError } from "../../core/protocol.ts";
-import { connectDevice, startTestMesh } from "./harness.ts";
-import { frameBytes, rawTcp, rawWs } from "./raw.ts";
+import { connectDevice, startTestMesh } from "../../test-support/harness.ts";
+import { frameBytes, rawTcp, rawWs } from "../../test-support/raw.ts";
 
 const hello = (deviceId: string, token: string) =>
   frameBytes({ type: FrameType.HELLO, version: PROTOCOL_VERSION, deviceId, token, lastSeq: 0, heartbeat: 30, epoch: 0, topics: {} });

@@ -1,6 +1,6 @@
 // Priorities, collapse keys and TTL as a device sees them.
 import { expect, test } from "bun:test";
-import { connectDevice, startTestMesh } from "./harness.ts";
+import { connectDevice, startTestMesh } from "../../test-support/harness.ts";
 
 // Devices heartbeat every 2 s; the relay counts a device awake for 300 ms after its own traffic.
 const config = { heartbeat: { min: 1, default: 30, max: 600 }, lowPriorityWakeMs: 300 };

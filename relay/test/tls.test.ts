@@ -2,7 +2,7 @@
 import { expect, test } from "bun:test";
 import { join } from "node:path";
 import { type TcpConnect, tcpTransport, webSocketTransport } from "../../core/client/transport.ts";
-import { connectDevice, startTestMesh, tempDir } from "./harness.ts";
+import { connectDevice, startTestMesh, tempDir } from "../../test-support/harness.ts";
 
 async function selfSigned(dir: string): Promise<{ cert: string; key: string; pem: string }> {
   const cert = join(dir, "cert.pem");

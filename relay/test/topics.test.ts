@@ -3,8 +3,8 @@ import { expect, test } from "bun:test";
 import { MemoryStateStore } from "../../core/client/client.ts";
 import { encodeValue } from "../../core/codec.ts";
 import { FrameType, PROTOCOL_VERSION, WireError } from "../../core/protocol.ts";
-import { connectDevice, startTestMesh, type TestDevice, type TestMesh } from "./harness.ts";
-import { frameBytes, rawWs } from "./raw.ts";
+import { connectDevice, startTestMesh, type TestDevice, type TestMesh } from "../../test-support/harness.ts";
+import { frameBytes, rawWs } from "../../test-support/raw.ts";
 
 async function publish(mesh: TestMesh, topic: string, data: unknown) {
   const res = await mesh.api("POST", "/v1/messages", { to: { topic }, data });

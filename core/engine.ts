@@ -1,0 +1,41 @@
+// The engine holds what is shared between processes but need not be durable: which node holds
+// each device, and the signals that tell a node to push. Memory in one process, Redis in many.
+import type { InboxMessage } from "../store/libsql-store.ts";
+
+export type Presence = { nodeId: string; sessionId: string };
+
+/** Carries the whole message so the relay never re-reads the store on the hot path. */
+export type DeliverSignal = { kind: "deliver"; appId: string; deviceId: string; message: InboxMessage };
+/** Tells a node to close a device's older session after the device connected elsewhere. */
+export type KickSignal = { kind: "kick"; appId: string; deviceId: string; sessionId: string };
+/** Tells the node holding a device that the device was (un)subscribed over HTTP; startOffset null: unsubscribed. */
+export type SubscriptionSignal = { kind: "subscription"; appId: string; deviceId: string; topic: string; startOffset: number | null };
+export type Signal = DeliverSignal | KickSignal | SubscriptionSignal;
+
+/** A topic message for every node: each fans it out to its own subscribed connections. */
+export type TopicSignal = {
+  appId: string;
+  topic: string;
+  offset: number;
+  message: Omit<InboxMessage, "seq" | "collapseKey" | "expiresAt">;
+};
+
+export type SignalHandler = (signal: Signal) => void;
+export type TopicHandler = (signal: TopicSignal) => void;
+
+export interface Engine {
+  /** Records that `key` is held by `presence`; returns the presence it replaced, if any. */
+  setPresence(key: string, presence: Presence): Promise<Presence | null>;
+  /** Forgets `key` only while it still points at `sessionId`, so a late close never erases a newer session. */
+  clearPresence(key: string, sessionId: string): Promise<void>;
+  getPresence(keys: string[]): Promise<(Presence | null)[]>;
+  publish(nodeId: string, signals: Signal[]): Promise<void>;
+  /** Delivers signals for `nodeId` to `handler` until the returned function is called. */
+  subscribe(nodeId: string, handler: SignalHandler): Promise<() => Promise<void>>;
+  /** Sends a topic message to every node's topic handler. */
+  broadcast(signal: TopicSignal): Promise<void>;
+  onTopic(handler: TopicHandler): Promise<() => Promise<void>>;
+  close(): Promise<void>;
+}
+
+export const deviceKey = (appId: string, deviceId: string): string => `${appId}/${deviceId}`;

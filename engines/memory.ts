@@ -1,0 +1,54 @@
+// The single-node engine: presence and signals in this process's memory.
+import type { Engine, Presence, Signal, SignalHandler, TopicHandler, TopicSignal } from "../core/engine.ts";
+
+export class MemoryEngine implements Engine {
+  private readonly presence = new Map<string, Presence>();
+  private readonly handlers = new Map<string, Set<SignalHandler>>();
+  private readonly topicHandlers = new Set<TopicHandler>();
+
+  async setPresence(key: string, presence: Presence): Promise<Presence | null> {
+    const previous = this.presence.get(key) ?? null;
+    this.presence.set(key, presence);
+    return previous;
+  }
+
+  async clearPresence(key: string, sessionId: string): Promise<void> {
+    if (this.presence.get(key)?.sessionId === sessionId) this.presence.delete(key);
+  }
+
+  async getPresence(keys: string[]): Promise<(Presence | null)[]> {
+    return keys.map((k) => this.presence.get(k) ?? null);
+  }
+
+  async publish(nodeId: string, signals: Signal[]): Promise<void> {
+    const handlers = this.handlers.get(nodeId);
+    if (!handlers) return;
+    for (const handler of handlers) for (const signal of signals) handler(signal);
+  }
+
+  async subscribe(nodeId: string, handler: SignalHandler): Promise<() => Promise<void>> {
+    let set = this.handlers.get(nodeId);
+    if (!set) this.handlers.set(nodeId, (set = new Set()));
+    set.add(handler);
+    return async () => {
+      set.delete(handler);
+    };
+  }
+
+  async broadcast(signal: TopicSignal): Promise<void> {
+    for (const handler of this.topicHandlers) handler(signal);
+  }
+
+  async onTopic(handler: TopicHandler): Promise<() => Promise<void>> {
+    this.topicHandlers.add(handler);
+    return async () => {
+      this.topicHandlers.delete(handler);
+    };
+  }
+
+  async close(): Promise<void> {
+    this.presence.clear();
+    this.handlers.clear();
+    this.topicHandlers.clear();
+  }
+}

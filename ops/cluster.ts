@@ -1,0 +1,239 @@
+// A local multi-region topology: sqld primary in the first region and a replica in each other,
+// one Redis, and per region N relay processes and one edge process, each with an embedded
+// replica of its region's sqld. Tests and benchmarks start it; `pushmesh cluster` prints it.
+import type { Subprocess } from "bun";
+import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { Log } from "../core/log.ts";
+import { openStore } from "../store/open.ts";
+import { ensureDemoApp } from "./mesh.ts";
+import { type RedisServer, startRedisServer } from "./redis-server.ts";
+import { type Sqld, startSqld } from "./sqld.ts";
+import { startUpstashBridge, type UpstashBridge } from "./upstash-bridge.ts";
+import { startLatencyProxy } from "./latency-proxy.ts";
+
+const CLI = join(import.meta.dir, "cli.ts");
+
+export type ClusterOptions = {
+  regions: string[];
+  /** Relay processes per region: one number for all, or per region name. */
+  relaysPerRegion: number | Record<string, number>;
+  /** Kept after stop when given; a temporary directory otherwise. */
+  dir?: string;
+  /** Extra flags for every relay and edge process, e.g. ["--heartbeat", "{…}"]. */
+  extraFlags?: string[];
+  /** Engine for edges: "redis" over TCP, or "rest" through the Upstash-protocol bridge. */
+  edgeEngine?: "redis" | "rest";
+  /**
+   * One-way latency between regions in ms, simulated by proxies on every cross-region link (the
+   * first region hosts the primary, Redis and the REST bridge): {"b":{"a":40}}, either direction.
+   */
+  wan?: Record<string, Record<string, number>>;
+  /**
+   * Edges outside the home region forward writes to the home region's edge (`--forward-writes-to`);
+   * default true. Off, every edge writes to the primary itself, as writers in every region do.
+   */
+  forwardWrites?: boolean;
+  log?: Log;
+};
+
+export function oneWayMs(wan: ClusterOptions["wan"], from: string, to: string): number {
+  if (!wan || from === to) return 0;
+  return wan[from]?.[to] ?? wan[to]?.[from] ?? 0;
+}
+
+export type ClusterProcess = { name: string; pid: number; ready: Record<string, unknown>; proc: Subprocess };
+export type ClusterRelay = { nodeId: string; region: string; ws: string; tcp: string; pid: number };
+export type ClusterRegion = { sqld: string; edge: string; relays: ClusterRelay[] };
+
+export type Cluster = {
+  dir: string;
+  redis: RedisServer;
+  /** Upstash-protocol REST in front of Redis, for edges with --engine rest. */
+  rest: UpstashBridge;
+  primary: Sqld;
+  sqld: Record<string, Sqld>;
+  regions: Record<string, ClusterRegion>;
+  appId: string;
+  apiKey: string;
+  /** One line of JSON describing the topology. */
+  describe(): Record<string, unknown>;
+  /** Kills a relay process (SIGKILL) as a crash would. */
+  killRelay(nodeId: string): Promise<void>;
+  /** Starts a relay process again with the same identity (new ports). */
+  restartRelay(nodeId: string): Promise<ClusterRelay>;
+  stop(): Promise<void>;
+  [Symbol.asyncDispose](): Promise<void>;
+};
+
+async function spawnReady(name: string, args: string[], logDir: string): Promise<ClusterProcess> {
+  const proc = Bun.spawn([process.execPath, CLI, ...args], {
+    stdin: "ignore",
+    stdout: "pipe",
+    stderr: Bun.file(join(logDir, `${name}.log`)),
+    env: process.env,
+  });
+  const reader = proc.stdout.getReader();
+  const decoder = new TextDecoder();
+  let buffer = "";
+  const timeout = setTimeout(() => proc.kill("SIGKILL"), 30_000);
+  try {
+    while (!buffer.includes("\n")) {
+      const { value, done } = await reader.read();
+      if (done) throw new Error(`${name} exited before it was ready; see ${join(logDir, `${name}.log`)}`);
+      buffer += decoder.decode(value, { stream: true });
+    }
+  } finally {
+    clearTimeout(timeout);
+    reader.releaseLock();
+  }
+  const ready = JSON.parse(buffer.slice(0, buffer.indexOf("\n"))) as Record<string, unknown>;
+  return { name, pid: proc.pid, ready, proc };
+}
+
+async function stopProcess(p: ClusterProcess, signal: NodeJS.Signals = "SIGTERM"): Promise<void> {
+  if (p.proc.exitCode !== null || p.proc.signalCode !== null) return;
+  p.proc.kill(signal);
+  const exited = await Promise.race([p.proc.exited.then(() => true), Bun.sleep(8000).then(() => false)]);
+  if (!exited) {
+    p.proc.kill("SIGKILL");
+    await p.proc.exited;
+  }
+}
+
+export async function startCluster(options: ClusterOptions): Promise<Cluster> {
+  if (options.regions.length === 0) throw new Error("a cluster needs at least one region");
+  const dir = options.dir ?? mkdtempSync(join(tmpdir(), "pushmesh-cluster-"));
+  const logDir = join(dir, "logs");
+  mkdirSync(logDir, { recursive: true });
+  const processes = new Map<string, ClusterProcess>();
+  const relayArgs = new Map<string, string[]>();
+  const stopAll: (() => Promise<void>)[] = [];
+  try {
+    const redis = await startRedisServer(join(dir, "redis"));
+    stopAll.push(() => redis.stop());
+    const rest = startUpstashBridge({ redisUrl: redis.url, token: crypto.randomUUID() });
+    stopAll.push(() => rest.stop());
+    const [home, ...others] = options.regions;
+    const primary = await startSqld({ dir: join(dir, `sqld-${home}`) });
+    stopAll.push(() => primary.stop());
+    // A link from `region` to a service in the home region, through a delaying proxy when the
+    // regions are apart; the URL keeps its scheme and path.
+    const link = (region: string, url: string): string => {
+      const delay = oneWayMs(options.wan, region, home!);
+      if (delay === 0) return url;
+      const parsed = new URL(url);
+      const proxy = startLatencyProxy(parsed.host, delay);
+      stopAll.push(async () => proxy.stop());
+      parsed.host = proxy.address;
+      return parsed.toString().replace(/\/$/, "");
+    };
+    const sqld: Record<string, Sqld> = { [home!]: primary };
+    for (const region of others) {
+      sqld[region] = await startSqld({ dir: join(dir, `sqld-${region}`), primaryGrpcUrl: link(region, primary.grpcUrl!) });
+      stopAll.push(() => sqld[region]!.stop());
+    }
+    // Migrations and the demo app, once, against the primary.
+    const store = await openStore({ db: primary.url, dbSync: "normal" });
+    const { appId, apiKey } = await ensureDemoApp(store);
+    store.client.close();
+
+    const common = (region: string, name: string) => [
+      "--region", region,
+      "--db", `file:${join(dir, "replicas", `${name}.db`)}`,
+      "--db-sync-url", sqld[region]!.url,
+      "--db-primary-url", link(region, primary.url),
+      "--migrate-on-start", "false",
+      "--redis-url", link(region, redis.url),
+      ...(options.extraFlags ?? []),
+    ];
+    mkdirSync(join(dir, "replicas"), { recursive: true });
+    const starts: Promise<void>[] = [];
+    const startEdge = (region: string, extra: string[] = []) => {
+      const edgeName = `${region}-edge`;
+      const engine = options.edgeEngine ?? "rest";
+      const edgeArgs = ["edge", "--node-id", edgeName, "--engine", engine, "--edge-port", "0", ...common(region, edgeName), ...extra];
+      if (engine === "rest") edgeArgs.push("--rest-url", link(region, rest.url), "--rest-token", rest.token);
+      return spawnReady(edgeName, edgeArgs, logDir).then((p) => {
+        processes.set(edgeName, p);
+        return p.ready.edge as string;
+      });
+    };
+    // The home edge first: the others need its address to forward writes to.
+    const homeEdge = await startEdge(home!);
+    for (const region of options.regions) {
+      const count = typeof options.relaysPerRegion === "number" ? options.relaysPerRegion : (options.relaysPerRegion[region] ?? 1);
+      for (let i = 1; i <= count; i++) {
+        const nodeId = `${region}-relay-${i}`;
+        const args = ["relay", "--node-id", nodeId, "--engine", "redis", "--ws-port", "0", "--tcp-port", "0", ...common(region, nodeId)];
+        relayArgs.set(nodeId, args);
+        starts.push(spawnReady(nodeId, args, logDir).then((p) => void processes.set(nodeId, p)));
+      }
+      if (region === home) continue;
+      const forward = options.forwardWrites === false ? [] : ["--forward-writes-to", link(region, homeEdge)];
+      starts.push(startEdge(region, forward).then(() => undefined));
+    }
+    await Promise.all(starts);
+
+    const relayOf = (p: ClusterProcess): ClusterRelay => ({
+      nodeId: p.ready.nodeId as string,
+      region: p.ready.region as string,
+      ws: p.ready.ws as string,
+      tcp: p.ready.tcp as string,
+      pid: p.pid,
+    });
+    const regions = (): Record<string, ClusterRegion> =>
+      Object.fromEntries(
+        options.regions.map((region) => [
+          region,
+          {
+            sqld: sqld[region]!.url,
+            edge: processes.get(`${region}-edge`)!.ready.edge as string,
+            relays: [...processes.values()].filter((p) => p.ready.role === "relay" && p.ready.region === region && p.proc.exitCode === null && p.proc.signalCode === null).map(relayOf),
+          },
+        ]),
+      );
+    let stopped: Promise<void> | null = null;
+    const cluster: Cluster = {
+      dir,
+      redis,
+      rest,
+      primary,
+      sqld,
+      get regions() {
+        return regions();
+      },
+      appId,
+      apiKey,
+      describe: () => ({ ready: true, dir, redis: redis.url, rest: rest.url, primary: primary.url, appId, apiKey, regions: regions() }),
+      async killRelay(nodeId) {
+        const p = processes.get(nodeId);
+        if (!p) throw new Error(`no relay ${nodeId}`);
+        p.proc.kill("SIGKILL");
+        await p.proc.exited;
+      },
+      async restartRelay(nodeId) {
+        const args = relayArgs.get(nodeId);
+        if (!args) throw new Error(`no relay ${nodeId}`);
+        const p = await spawnReady(nodeId, args, logDir);
+        processes.set(nodeId, p);
+        return relayOf(p);
+      },
+      stop() {
+        stopped ??= (async () => {
+          await Promise.all([...processes.values()].map((p) => stopProcess(p)));
+          for (const stop of stopAll.reverse()) await stop().catch(() => undefined);
+          if (!options.dir) rmSync(dir, { recursive: true, force: true });
+        })();
+        return stopped;
+      },
+      [Symbol.asyncDispose]: () => cluster.stop(),
+    };
+    return cluster;
+  } catch (error) {
+    await Promise.all([...processes.values()].map((p) => stopProcess(p, "SIGKILL")));
+    for (const stop of stopAll.reverse()) await stop().catch(() => undefined);
+    throw error;
+  }
+}

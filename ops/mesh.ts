@@ -1,0 +1,78 @@
+// The whole mesh in one process: store, memory engine, relay listeners and the edge HTTP API.
+import { base64url } from "../core/ids.ts";
+import { API_KEY_PREFIX } from "../core/auth.ts";
+import type { Config } from "../core/config.ts";
+import { MemoryEngine } from "../engines/memory.ts";
+import { MemoryRateLimiter } from "../engines/rate-limiter-memory.ts";
+import type { Log } from "../core/log.ts";
+import type { Relay } from "../core/relay/relay.ts";
+import { Scheduler } from "../core/schedule.ts";
+import type { LibsqlStore } from "../store/libsql-store.ts";
+import { createEdgeApp } from "../edge/app.ts";
+import { openStore } from "../store/open.ts";
+import { startRelayNode } from "../relay/relay-node.ts";
+
+export type Mesh = {
+  edge: string;
+  ws: string;
+  tcp: string;
+  store: LibsqlStore;
+  relay: Relay;
+  engine: MemoryEngine;
+  /** Releases scheduled and held messages when due. */
+  scheduler: Scheduler;
+  /** Stops; with `graceMs`, drains the relay's devices to other nodes first. */
+  stop(graceMs?: number): Promise<void>;
+};
+
+export async function startMesh(config: Config, log: Log): Promise<Mesh> {
+  const store = await openStore(config);
+  const engine = new MemoryEngine();
+  const node = await startRelayNode(config, { store, engine, log });
+  const { relay, ws, tcp } = node;
+  const host = config.publicHost ?? config.host;
+
+  const limiter = new MemoryRateLimiter();
+  const scheduler = new Scheduler({ store, engine, config, log });
+  scheduler.start();
+  const app = createEdgeApp({ store, engine, config, log, limiter, scheduler });
+  const edgeServer = Bun.serve({ hostname: config.host, port: config.edgePort, fetch: app.fetch });
+  const edge = `http://${host}:${edgeServer.port}`;
+
+  let stopped: Promise<void> | null = null;
+  return {
+    edge,
+    ws,
+    tcp,
+    store,
+    relay,
+    engine,
+    scheduler,
+    stop(graceMs = 0) {
+      stopped ??= (async () => {
+        await node.stop(graceMs);
+        await edgeServer.stop(true);
+        await scheduler.stop();
+        await limiter.close();
+        await engine.close();
+        store.client.close();
+      })();
+      return stopped;
+    },
+  };
+}
+
+/**
+ * The demo app `dev` prints. Its key is derived from the app's own secret, so every start prints the
+ * same working key while the store keeps only its hash.
+ */
+export async function ensureDemoApp(store: LibsqlStore): Promise<{ appId: string; apiKey: string }> {
+  const existing = (await store.listApps()).find((a) => a.name === "demo");
+  const app = existing ?? (await store.findApp((await store.createApp("demo")).appId));
+  if (!app) throw new Error("demo app could not be created");
+  const key = await crypto.subtle.importKey("raw", new TextEncoder().encode(app.tokenSecret), { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
+  const mac = new Uint8Array(await crypto.subtle.sign("HMAC", key, new TextEncoder().encode("pushmesh demo api key")));
+  const apiKey = `${API_KEY_PREFIX}${base64url(mac.slice(0, 24))}`;
+  await store.insertApiKey(app.id, apiKey, "demo", ["send", "read", "admin"]);
+  return { appId: app.id, apiKey };
+}
