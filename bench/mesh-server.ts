@@ -11,7 +11,7 @@ import { type ConfigInput, parseConfig } from "../core/config.ts";
 import type { DeliverSignal, TopicSignal } from "../core/engine.ts";
 import { uuidv7 } from "../core/ids.ts";
 import { Priority } from "../core/protocol.ts";
-import type { InboxMessage } from "../store/libsql-store.ts";
+import type { InboxMessage } from "../core/store.ts";
 import { silentLog } from "../ops/log.ts";
 import { ensureDemoApp, startMesh } from "../ops/mesh.ts";
 import { collectAndMeasure, serveParent } from "./child-process.ts";
@@ -44,8 +44,8 @@ serveParent(
         const signals: DeliverSignal[] = [];
         for (const group of chunks(deviceIds, 1000)) {
           const now = Date.now();
-          const stored = { appId, messageId: uuidv7(now), priority: Priority.normal, data: JSON.stringify(PAYLOAD), collapseKey: null, createdAt: now, expiresAt: null };
-          const assigned = await mesh.store.enqueue(stored, group);
+          const stored = { appId, messageId: uuidv7(now), priority: Priority.normal, data: JSON.stringify(PAYLOAD), collapseKey: null, category: null, createdAt: now, expiresAt: null };
+          const assigned = await mesh.store.writeMessage({ message: stored, targetCount: group.length, deliver: group, deferred: [], at: now });
           const seq = assigned[0]!.seq;
           if (assigned.some((x) => x.seq !== seq)) throw new Error("devices are not in step: their seqs differ");
           if (firstSeq === 0) firstSeq = seq;
@@ -74,8 +74,8 @@ serveParent(
       for (let r = 0; r < (a.rounds as number); r++) {
         const now = Date.now();
         const messageId = uuidv7(now);
-        const offset = await mesh.store.topics.publish(
-          { appId, messageId, priority: Priority.normal, data: JSON.stringify(PAYLOAD), collapseKey: null, createdAt: now, expiresAt: null },
+        const offset = await mesh.store.publishTopic(
+          { appId, messageId, priority: Priority.normal, data: JSON.stringify(PAYLOAD), collapseKey: null, category: null, createdAt: now, expiresAt: null },
           topic,
         );
         topicRounds.push({ appId, topic, offset, message: { messageId, priority: Priority.normal, data: PAYLOAD, createdAt: now } });

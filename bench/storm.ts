@@ -13,8 +13,6 @@ import { busyShare, type Child, cpuOfPid, epochMs, machineTicks, runContext, spa
 import type { Creds } from "./fleet.ts";
 import type { SdkDevice, SdkStatus, SdkSummary } from "./sdk-swarm.ts";
 import { signDeviceToken } from "../core/auth.ts";
-import { randomEpoch } from "../core/ids.ts";
-import { devices } from "../store/schema.ts";
 import { type Cluster, startCluster } from "../ops/cluster.ts";
 import { openStore } from "../store/open.ts";
 import type { Headline } from "./headline.ts";
@@ -70,14 +68,11 @@ async function registerOnPrimary(cluster: Cluster, ids: string[]): Promise<Creds
     const secret = await store.appSecret(cluster.appId);
     if (!secret) throw new Error("the cluster's app has no secret");
     const now = Date.now();
-    for (let i = 0; i < ids.length; i += 500) {
-      const rows = ids.slice(i, i + 500).map((id) => ({ appId: cluster.appId, id, epoch: randomEpoch(), createdAt: now }));
-      await store.db.insert(devices).values(rows).onConflictDoNothing();
-    }
+    await store.registerDevices(cluster.appId, ids, now);
     const expiresAt = now + 24 * 3600 * 1000;
     return Promise.all(ids.map(async (deviceId) => ({ deviceId, token: await signDeviceToken(secret, { appId: cluster.appId, deviceId, expiresAt }) })));
   } finally {
-    store.client.close();
+    store.close();
   }
 }
 

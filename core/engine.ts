@@ -1,6 +1,6 @@
 // The engine holds what is shared between processes but need not be durable: which node holds
 // each device, and the signals that tell a node to push. Memory in one process, Redis in many.
-import type { InboxMessage } from "../store/libsql-store.ts";
+import type { InboxMessage } from "./store.ts";
 
 export type Presence = { nodeId: string; sessionId: string };
 
@@ -39,3 +39,22 @@ export interface Engine {
 }
 
 export const deviceKey = (appId: string, deviceId: string): string => `${appId}/${deviceId}`;
+
+// Per-key budgets over fixed windows: per-app request rates and message quotas.
+
+export type RateDecision = {
+  allowed: boolean;
+  /** What is left of the budget in this window after this take. */
+  remaining: number;
+  /** When refused: milliseconds until the window resets. */
+  retryAfterMs: number;
+};
+
+export interface RateLimiter {
+  /**
+   * Takes `cost` from `key`'s budget of `limit` per window of `windowMs`. A take that would go past
+   * the limit is refused and takes nothing, so a refused caller can retry the same take later.
+   */
+  take(key: string, cost: number, limit: number, windowMs: number, now?: number): Promise<RateDecision>;
+  close(): Promise<void>;
+}

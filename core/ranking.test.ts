@@ -1,6 +1,6 @@
 import { expect, test } from "bun:test";
 import { estimateRtt, type RankOptions, rankNodes, withHost } from "./ranking.ts";
-import type { NodeRecord } from "../store/libsql-store.ts";
+import type { NodeRecord } from "./store.ts";
 
 const NOW = 1_000_000;
 const node = (id: string, extra: Partial<NodeRecord> = {}): NodeRecord => ({

@@ -1,7 +1,7 @@
 // Node ranking for devices: which relays a device should probe first. The estimate is the RTT
 // from the device's region to the node's (a configured table), plus a load cost; full nodes go
 // last, draining and silent ones are never offered, and canary nodes get their weight's share.
-import type { NodeRecord } from "../store/libsql-store.ts";
+import type { NodeRecord } from "./store.ts";
 
 /** Milliseconds of estimated round trip between regions, looked up in either direction. */
 export type RttTable = Record<string, Record<string, number>>;

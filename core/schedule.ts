@@ -4,12 +4,15 @@
 // It never sets a timer longer than its poll interval: a years-long delay is just a row that a
 // poll finds due one day. Sends in the same process wake it early.
 import type { Config } from "./config.ts";
-import { type DispatchDeps, dispatchRelease } from "./dispatch.ts";
-import { type DueTarget, dueTargets, loadMessages, nextDueAt, pruneFrequencyLog } from "../store/deferred.ts";
-import { isUniqueViolation, pruneIdempotencyKeys } from "../store/idempotency.ts";
-import { loadTargets } from "../store/preferences.ts";
+import type { Engine } from "./engine.ts";
+import type { Log } from "./log.ts";
+import { releaseTargets } from "./send/release.ts";
+import { type DueTarget, StoreConflict, type Store } from "./store.ts";
 
-export type SchedulerDeps = DispatchDeps & {
+export type SchedulerDeps = {
+  store: Store;
+  engine: Engine;
+  log?: Log;
   config: Pick<Config, "schedulerPollMs" | "idempotencyTtlSeconds">;
   now?: () => number;
 };
@@ -57,7 +60,7 @@ export class Scheduler {
   async runOnce(): Promise<number> {
     let released = 0;
     for (let page = 0; page < MAX_PAGES; page++) {
-      const due = await dueTargets(this.deps.store.db, this.now(), PAGE);
+      const due = await this.deps.store.dueTargets(this.now(), PAGE);
       if (due.length === 0) break;
       const progressed = await this.releaseAll(due);
       released += progressed;
@@ -93,7 +96,7 @@ export class Scheduler {
           this.again = false;
           released = await this.runOnce();
         } while (this.again && !this.stopped);
-        const next = await nextDueAt(this.deps.store.db);
+        const next = await this.deps.store.nextDueAt();
         const now = this.now();
         // Still something due after a run: go on at once while runs make progress (a backlog),
         // otherwise wait a poll interval (a target whose release keeps failing).
@@ -108,27 +111,26 @@ export class Scheduler {
   }
 
   private async releaseAll(due: DueTarget[]): Promise<number> {
-    const { db } = this.deps.store;
+    const { store } = this.deps;
     const byMessage = new Map<string, DueTarget[]>();
     for (const target of due) {
       let list = byMessage.get(target.messageId);
       if (!list) byMessage.set(target.messageId, (list = []));
       list.push(target);
     }
-    const stored = new Map((await loadMessages(db, [...byMessage.keys()])).map((m) => [m.messageId, m]));
+    const stored = new Map((await store.loadMessages([...byMessage.keys()])).map((m) => [m.messageId, m]));
     let progressed = 0;
     for (const [messageId, targets] of byMessage) {
       const message = stored.get(messageId);
       if (!message) continue;
       const deviceIds = targets.map((t) => t.deviceId);
       try {
-        const found = await loadTargets(db, message.appId, deviceIds);
+        const found = await store.loadTargets(message.appId, deviceIds);
         const known = new Set(found.map((t) => t.deviceId));
-        const outcomes = await dispatchRelease(this.deps, message, found, deviceIds.filter((d) => !known.has(d)), this.now());
-        progressed += outcomes.filter((o) => o.state !== "held" && o.state !== "scheduled").length;
+        progressed += await releaseTargets(this.deps, message, found, deviceIds.filter((d) => !known.has(d)), this.now());
       } catch (error) {
         // Lost a race to another scheduler: those targets are released already.
-        if (isUniqueViolation(error)) progressed++;
+        if (error instanceof StoreConflict) progressed++;
         else this.deps.log?.("release_failed", { messageId, error: String(error) });
       }
     }
@@ -139,7 +141,7 @@ export class Scheduler {
     const now = this.now();
     if (now - this.prunedAt < PRUNE_EVERY_MS) return;
     this.prunedAt = now;
-    await pruneFrequencyLog(this.deps.store.db, now - FREQUENCY_LOG_KEEP_MS);
-    await pruneIdempotencyKeys(this.deps.store.db, now - this.deps.config.idempotencyTtlSeconds * 1000);
+    await this.deps.store.pruneFrequencyLog(now - FREQUENCY_LOG_KEEP_MS);
+    await this.deps.store.pruneIdempotencyKeys(now - this.deps.config.idempotencyTtlSeconds * 1000);
   }
 }

@@ -12,7 +12,7 @@
 import { createClient } from "@libsql/client";
 import { parseConfig } from "../core/config.ts";
 import { MemoryEngine } from "../engines/memory.ts";
-import { MemoryRateLimiter } from "../engines/rate-limiter-memory.ts";
+import { MemoryRateLimiter } from "../engines/memory.ts";
 import { LibsqlStore } from "../store/libsql-store.ts";
 import { createEdgeApp } from "./app.ts";
 

@@ -1,9 +1,9 @@
 // What every edge route can reach: the store, the engine, the limiter, the config, and the caller's identity.
 import type { Config } from "../core/config.ts";
 import type { Engine } from "../core/engine.ts";
-import type { RateLimiter } from "../engines/rate-limiter-memory.ts";
+import type { RateLimiter } from "../core/engine.ts";
 import { PushmeshError } from "../core/errors.ts";
-import type { ApiKeyIdentity, Scope, Store } from "../store/libsql-store.ts";
+import type { ApiKeyIdentity, Scope, Store } from "../core/store.ts";
 import type { Log } from "../core/log.ts";
 import { OpenAPIHono } from "@hono/zod-openapi";
 import type { Context, MiddlewareHandler } from "hono";

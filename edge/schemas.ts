@@ -151,7 +151,7 @@ export const BatchResultSchema = z
 
 const TargetTrackingSchema = z.object({
   deviceId: z.string(),
-  state: z.enum(["pending", "delivered", "expired", "collapsed", "suppressed", "scheduled", "held"]),
+  state: z.enum(["pending", "delivered", "expired", "collapsed", "suppressed", "scheduled", "held", "failed"]),
   seq: z.number().int().nullable(),
   reason: z.string().nullable().openapi({ description: "schedule, quiet_hours, muted, frequency_cap or ttl" }),
   queuedAt: z.number().int().nullable().openapi({ description: "When it entered the device's inbox" }),

@@ -3,7 +3,7 @@
 // while the durable store can still take them (the product's promise: Redis down, sends accepted).
 import { EngineUnavailable } from "./errors.ts";
 import type { Log } from "../core/log.ts";
-import type { RateDecision, RateLimiter } from "./rate-limiter-memory.ts";
+import type { RateDecision, RateLimiter } from "../core/engine.ts";
 
 export class FailOpenRateLimiter implements RateLimiter {
   /** Logged once per outage, not once per request. */

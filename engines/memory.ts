@@ -1,5 +1,5 @@
-// The single-node engine: presence and signals in this process's memory.
-import type { Engine, Presence, Signal, SignalHandler, TopicHandler, TopicSignal } from "../core/engine.ts";
+// The single-node engine and rate limiter: presence, signals and budgets in this process's memory.
+import type { Engine, Presence, RateDecision, RateLimiter, Signal, SignalHandler, TopicHandler, TopicSignal } from "../core/engine.ts";
 
 export class MemoryEngine implements Engine {
   private readonly presence = new Map<string, Presence>();
@@ -50,5 +50,35 @@ export class MemoryEngine implements Engine {
     this.presence.clear();
     this.handlers.clear();
     this.topicHandlers.clear();
+  }
+}
+
+type Window = { start: number; windowMs: number; used: number };
+
+/** Windows are aligned to multiples of `windowMs` since the epoch, as a shared store's keys would be. */
+export class MemoryRateLimiter implements RateLimiter {
+  private readonly windows = new Map<string, Window>();
+
+  async take(key: string, cost: number, limit: number, windowMs: number, now = Date.now()): Promise<RateDecision> {
+    const start = now - (now % windowMs);
+    let window = this.windows.get(key);
+    if (!window || window.start !== start || window.windowMs !== windowMs) {
+      if (this.windows.size >= 100_000) this.prune(now);
+      window = { start, windowMs, used: 0 };
+      this.windows.set(key, window);
+    }
+    if (window.used + cost > limit) {
+      return { allowed: false, remaining: Math.max(0, limit - window.used), retryAfterMs: start + windowMs - now };
+    }
+    window.used += cost;
+    return { allowed: true, remaining: limit - window.used, retryAfterMs: 0 };
+  }
+
+  private prune(now: number): void {
+    for (const [key, w] of this.windows) if (w.start + w.windowMs <= now) this.windows.delete(key);
+  }
+
+  async close(): Promise<void> {
+    this.windows.clear();
   }
 }

@@ -4,8 +4,8 @@
 import type { Config } from "../core/config.ts";
 import type { Engine } from "../core/engine.ts";
 import { FailOpenRateLimiter } from "./fail-open-limiter.ts";
-import { MemoryEngine } from "./memory.ts";
-import { MemoryRateLimiter, type RateLimiter } from "./rate-limiter-memory.ts";
+import { MemoryEngine, MemoryRateLimiter } from "./memory.ts";
+import type { RateLimiter } from "../core/engine.ts";
 import { RestEngine, RestRateLimiter } from "./rest.ts";
 import type { Log } from "../core/log.ts";
 import { RedisEngine, RedisRateLimiter } from "./redis.ts";

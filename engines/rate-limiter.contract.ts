@@ -2,7 +2,7 @@
 // `peer` is a second limiter on the same store, as another edge would hold (for memory, the same
 // object): budgets must be shared between them.
 import { describe, expect, test } from "bun:test";
-import type { RateLimiter } from "./rate-limiter-memory.ts";
+import type { RateLimiter } from "../core/engine.ts";
 
 export type RateLimiterSetup = { limiter: RateLimiter; peer: RateLimiter } & AsyncDisposable;
 

@@ -5,7 +5,7 @@
 // Payloads are JSON text, not CBOR: Bun's Redis client hands pub/sub messages over as strings only,
 // so binary CBOR would have to travel as base64 and come out no smaller than positional JSON.
 import type { PriorityCode } from "../core/protocol.ts";
-import type { InboxMessage } from "../store/libsql-store.ts";
+import type { InboxMessage } from "../core/store.ts";
 import type { Presence, Signal, TopicSignal } from "../core/engine.ts";
 
 /** Every key and channel begins with the prefix, so several clusters (or tests) can share one Redis. */

@@ -2,7 +2,7 @@
 // relay, Upstash's REST client at an edge. Subscribing is the transport's own business.
 import type { Presence, Signal, TopicSignal } from "../core/engine.ts";
 import { EngineCommandRejected } from "./errors.ts";
-import type { RateDecision } from "./rate-limiter-memory.ts";
+import type { RateDecision } from "../core/engine.ts";
 import {
   CLEAR_PRESENCE_SCRIPT,
   DEFAULT_PRESENCE_TTL_MS,

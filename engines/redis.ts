@@ -5,7 +5,7 @@
 // subscriptions come back by themselves when it returns, and this node's presences are written back.
 import type { RedisClient } from "bun";
 import type { Engine, Presence, Signal, SignalHandler, TopicHandler, TopicSignal } from "../core/engine.ts";
-import { type RateDecision, type RateLimiter } from "./rate-limiter-memory.ts";
+import { type RateDecision, type RateLimiter } from "../core/engine.ts";
 import { DEFAULT_PRESENCE_TTL_MS, decodeSignals, decodeTopicSignal, RedisKeyspace } from "./redis-keyspace.ts";
 import { RedisOperations } from "./redis-operations.ts";
 import type { Log } from "../core/log.ts";

@@ -9,7 +9,7 @@
 import { Redis } from "@upstash/redis";
 import type { Engine, Presence, Signal, SignalHandler, TopicHandler, TopicSignal } from "../core/engine.ts";
 import { EngineCommandRejected, EngineUnavailable, EngineUnsupported, redisErrorCode } from "./errors.ts";
-import type { RateDecision, RateLimiter } from "./rate-limiter-memory.ts";
+import type { RateDecision, RateLimiter } from "../core/engine.ts";
 import { RedisKeyspace } from "./redis-keyspace.ts";
 import { type RedisCommandSender, RedisOperations } from "./redis-operations.ts";
 

@@ -137,7 +137,7 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
     // Migrations and the demo app, once, against the primary.
     const store = await openStore({ db: primary.url, dbSync: "normal" });
     const { appId, apiKey } = await ensureDemoApp(store);
-    store.client.close();
+    store.close();
 
     const common = (region: string, name: string) => [
       "--region", region,

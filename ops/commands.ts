@@ -63,7 +63,7 @@ const dev: Command = async (_args, flags) => {
 const migrate: Command = async (_args, flags) => {
   const config = configFrom(flags, process.env);
   const store = await openStore(config);
-  store.client.close();
+  store.close();
   print({ migrated: true, db: config.db });
 };
 
@@ -71,7 +71,7 @@ const app: Command = async ([sub, name], flags) => {
   if (sub !== "create" || !name) throw new Error("usage: app create NAME");
   const store = await openStore(configFrom(flags, process.env));
   print(await store.createApp(name));
-  store.client.close();
+  store.close();
 };
 
 function edgeOf(flags: Flags): { edge: string; key: string } {
@@ -180,7 +180,7 @@ const node: Command = async ([sub, id], flags) => {
     if (!(await store.setNodeDraining(id, sub === "drain"))) throw new Error(`no relay node '${id}' in the registry`);
     print({ node: id, draining: sub === "drain" });
   } finally {
-    store.client.close();
+    store.close();
   }
 };
 

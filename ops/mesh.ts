@@ -3,11 +3,11 @@ import { base64url } from "../core/ids.ts";
 import { API_KEY_PREFIX } from "../core/auth.ts";
 import type { Config } from "../core/config.ts";
 import { MemoryEngine } from "../engines/memory.ts";
-import { MemoryRateLimiter } from "../engines/rate-limiter-memory.ts";
+import { MemoryRateLimiter } from "../engines/memory.ts";
 import type { Log } from "../core/log.ts";
 import type { Relay } from "../core/relay/relay.ts";
 import { Scheduler } from "../core/schedule.ts";
-import type { LibsqlStore } from "../store/libsql-store.ts";
+import type { Store } from "../core/store.ts";
 import { createEdgeApp } from "../edge/app.ts";
 import { openStore } from "../store/open.ts";
 import { startRelayNode } from "../relay/relay-node.ts";
@@ -16,7 +16,7 @@ export type Mesh = {
   edge: string;
   ws: string;
   tcp: string;
-  store: LibsqlStore;
+  store: Store;
   relay: Relay;
   engine: MemoryEngine;
   /** Releases scheduled and held messages when due. */
@@ -55,7 +55,7 @@ export async function startMesh(config: Config, log: Log): Promise<Mesh> {
         await scheduler.stop();
         await limiter.close();
         await engine.close();
-        store.client.close();
+        store.close();
       })();
       return stopped;
     },
@@ -66,7 +66,7 @@ export async function startMesh(config: Config, log: Log): Promise<Mesh> {
  * The demo app `dev` prints. Its key is derived from the app's own secret, so every start prints the
  * same working key while the store keeps only its hash.
  */
-export async function ensureDemoApp(store: LibsqlStore): Promise<{ appId: string; apiKey: string }> {
+export async function ensureDemoApp(store: Store): Promise<{ appId: string; apiKey: string }> {
   const existing = (await store.listApps()).find((a) => a.name === "demo");
   const app = existing ?? (await store.findApp((await store.createApp("demo")).appId));
   if (!app) throw new Error("demo app could not be created");

@@ -34,7 +34,7 @@ export async function runRelayProcess(config: Config, log: Log): Promise<void> {
       async stop() {
         await node.stop(config.shutdownGraceMs);
         await engine.close();
-        store.client.close();
+        store.close();
       },
     },
     log,
@@ -55,7 +55,7 @@ export async function runEdgeProcess(config: Config, log: Log): Promise<void> {
         await server.stop(true);
         await scheduler.stop();
         await engine.close();
-        store.client.close();
+        store.close();
       },
     },
     log,

@@ -5,7 +5,7 @@ import type { Engine } from "../core/engine.ts";
 import type { Log } from "../core/log.ts";
 import { announcedIps } from "../core/ranking.ts";
 import { Relay } from "../core/relay/relay.ts";
-import type { LibsqlStore } from "../store/libsql-store.ts";
+import type { Store } from "../core/store.ts";
 import { startListeners, type Tls } from "./listeners.ts";
 import { prometheusMetrics } from "./metrics.ts";
 
@@ -24,7 +24,7 @@ async function readTls(config: Config): Promise<Tls | undefined> {
   return { cert: await Bun.file(config.tlsCert).text(), key: await Bun.file(config.tlsKey).text() };
 }
 
-export async function startRelayNode(config: Config, deps: { store: LibsqlStore; engine: Engine; log: Log }): Promise<RelayNode> {
+export async function startRelayNode(config: Config, deps: { store: Store; engine: Engine; log: Log }): Promise<RelayNode> {
   const metrics = prometheusMetrics(config.nodeId);
   const relay = new Relay({ config, store: deps.store, engine: deps.engine, log: deps.log, metrics });
   metrics.watch(relay);

@@ -1,85 +1,11 @@
-// Targets kept out of the inbox (scheduled, held, suppressed, expired before release), the release
-// guard, and frequency-cap reservations. The statements here join the send's or release's one
-// atomic batch; see core/dispatch.ts for how they are put together.
+// Schedules and frequency caps in the store: targets waiting for their time (deferred_targets,
+// written by message-writes.ts), the messages they belong to, and the cap slots a send takes.
 import { and, asc, eq, inArray, lt, lte, sql } from "drizzle-orm";
-import type { BatchItem } from "drizzle-orm/batch";
-import type { PriorityCode } from "../core/protocol.ts";
 import type { FrequencyCap } from "../core/preferences.ts";
-import { DeferredState, type DeferredStateName, deferredTargets, frequencyLog, messages, releasedTargets } from "./schema.ts";
-import { type Statement, toStatement } from "./statement.ts";
-import type { Db } from "./libsql-store.ts";
-
-export type { Statement } from "./statement.ts";
-
-export type DeferReason = "schedule" | "quiet_hours" | "muted" | "frequency_cap" | "ttl";
-
-export type DeferredTarget = {
-  deviceId: string;
-  state: DeferredStateName;
-  reason: DeferReason;
-  /** Due time for scheduled and held targets; the time of the decision for the final states. */
-  releaseAt: number;
-};
-
-/** A scheduled or held target whose time has come. */
-export type DueTarget = { messageId: string; appId: string; deviceId: string };
-
-/** A stored message as a release needs it. */
-export type StoredMessage = {
-  appId: string;
-  messageId: string;
-  priority: PriorityCode;
-  data: string;
-  collapseKey: string | null;
-  category: string | null;
-  createdAt: number;
-  expiresAt: number | null;
-};
-
-/**
- * Records targets that get no inbox row now. On a release the rows exist: they are updated only
- * while still scheduled or held, so a target another scheduler already moved on stays as it is.
- */
-export function deferStatement(db: Db, appId: string, messageId: string, targets: DeferredTarget[], now: number): Statement {
-  return toStatement(
-    db
-      .insert(deferredTargets)
-      .values(
-        targets.map((t) => ({
-          messageId,
-          appId,
-          deviceId: t.deviceId,
-          state: DeferredState[t.state],
-          reason: t.reason,
-          releaseAt: t.releaseAt,
-          updatedAt: now,
-        })),
-      )
-      .onConflictDoUpdate({
-        target: [deferredTargets.messageId, deferredTargets.deviceId],
-        set: {
-          state: sql`excluded.state`,
-          reason: sql`excluded.reason`,
-          releaseAt: sql`excluded.release_at`,
-          updatedAt: sql`excluded.updated_at`,
-        },
-        setWhere: lt(deferredTargets.state, DeferredState.suppressed),
-      }),
-  );
-}
-
-/**
- * Moves deferred targets into the inbox's batch. The plain insert into released_targets fails on a
- * target released before, which aborts the whole batch: no target is ever released twice.
- */
-export function releaseStatements(db: Db, messageId: string, deviceIds: string[], now: number): Statement[] {
-  return [
-    toStatement(db.insert(releasedTargets).values(deviceIds.map((deviceId) => ({ messageId, deviceId, releasedAt: now })))),
-    toStatement(
-      db.delete(deferredTargets).where(and(eq(deferredTargets.messageId, messageId), inArray(deferredTargets.deviceId, deviceIds))),
-    ),
-  ];
-}
+import type { PriorityCode } from "../core/protocol.ts";
+import type { DueTarget, NewMessage } from "../core/store.ts";
+import { DeferredState, deferredTargets, frequencyLog, messages } from "./schema.ts";
+import { type Db, type Statement, sqlNames } from "./statement.ts";
 
 /** Scheduled and held targets due by `now`, oldest first. */
 export async function dueTargets(db: Db, now: number, limit: number): Promise<DueTarget[]> {
@@ -100,7 +26,7 @@ export async function nextDueAt(db: Db): Promise<number | null> {
   return row?.at ?? null;
 }
 
-export async function loadMessages(db: Db, messageIds: string[]): Promise<StoredMessage[]> {
+export async function loadMessages(db: Db, messageIds: string[]): Promise<NewMessage[]> {
   if (messageIds.length === 0) return [];
   const rows = await db.select().from(messages).where(inArray(messages.id, messageIds));
   return rows.map((m) => ({
@@ -115,11 +41,17 @@ export async function loadMessages(db: Db, messageIds: string[]): Promise<Stored
   }));
 }
 
-/**
- * Takes one slot of each device's cap for this message, atomically per device: a slot is taken
- * only while fewer than `limit` other messages of the category went to the device in the window.
- * Returns the devices that got one; taking again for the same message is a no-op that succeeds.
- */
+const f = sqlNames(frequencyLog);
+// A slot is taken only while fewer than the cap's limit of other messages of the category went to
+// the device in the window; taking again for the same message is a no-op that succeeds.
+const TAKE_SLOT = `INSERT INTO ${f.t} (${f.c.appId}, ${f.c.deviceId}, ${f.c.category}, ${f.c.messageId}, ${f.c.at})
+  SELECT ?1, ?2, ?3, ?4, ?5
+  WHERE (SELECT count(*) FROM ${f.t} WHERE ${f.c.appId} = ?1 AND ${f.c.deviceId} = ?2 AND ${f.c.category} = ?3
+    AND ${f.c.at} > ?6 AND ${f.c.messageId} != ?4) < ?7
+  ON CONFLICT DO UPDATE SET ${f.c.at} = ${f.c.at}
+  RETURNING ${f.c.deviceId} AS deviceId`;
+
+/** Takes one slot of each device's cap for this message, atomically per device; returns the devices that got one. */
 export async function reserveFrequency(
   db: Db,
   input: { appId: string; messageId: string; category: string; now: number },
@@ -127,20 +59,12 @@ export async function reserveFrequency(
 ): Promise<Set<string>> {
   if (entries.length === 0) return new Set();
   const { appId, messageId, category, now } = input;
-  const statements = entries.map(({ deviceId, cap }) =>
-    db.all<{ device_id: string }>(sql`
-      INSERT INTO ${frequencyLog} (app_id, device_id, category, message_id, at)
-      SELECT ${appId}, ${deviceId}, ${category}, ${messageId}, ${now}
-      WHERE (
-        SELECT count(*) FROM ${frequencyLog}
-        WHERE app_id = ${appId} AND device_id = ${deviceId} AND category = ${category}
-          AND at > ${now - cap.windowSeconds * 1000} AND message_id != ${messageId}
-      ) < ${cap.limit}
-      ON CONFLICT DO UPDATE SET at = at
-      RETURNING device_id`),
-  );
-  const results = (await db.batch(statements as unknown as [BatchItem<"sqlite">, ...BatchItem<"sqlite">[]])) as { device_id: string }[][];
-  return new Set(results.flat().map((r) => r.device_id));
+  const statements: Statement[] = entries.map(({ deviceId, cap }) => ({
+    sql: TAKE_SLOT,
+    args: [appId, deviceId, category, messageId, now, now - cap.windowSeconds * 1000, cap.limit],
+  }));
+  const results = await db.$client.batch(statements, "write");
+  return new Set(results.flatMap((r) => r.rows.map((row) => String(row.deviceId))));
 }
 
 /** Gives back the slots of a write that failed. */

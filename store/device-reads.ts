@@ -4,33 +4,10 @@
 // Names come from the schema through `sqlNames`, so the schema stays the one source of truth.
 import type { Client } from "@libsql/client";
 import type { PriorityCode } from "../core/protocol.ts";
+import type { DeviceRecord, HelloState, InboxMessage } from "../core/store.ts";
 import { apps, devices, InboxState, inbox, messages } from "./schema.ts";
 import { readRow, sqlNames } from "./statement.ts";
 import { topicSubscriptions } from "./topics-schema.ts";
-
-export type DeviceRecord = {
-  appId: string;
-  deviceId: string;
-  userId: string | null;
-  platform: string | null;
-  epoch: number;
-  lastSeq: number;
-  ackedSeq: number;
-};
-
-/** A message as it sits in one device's inbox, ready to become a PUSH frame. */
-export type InboxMessage = {
-  seq: number;
-  messageId: string;
-  priority: PriorityCode;
-  data: unknown;
-  collapseKey: string | null;
-  createdAt: number;
-  expiresAt: number | null;
-};
-
-/** What a HELLO reads once the session's presence is registered. */
-export type HelloState = { latestSeq: number | null; subscriptions: { topic: string; startOffset: number }[] };
 
 const a = sqlNames(apps);
 const d = sqlNames(devices);

@@ -1,210 +1,121 @@
-// The store: apps, keys, devices, per-device inboxes, messages and the node registry, on libSQL.
-// The client comes in from the caller (a local file, an embedded replica or sqld over the network);
-// this module never opens one itself, so it runs on any runtime @libsql/client runs on.
+// The Store (core/store.ts) on libSQL: a local file, an embedded replica or sqld over the network.
+// The client comes in from the caller (store/open.ts opens one); this module never opens one
+// itself, so it runs on any runtime @libsql/client runs on (the edge on Deno uses it too). Each
+// concern's SQL lives in a file of its own; this class only routes calls to them.
 import type { Client } from "@libsql/client";
-import { and, asc, eq, gt, inArray, lte, sql } from "drizzle-orm";
-import { drizzle, type LibSQLDatabase } from "drizzle-orm/libsql";
-import { hashApiKey, newApiKey, newSecret } from "../core/auth.ts";
-import { PushmeshError } from "../core/errors.ts";
-import { randomEpoch, randomId } from "../core/ids.ts";
-import type { PriorityCode } from "../core/protocol.ts";
-import { apiKeys, apps, devices, InboxState, type InboxStateName, inbox, messages, nodes, schema } from "./schema.ts";
-import { ExpiringCache } from "./expiring-cache.ts";
+import { drizzle } from "drizzle-orm/libsql";
+import type { Preferences } from "../core/preferences.ts";
+import {
+  type ApiKeyIdentity,
+  type AppCounts,
+  type AppRecord,
+  type Assigned,
+  type DeliveryMark,
+  type DeviceRecord,
+  type DueTarget,
+  type HelloState,
+  type IdempotencyRecord,
+  type InboxMessage,
+  type MessageTargets,
+  type MessageWrite,
+  type NewMessage,
+  type NodeRecord,
+  type Scope,
+  type Store,
+  StoreConflict,
+  type Subject,
+  type TargetDevice,
+  type TopicMessage,
+} from "../core/store.ts";
+import type { FrequencyCap } from "../core/preferences.ts";
+import { AppRecords } from "./apps.ts";
+import * as deferred from "./deferred.ts";
+import { markDelivered, markExpired } from "./delivery-marks.ts";
+import { DeviceReads } from "./device-reads.ts";
+import { deviceNotFound, devicesOfUser, registerDevices, unknownDevices, upsertDevice } from "./devices.ts";
 import { GroupCommit, isGroupWriter, type RunBatch } from "./group-commit.ts";
-import { type Assigned, groupStatements, type InboxWrite } from "./inbox-writes.ts";
-import type { Statement } from "./statement.ts";
-import { TopicStore } from "./topic-streams.ts";
-import { type DeliveryMark, markDelivered, markExpired } from "./delivery-marks.ts";
-import { type DeviceRecord, DeviceReads, type HelloState, type InboxMessage } from "./device-reads.ts";
+import { findIdempotencyKey, isUniqueViolation, pruneIdempotencyKeys } from "./idempotency.ts";
+import { groupStatements } from "./message-writes.ts";
+import * as preferences from "./preferences.ts";
+import * as registry from "./registry.ts";
+import { schema } from "./schema.ts";
+import type { Db } from "./statement.ts";
+import * as topics from "./topic-streams.ts";
+import { appCounts, messageTargets } from "./tracking.ts";
 
-export type { DeviceRecord, HelloState, InboxMessage };
+export { APP_SECRET_CACHE_MS } from "./apps.ts";
 
-/** The drizzle database; `$client` is the libSQL client under it, for statements written by hand. */
-export type Db = LibSQLDatabase<typeof schema> & { $client: Client };
-
-export type Scope = "send" | "read" | "admin";
-export type ApiKeyIdentity = { keyId: string; appId: string; scopes: Scope[] };
-
-export type NewMessage = {
-  appId: string;
-  messageId: string;
-  priority: PriorityCode;
-  /** JSON text of the message body. */
-  data: string;
-  collapseKey: string | null;
-  /** Label for mutes and frequency caps; absent: none. */
-  category?: string | null;
-  createdAt: number;
-  expiresAt: number | null;
-};
-
-/** How a send or a release extends `enqueue`'s one atomic batch (core/dispatch.ts). */
-export type EnqueueOptions = {
-  /** The message row exists already: a scheduled or held message being released. */
-  messageStored?: boolean;
-  /** Targets of the whole send when some got no inbox row (suppressed, held); default deviceIds.length. */
-  targetCount?: number;
-  /** Statements run in the same transaction, after the message insert and before the inbox writes. */
-  also?: Statement[];
-};
-
-export type MessageStatus = {
-  messageId: string;
-  createdAt: number;
-  expiresAt: number | null;
-  targets: number;
-  states: Record<InboxStateName, number>;
-};
-
-export type NodeRecord = {
-  id: string;
-  region: string;
-  wsUrl: string;
-  tcpAddr: string;
-  ips: string[];
-  capacity: number;
-  connections: number;
-  draining: boolean;
-  version: string;
-  weight: number;
-  startedAt: number;
-  updatedAt: number;
-};
-
-export type { DeliveryMark };
-
-const API_KEY_CACHE_MS = 30_000;
-const API_KEY_CACHE_MAX = 10_000;
-/** How long a relay trusts a cached app secret: a rotated secret is seen within this. */
-export const APP_SECRET_CACHE_MS = 30_000;
-const APP_SECRET_CACHE_MAX = 10_000;
-const STATE_NAMES = Object.fromEntries(Object.entries(InboxState).map(([name, code]) => [code, name])) as Record<
-  number,
-  InboxStateName
->;
-
-export class LibsqlStore {
+export class LibsqlStore implements Store {
+  /** For migrations and the store's own tests; the product goes through the Store methods. */
   readonly db: Db;
-  readonly topics: TopicStore;
-  private readonly secrets = new ExpiringCache<string, string>(APP_SECRET_CACHE_MS, APP_SECRET_CACHE_MAX);
   private readonly reads: DeviceReads;
-  private readonly keyCache = new ExpiringCache<string, ApiKeyIdentity | null>(API_KEY_CACHE_MS, API_KEY_CACHE_MAX);
-  private readonly writes: GroupCommit<InboxWrite, Assigned[]>;
+  private readonly apps: AppRecords;
+  private readonly writes: GroupCommit<MessageWrite, Assigned[]>;
 
   constructor(readonly client: Client) {
     this.db = drizzle(client, { schema, casing: "snake_case" });
-    this.topics = new TopicStore(this.db);
     this.reads = new DeviceReads(client);
+    this.apps = new AppRecords(this.db, this.reads);
     const run: RunBatch = isGroupWriter(client) ? client.writeGroup : (statements) => client.batch(statements, "write");
     this.writes = new GroupCommit(run, groupStatements);
   }
 
+  close(): void {
+    this.client.close();
+  }
+
   // --- apps and keys ---
-
-  async createApp(name: string, now = Date.now()): Promise<{ appId: string; apiKey: string }> {
-    const appId = randomId("app");
-    await this.db.insert(apps).values({ id: appId, name, tokenSecret: newSecret(), createdAt: now });
-    const apiKey = await this.createApiKey(appId, "default", ["send", "read", "admin"], now);
-    return { appId, apiKey };
+  createApp(name: string, now?: number): Promise<{ appId: string; apiKey: string }> {
+    return this.apps.createApp(name, now);
   }
-
-  async createApiKey(appId: string, name: string, scopes: Scope[], now = Date.now()): Promise<string> {
-    const key = newApiKey();
-    await this.insertApiKey(appId, key, name, scopes, now);
-    return key;
+  createApiKey(appId: string, name: string, scopes: Scope[], now?: number): Promise<string> {
+    return this.apps.createApiKey(appId, name, scopes, now);
   }
-
-  /** Stores the hash of a key the caller made (the dev demo key is derived, not random). */
-  async insertApiKey(appId: string, key: string, name: string, scopes: Scope[], now = Date.now()): Promise<void> {
-    await this.db
-      .insert(apiKeys)
-      .values({ id: randomId("key"), appId, keyHash: await hashApiKey(key), name, scopes: scopes.join(","), createdAt: now })
-      .onConflictDoNothing();
+  insertApiKey(appId: string, key: string, name: string, scopes: Scope[], now?: number): Promise<void> {
+    return this.apps.insertApiKey(appId, key, name, scopes, now);
   }
-
-  async findApp(appId: string): Promise<{ id: string; name: string; tokenSecret: string } | null> {
-    const [row] = await this.db.select().from(apps).where(eq(apps.id, appId));
-    return row ?? null;
+  findApp(appId: string): Promise<AppRecord | null> {
+    return this.apps.findApp(appId);
   }
-
-  async listApps(): Promise<{ id: string; name: string; tokenSecret: string }[]> {
-    return this.db.select().from(apps).orderBy(asc(apps.createdAt));
+  listApps(): Promise<AppRecord[]> {
+    return this.apps.listApps();
   }
-
-  /**
-   * The app's token secret. Every HELLO needs it, so it is cached, but only for a short while: a
-   * rotated secret must be seen (and the old one refused) within APP_SECRET_CACHE_MS.
-   */
-  async appSecret(appId: string, now = Date.now()): Promise<string | null> {
-    const cached = this.secrets.get(appId, now);
-    if (cached !== undefined) return cached;
-    const secret = await this.reads.tokenSecret(appId);
-    if (secret !== null) this.secrets.set(appId, secret, now);
-    return secret;
+  appSecret(appId: string, now?: number): Promise<string | null> {
+    return this.apps.appSecret(appId, now);
   }
-
-  /**
-   * Resolves an API key; answers are cached briefly, so a revocation takes effect within 30 s.
-   * The cache is keyed by the key as sent, not its hash: hashing it on every request was 5–7 % of
-   * a single send's CPU. The keys held are only those seen in the last 30 s, in this process.
-   */
-  async authenticate(key: string, now = Date.now()): Promise<ApiKeyIdentity | null> {
-    const cached = this.keyCache.get(key, now);
-    if (cached !== undefined) return cached;
-    const hash = await hashApiKey(key);
-    const [row] = await this.db.select().from(apiKeys).where(eq(apiKeys.keyHash, hash));
-    const identity =
-      row && row.revokedAt === null
-        ? { keyId: row.id, appId: row.appId, scopes: row.scopes.split(",") as Scope[] }
-        : null;
-    this.keyCache.set(key, identity, now);
-    return identity;
+  authenticate(key: string, now?: number): Promise<ApiKeyIdentity | null> {
+    return this.apps.authenticate(key, now);
   }
 
   // --- devices ---
-
-  /** Creates the device, or returns the existing one unchanged apart from userId/platform given. */
-  async upsertDevice(
+  upsertDevice(
     appId: string,
     input: { deviceId: string; userId?: string | null; platform?: string | null },
     now = Date.now(),
   ): Promise<{ device: DeviceRecord; created: boolean }> {
-    const inserted = await this.db
-      .insert(devices)
-      .values({
-        appId,
-        id: input.deviceId,
-        userId: input.userId ?? null,
-        platform: input.platform ?? null,
-        epoch: randomEpoch(),
-        createdAt: now,
-      })
-      .onConflictDoNothing()
-      .returning({ id: devices.id });
-    const created = inserted.length > 0;
-    if (!created && (input.userId !== undefined || input.platform !== undefined)) {
-      const set: { userId?: string | null; platform?: string | null } = {};
-      if (input.userId !== undefined) set.userId = input.userId;
-      if (input.platform !== undefined) set.platform = input.platform;
-      await this.db
-        .update(devices)
-        .set(set)
-        .where(and(eq(devices.appId, appId), eq(devices.id, input.deviceId)));
-    }
-    const device = await this.getDevice(appId, input.deviceId);
-    if (!device) throw new PushmeshError("INTERNAL", "device vanished during upsert");
-    return { device, created };
+    return upsertDevice(this.db, this.reads, appId, input, now);
   }
-
+  registerDevices(appId: string, deviceIds: string[], now = Date.now()): Promise<number> {
+    return registerDevices(this.db, appId, deviceIds, now);
+  }
   getDevice(appId: string, deviceId: string): Promise<DeviceRecord | null> {
     return this.reads.getDevice(appId, deviceId);
   }
-
-  /**
-   * Brings an embedded replica up to date with its primary now, rather than at its next periodic
-   * sync; false where the client is not a replica. Callers use it when a read missed something
-   * that another process may have just written (a device registered at another edge).
-   */
+  async requireDevices(appId: string, deviceIds: string[]): Promise<void> {
+    let missing = await unknownDevices(this.db, appId, deviceIds);
+    // A replica may not have pulled a registration made a moment ago elsewhere: catch up once.
+    if (missing.length > 0 && (await this.freshen())) missing = await unknownDevices(this.db, appId, deviceIds);
+    if (missing.length > 0) throw deviceNotFound(missing);
+  }
+  devicesOfUser(appId: string, userId: string): Promise<string[]> {
+    return devicesOfUser(this.db, appId, userId);
+  }
+  latestSeq(appId: string, deviceId: string): Promise<number | null> {
+    return this.reads.latestSeq(appId, deviceId);
+  }
+  helloState(appId: string, deviceId: string): Promise<HelloState> {
+    return this.reads.helloState(appId, deviceId);
+  }
   async freshen(): Promise<boolean> {
     try {
       await this.client.sync();
@@ -215,130 +126,112 @@ export class LibsqlStore {
     }
   }
 
-  /** Throws DEVICE_NOT_FOUND naming every id that is not a device of this app. */
-  async requireDevices(appId: string, deviceIds: string[], freshened = false): Promise<void> {
-    const known = await this.db
-      .select({ id: devices.id })
-      .from(devices)
-      .where(and(eq(devices.appId, appId), inArray(devices.id, deviceIds)));
-    if (known.length === new Set(deviceIds).size) return;
-    // A replica may not have pulled a registration made a moment ago elsewhere: catch up once.
-    if (!freshened && (await this.freshen())) return this.requireDevices(appId, deviceIds, true);
-    const found = new Set(known.map((d) => d.id));
-    const missing = deviceIds.filter((d) => !found.has(d));
-    throw new PushmeshError("DEVICE_NOT_FOUND", `unknown device(s): ${missing.slice(0, 10).join(", ")}`, {
-      details: { deviceIds: missing },
-    });
+  // --- sends ---
+  loadTargets(appId: string, deviceIds: string[]): Promise<TargetDevice[]> {
+    return preferences.loadTargets(this.db, appId, deviceIds);
   }
-
-  latestSeq(appId: string, deviceId: string): Promise<number | null> {
-    return this.reads.latestSeq(appId, deviceId);
+  reserveFrequency(
+    input: { appId: string; messageId: string; category: string; now: number },
+    entries: { deviceId: string; cap: FrequencyCap }[],
+  ): Promise<Set<string>> {
+    return deferred.reserveFrequency(this.db, input, entries);
   }
-
-  /** The device's latest seq and its topic subscriptions, in one read. */
-  helloState(appId: string, deviceId: string): Promise<HelloState> {
-    return this.reads.helloState(appId, deviceId);
+  releaseFrequency(appId: string, messageId: string, deviceIds: string[]): Promise<void> {
+    return deferred.releaseFrequency(this.db, appId, messageId, deviceIds);
   }
-
-  // --- messages and inboxes ---
-
-  /**
-   * Writes the message and one inbox row per device, each with the device's next sequence, in one
-   * atomic batch. Throws DEVICE_NOT_FOUND (writing nothing) when any target is not in the app.
-   */
-  async enqueue(message: NewMessage, deviceIds: string[], options: EnqueueOptions = {}): Promise<Assigned[]> {
+  /** Joins the next group commit (group-commit.ts): writes queued in one synchronous stretch commit together, in order. */
+  async writeMessage(write: MessageWrite): Promise<Assigned[]> {
     try {
-      return await this.write({
-        message,
-        insertMessage: !options.messageStored,
-        targetCount: options.targetCount ?? deviceIds.length,
-        deviceIds,
-        statements: options.also ?? [],
-      });
+      return await this.writes.write(write);
     } catch (error) {
-      // An unknown target fails the transaction (inbox-writes.ts); name it, as a send would.
-      await this.requireDevices(message.appId, deviceIds);
+      if (isUniqueViolation(error)) throw new StoreConflict(write.idempotency ? "idempotency_key" : "release", { cause: error });
+      // An unknown target fails the transaction (message-writes.ts): name it, as a send would.
+      if (write.deliver.length > 0) await this.requireDevices(write.message.appId, write.deliver);
       throw error;
     }
   }
-
-  /**
-   * Joins the next group commit (core/store/group-commit.ts): resolves once the write is durable,
-   * with each device's sequence. Writes queued in one synchronous stretch commit together, in order.
-   */
-  write(write: InboxWrite): Promise<Assigned[]> {
-    return this.writes.write(write);
+  findIdempotencyKey(appId: string, key: string): Promise<IdempotencyRecord | null> {
+    return findIdempotencyKey(this.db, appId, key);
   }
 
-  /** Pushable inbox rows after `afterSeq`, oldest first; expired, collapsed and suppressed rows are left out. */
+  // --- schedules ---
+  dueTargets(now: number, limit: number): Promise<DueTarget[]> {
+    return deferred.dueTargets(this.db, now, limit);
+  }
+  nextDueAt(): Promise<number | null> {
+    return deferred.nextDueAt(this.db);
+  }
+  loadMessages(messageIds: string[]): Promise<NewMessage[]> {
+    return deferred.loadMessages(this.db, messageIds);
+  }
+  pruneFrequencyLog(before: number): Promise<void> {
+    return deferred.pruneFrequencyLog(this.db, before);
+  }
+  pruneIdempotencyKeys(before: number): Promise<void> {
+    return pruneIdempotencyKeys(this.db, before);
+  }
+
+  // --- delivery ---
   readInbox(appId: string, deviceId: string, afterSeq: number, limit: number): Promise<InboxMessage[]> {
     return this.reads.readInbox(appId, deviceId, afterSeq, limit);
   }
-
-  /** Marks every pending row up to each mark's seq delivered at `now`; one atomic batch for many devices. */
   markDelivered(marks: DeliveryMark[], now = Date.now()): Promise<void> {
     return markDelivered(this.client, marks, now);
   }
-
   markExpired(marks: DeliveryMark[]): Promise<void> {
     return markExpired(this.client, marks);
   }
 
-  /** Per-state counts for one message; a pending row past the message's expiry counts as expired. */
-  async messageStatus(appId: string, messageId: string, now = Date.now()): Promise<MessageStatus | null> {
-    const [message] = await this.db
-      .select()
-      .from(messages)
-      .where(and(eq(messages.appId, appId), eq(messages.id, messageId)));
-    if (!message) return null;
-    const rows = await this.db
-      .select({ state: inbox.state, count: sql<number>`count(*)` })
-      .from(inbox)
-      .where(eq(inbox.messageId, messageId))
-      .groupBy(inbox.state);
-    const states: Record<InboxStateName, number> = { pending: 0, delivered: 0, expired: 0, collapsed: 0, suppressed: 0 };
-    const lapsed = message.expiresAt !== null && message.expiresAt <= now;
-    for (const { state, count } of rows) {
-      const name = STATE_NAMES[state] ?? "pending";
-      states[name === "pending" && lapsed ? "expired" : name] += count;
-    }
-    return {
-      messageId,
-      createdAt: message.createdAt,
-      expiresAt: message.expiresAt,
-      targets: message.targetCount,
-      states,
-    };
+  // --- topics ---
+  subscribeTopic(appId: string, topic: string, deviceIds: string[], now?: number): Promise<number> {
+    return topics.subscribeTopic(this.db, appId, topic, deviceIds, now);
+  }
+  unsubscribeTopic(appId: string, topic: string, deviceIds: string[]): Promise<void> {
+    return topics.unsubscribeTopic(this.db, appId, topic, deviceIds);
+  }
+  topicSubscriberCount(appId: string, topic: string): Promise<number> {
+    return topics.topicSubscriberCount(this.db, appId, topic);
+  }
+  publishTopic(message: NewMessage, topic: string): Promise<number> {
+    return topics.publishTopic(this.db, message, topic);
+  }
+  topicOffset(appId: string, topic: string): Promise<number> {
+    return topics.topicOffset(this.db, appId, topic);
+  }
+  readTopic(appId: string, topic: string, afterOffset: number, limit: number): Promise<TopicMessage[]> {
+    return topics.readTopic(this.db, appId, topic, afterOffset, limit);
+  }
+
+  // --- preferences ---
+  getPreferences(appId: string, subject: Subject): Promise<Preferences | null> {
+    return preferences.getPreferences(this.db, appId, subject);
+  }
+  putPreferences(appId: string, subject: Subject, prefs: Preferences, now?: number): Promise<void> {
+    return preferences.putPreferences(this.db, appId, subject, prefs, now);
+  }
+  deletePreferences(appId: string, subject: Subject): Promise<boolean> {
+    return preferences.deletePreferences(this.db, appId, subject);
+  }
+
+  // --- tracking ---
+  messageTargets(appId: string, messageId: string, limit: number): Promise<MessageTargets | null> {
+    return messageTargets(this.db, appId, messageId, limit);
+  }
+  appCounts(appId: string, from: number, to: number, now: number): Promise<AppCounts> {
+    return appCounts(this.db, appId, from, to, now);
   }
 
   // --- node registry ---
-
-  async upsertNode(node: NodeRecord): Promise<void> {
-    const row = { ...node, ips: JSON.stringify(node.ips) };
-    // A restarting node keeps an operator's drain flag: only `node undrain` clears it.
-    const { id: _id, draining: _draining, ...changes } = row;
-    await this.db.insert(nodes).values(row).onConflictDoUpdate({ target: nodes.id, set: changes });
+  upsertNode(node: NodeRecord): Promise<void> {
+    return registry.upsertNode(this.db, node);
   }
-
-  async reportNodeLoad(id: string, connections: number, now = Date.now()): Promise<{ draining: boolean } | null> {
-    const [row] = await this.db
-      .update(nodes)
-      .set({ connections, updatedAt: now })
-      .where(eq(nodes.id, id))
-      .returning({ draining: nodes.draining });
-    return row ?? null;
+  reportNodeLoad(id: string, connections: number, now = Date.now()): Promise<{ draining: boolean } | null> {
+    return registry.reportNodeLoad(this.db, id, connections, now);
   }
-
-  async setNodeDraining(id: string, draining: boolean): Promise<boolean> {
-    const rows = await this.db.update(nodes).set({ draining }).where(eq(nodes.id, id)).returning({ id: nodes.id });
-    return rows.length > 0;
+  setNodeDraining(id: string, draining: boolean): Promise<boolean> {
+    return registry.setNodeDraining(this.db, id, draining);
   }
-
-  async listNodes(): Promise<NodeRecord[]> {
-    const rows = await this.db.select().from(nodes);
-    return rows.map((r) => ({ ...r, ips: JSON.parse(r.ips) as string[] }));
+  listNodes(): Promise<NodeRecord[]> {
+    return registry.listNodes(this.db);
   }
 }
-
-export type Store = LibsqlStore;
-

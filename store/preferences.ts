@@ -1,16 +1,10 @@
 // Preferences in the store, and the targets of a send with their effective preferences: one read
 // joins each device with its own and its user's settings.
 import { and, eq } from "drizzle-orm";
-import { formatClock, type FrequencyCap, mergePreferences, type EffectivePreferences, type Preferences, parseClock } from "../core/preferences.ts";
+import { formatClock, type FrequencyCap, mergePreferences, type Preferences, parseClock } from "../core/preferences.ts";
+import type { Subject, TargetDevice } from "../core/store.ts";
 import { devices, preferences } from "./schema.ts";
-import { readRow, sqlNames } from "./statement.ts";
-import type { Db } from "./libsql-store.ts";
-
-export type SubjectType = "device" | "user";
-export type Subject = { type: SubjectType; id: string };
-
-/** A device a message goes to, with what its owner asked for. */
-export type TargetDevice = { deviceId: string; userId: string | null; prefs: EffectivePreferences };
+import { type Db, readRow, sqlNames } from "./statement.ts";
 
 type PreferenceRow = typeof preferences.$inferSelect;
 type PreferenceColumns = Pick<PreferenceRow, "timeZone" | "quietStart" | "quietEnd" | "quietAllowHigh" | "mutedCategories" | "frequencyCaps">;
@@ -102,13 +96,4 @@ export async function loadTargets(db: Db, appId: string, deviceIds: string[]): P
     userId,
     prefs: mergePreferences(fromRow(fromArray(own)), fromRow(fromArray(users))),
   }));
-}
-
-/** Every device registered to the user. */
-export async function devicesOfUser(db: Db, appId: string, userId: string): Promise<string[]> {
-  const rows = await db
-    .select({ id: devices.id })
-    .from(devices)
-    .where(and(eq(devices.appId, appId), eq(devices.userId, userId)));
-  return rows.map((r) => r.id);
 }

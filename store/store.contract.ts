@@ -1,23 +1,12 @@
-// The store's contract, run against every store a test can open (libSQL file today; sqld next).
+// The store's contract: the calls the send path and the relay make, run against every store a
+// process can open (store/test/contract.test.ts: a libSQL file, sqld, an embedded replica).
 import { describe, expect, test } from "bun:test";
-import { PushmeshError } from "../core/errors.ts";
-import { uuidv7 } from "../core/ids.ts";
 import { eq } from "drizzle-orm";
+import { PushmeshError } from "../core/errors.ts";
+import { enqueue, message, messageStatus, type OpenStore } from "./contract-support.ts";
+import { APP_SECRET_CACHE_MS } from "./libsql-store.ts";
 import { apps } from "./schema.ts";
-import { APP_SECRET_CACHE_MS, type NewMessage, type Store } from "./libsql-store.ts";
-
-export type OpenStore = () => Promise<Store & AsyncDisposable>;
-
-const message = (appId: string, extra: Partial<NewMessage> = {}): NewMessage => ({
-  appId,
-  messageId: uuidv7(),
-  priority: 1,
-  data: JSON.stringify({ hello: "world" }),
-  collapseKey: null,
-  createdAt: Date.now(),
-  expiresAt: null,
-  ...extra,
-});
+import { storeEdgeCases } from "./store-edge.contract.ts";
 
 export function storeContract(name: string, open: OpenStore): void {
   describe(`store contract: ${name}`, () => {
@@ -27,7 +16,7 @@ export function storeContract(name: string, open: OpenStore): void {
       await store.upsertDevice(appId, { deviceId: "a" });
       await store.upsertDevice(appId, { deviceId: "b" });
       const results = await Promise.all(
-        Array.from({ length: 100 }, (_, i) => store.enqueue(message(appId), i % 2 === 0 ? ["a", "b"] : ["a"])),
+        Array.from({ length: 100 }, (_, i) => enqueue(store, message(appId), i % 2 === 0 ? ["a", "b"] : ["a"])),
       );
       const seqsOf = (d: string) => results.flat().filter((r) => r.deviceId === d).map((r) => r.seq).sort((x, y) => x - y);
       expect(seqsOf("a")).toEqual(Array.from({ length: 100 }, (_, i) => i + 1));
@@ -42,11 +31,11 @@ export function storeContract(name: string, open: OpenStore): void {
       const { appId } = await store.createApp("atomic");
       await store.upsertDevice(appId, { deviceId: "real" });
       const m = message(appId);
-      const error = await store.enqueue(m, ["real", "ghost"]).catch((e: unknown) => e);
+      const error = await enqueue(store, m, ["real", "ghost"]).catch((e: unknown) => e);
       expect(error).toBeInstanceOf(PushmeshError);
       expect((error as PushmeshError).code).toBe("DEVICE_NOT_FOUND");
       expect(await store.latestSeq(appId, "real")).toBe(0);
-      expect(await store.messageStatus(appId, m.messageId)).toBeNull();
+      expect(await messageStatus(store, appId, m.messageId)).toBeNull();
     });
 
     test("writes queued together share a transaction and take each device's sequences in call order", async () => {
@@ -55,12 +44,12 @@ export function storeContract(name: string, open: OpenStore): void {
       const other = await store.createApp("group-other");
       for (const d of ["a", "b"]) await store.upsertDevice(appId, { deviceId: d });
       await store.upsertDevice(other.appId, { deviceId: "a" });
-      await store.enqueue(message(appId), ["a"]);
+      await enqueue(store, message(appId), ["a"]);
       // One synchronous stretch: one group. `a` is named by four writes, and by another app.
       const writes = [["a", "b"], ["b"], ["a"], ["a", "b"], ["a"]].map((ids, i) =>
-        store.enqueue(message(appId, { data: JSON.stringify({ i }) }), ids),
+        enqueue(store, message(appId, { data: JSON.stringify({ i }) }), ids),
       );
-      const elsewhere = store.enqueue(message(other.appId), ["a"]);
+      const elsewhere = enqueue(store, message(other.appId), ["a"]);
       const results = await Promise.all(writes);
       expect(results.map((r) => r.filter((x) => x.deviceId === "a").map((x) => x.seq))).toEqual([[2], [], [3], [4], [5]]);
       expect(results.map((r) => r.filter((x) => x.deviceId === "b").map((x) => x.seq))).toEqual([[1], [2], [], [3], []]);
@@ -80,15 +69,15 @@ export function storeContract(name: string, open: OpenStore): void {
       await store.upsertDevice(appId, { deviceId: "d" });
       const bad = message(appId);
       const [first, ghost, last] = await Promise.allSettled([
-        store.enqueue(message(appId), ["d"]),
-        store.enqueue(bad, ["d", "ghost"]),
-        store.enqueue(message(appId), ["d"]),
+        enqueue(store, message(appId), ["d"]),
+        enqueue(store, bad, ["d", "ghost"]),
+        enqueue(store, message(appId), ["d"]),
       ]);
       expect(first).toMatchObject({ status: "fulfilled", value: [{ deviceId: "d", seq: 1 }] });
       expect(last).toMatchObject({ status: "fulfilled", value: [{ deviceId: "d", seq: 2 }] });
       expect(ghost.status).toBe("rejected");
       expect(((ghost as PromiseRejectedResult).reason as PushmeshError).code).toBe("DEVICE_NOT_FOUND");
-      expect(await store.messageStatus(appId, bad.messageId)).toBeNull();
+      expect(await messageStatus(store, appId, bad.messageId)).toBeNull();
       expect(await store.latestSeq(appId, "d")).toBe(2);
     });
 
@@ -97,16 +86,16 @@ export function storeContract(name: string, open: OpenStore): void {
       const { appId } = await store.createApp("collapse");
       for (const d of ["a", "b", "c"]) await store.upsertDevice(appId, { deviceId: d });
       const old = message(appId, { collapseKey: "score" });
-      await store.enqueue(old, ["a", "b", "c"]);
+      await enqueue(store, old, ["a", "b", "c"]);
       await store.markDelivered([{ appId, deviceId: "b", seq: 1 }]);
       // In one group: `first` goes to a and b, `second` (same key) to a only, `plain` has no key.
       const first = message(appId, { collapseKey: "score" });
       const second = message(appId, { collapseKey: "score" });
       const plain = message(appId);
       const [written] = await Promise.all([
-        store.enqueue(first, ["a", "b"]),
-        store.enqueue(second, ["a"]),
-        store.enqueue(plain, ["a"]),
+        enqueue(store, first, ["a", "b"]),
+        enqueue(store, second, ["a"]),
+        enqueue(store, plain, ["a"]),
       ]);
       expect(written!.find((x) => x.deviceId === "a")?.collapsed).toBe(true);
       expect(written!.find((x) => x.deviceId === "b")?.collapsed).toBe(false);
@@ -115,8 +104,8 @@ export function storeContract(name: string, open: OpenStore): void {
       // b's old row was delivered, not pending: it stays; c got none of the new messages.
       expect(await ids("b")).toEqual([old.messageId, first.messageId]);
       expect(await ids("c")).toEqual([old.messageId]);
-      expect((await store.messageStatus(appId, old.messageId))?.states).toMatchObject({ pending: 1, delivered: 1, collapsed: 1 });
-      expect((await store.messageStatus(appId, first.messageId))?.states).toMatchObject({ pending: 1, collapsed: 1 });
+      expect((await messageStatus(store, appId, old.messageId))?.states).toMatchObject({ pending: 1, delivered: 1, collapsed: 1 });
+      expect((await messageStatus(store, appId, first.messageId))?.states).toMatchObject({ pending: 1, collapsed: 1 });
     });
 
     test("the same device id in two apps is two devices", async () => {
@@ -125,12 +114,12 @@ export function storeContract(name: string, open: OpenStore): void {
       const b = await store.createApp("b");
       await store.upsertDevice(a.appId, { deviceId: "same" });
       await store.upsertDevice(b.appId, { deviceId: "same" });
-      await store.enqueue(message(a.appId), ["same"]);
-      await store.enqueue(message(a.appId), ["same"]);
+      await enqueue(store, message(a.appId), ["same"]);
+      await enqueue(store, message(a.appId), ["same"]);
       expect(await store.latestSeq(a.appId, "same")).toBe(2);
       expect(await store.latestSeq(b.appId, "same")).toBe(0);
       expect(await store.readInbox(b.appId, "same", 0, 10)).toEqual([]);
-      const error = await store.enqueue(message(b.appId), ["only-in-a"]).catch((e: unknown) => e);
+      const error = await enqueue(store, message(b.appId), ["only-in-a"]).catch((e: unknown) => e);
       expect((error as PushmeshError).code).toBe("DEVICE_NOT_FOUND");
     });
 
@@ -143,9 +132,9 @@ export function storeContract(name: string, open: OpenStore): void {
       expect(await store.getDevice(a.appId, "h")).toEqual({ ...device, userId: "u", platform: "ios", lastSeq: 0, ackedSeq: 0 });
       expect(await store.getDevice(a.appId, "nobody")).toBeNull();
       expect(await store.helloState(a.appId, "h")).toEqual({ latestSeq: 0, subscriptions: [] });
-      await store.topics.subscribe(a.appId, "news", ["h"]);
-      await store.topics.subscribe(b.appId, "other", ["h"]);
-      await store.enqueue(message(a.appId, { priority: 2, collapseKey: "k", expiresAt: 9_999_999_999_999 }), ["h"]);
+      await store.subscribeTopic(a.appId, "news", ["h"]);
+      await store.subscribeTopic(b.appId, "other", ["h"]);
+      await enqueue(store, message(a.appId, { priority: 2, collapseKey: "k", expiresAt: 9_999_999_999_999 }), ["h"]);
       const state = await store.helloState(a.appId, "h");
       expect(state.latestSeq).toBe(1);
       expect(state.subscriptions).toEqual([{ topic: "news", startOffset: 0 }]);
@@ -176,7 +165,7 @@ export function storeContract(name: string, open: OpenStore): void {
       for (let i = 0; i < 5; i++) {
         const m = message(appId, { data: JSON.stringify({ i }) });
         ids.push(m.messageId);
-        await store.enqueue(m, ["d"]);
+        await enqueue(store, m, ["d"]);
       }
       const page = await store.readInbox(appId, "d", 1, 2);
       expect(page.map((m) => [m.seq, m.data])).toEqual([
@@ -186,10 +175,10 @@ export function storeContract(name: string, open: OpenStore): void {
       await store.markDelivered([{ appId, deviceId: "d", seq: 3 }]);
       await store.markDelivered([{ appId, deviceId: "d", seq: 2 }]);
       expect((await store.getDevice(appId, "d"))?.ackedSeq).toBe(3);
-      expect((await store.messageStatus(appId, ids[2]!))?.states).toEqual({ pending: 0, delivered: 1, expired: 0, collapsed: 0, suppressed: 0 });
-      expect((await store.messageStatus(appId, ids[3]!))?.states).toEqual({ pending: 1, delivered: 0, expired: 0, collapsed: 0, suppressed: 0 });
+      expect((await messageStatus(store, appId, ids[2]!))?.states).toEqual({ pending: 0, delivered: 1, expired: 0, collapsed: 0, suppressed: 0 });
+      expect((await messageStatus(store, appId, ids[3]!))?.states).toEqual({ pending: 1, delivered: 0, expired: 0, collapsed: 0, suppressed: 0 });
       await store.markExpired([{ appId, deviceId: "d", seq: 4 }]);
-      expect((await store.messageStatus(appId, ids[3]!))?.states).toEqual({ pending: 0, delivered: 0, expired: 1, collapsed: 0, suppressed: 0 });
+      expect((await messageStatus(store, appId, ids[3]!))?.states).toEqual({ pending: 0, delivered: 0, expired: 1, collapsed: 0, suppressed: 0 });
     });
 
     test("one batch of delivery marks for many devices marks each only up to its own seq", async () => {
@@ -203,8 +192,8 @@ export function storeContract(name: string, open: OpenStore): void {
       for (let i = 0; i < 4; i++) {
         const m = message(appId);
         sent.push(m.messageId);
-        await store.enqueue(m, names);
-        await store.enqueue(message(other.appId), ["a"]);
+        await enqueue(store, m, names);
+        await enqueue(store, message(other.appId), ["a"]);
       }
       // "a" twice, the higher mark first: the device keeps the higher one.
       await store.markDelivered([
@@ -216,7 +205,7 @@ export function storeContract(name: string, open: OpenStore): void {
       expect((await store.getDevice(appId, "b"))?.ackedSeq).toBe(1);
       expect((await store.getDevice(appId, "c"))?.ackedSeq).toBe(0);
       expect((await store.getDevice(other.appId, "a"))?.ackedSeq).toBe(0);
-      const delivered = async (i: number) => (await store.messageStatus(appId, sent[i]!))?.states.delivered;
+      const delivered = async (i: number) => (await messageStatus(store, appId, sent[i]!))?.states.delivered;
       expect([await delivered(0), await delivered(1), await delivered(2), await delivered(3)]).toEqual([2, 1, 1, 0]);
       // A later mark starts above the device's acked seq and still reaches every row up to its own.
       await store.markDelivered([{ appId, deviceId: "b", seq: 4 }]);
@@ -234,13 +223,13 @@ export function storeContract(name: string, open: OpenStore): void {
       });
       const first = message(appId);
       const second = message(appId);
-      await store.enqueue(first, names);
-      await store.enqueue(second, names);
+      await enqueue(store, first, names);
+      await enqueue(store, second, names);
       // Every device acks seq 1; the first 300 also seq 2. An expiry mark in the same flush touches only its own row.
       await store.markDelivered([...names.map((d) => ({ appId, deviceId: d, seq: 1 })), ...names.slice(0, 300).map((d) => ({ appId, deviceId: d, seq: 2 }))], 1234);
       await store.markExpired([{ appId, deviceId: names[599]!, seq: 2 }]);
-      expect((await store.messageStatus(appId, first.messageId))?.states).toEqual({ pending: 0, delivered: 600, expired: 0, collapsed: 0, suppressed: 0 });
-      expect((await store.messageStatus(appId, second.messageId))?.states).toEqual({ pending: 299, delivered: 300, expired: 1, collapsed: 0, suppressed: 0 });
+      expect((await messageStatus(store, appId, first.messageId))?.states).toEqual({ pending: 0, delivered: 600, expired: 0, collapsed: 0, suppressed: 0 });
+      expect((await messageStatus(store, appId, second.messageId))?.states).toEqual({ pending: 299, delivered: 300, expired: 1, collapsed: 0, suppressed: 0 });
       expect((await store.getDevice(appId, names[0]!))?.ackedSeq).toBe(2);
       expect((await store.getDevice(appId, names[450]!))?.ackedSeq).toBe(1);
       const times = await store.client.execute({ sql: "SELECT DISTINCT delivered_at FROM inbox WHERE state = 1 AND app_id = ?", args: [appId] });
@@ -252,8 +241,8 @@ export function storeContract(name: string, open: OpenStore): void {
       const { appId } = await store.createApp("ttl");
       await store.upsertDevice(appId, { deviceId: "d" });
       const m = message(appId, { expiresAt: Date.now() - 1 });
-      await store.enqueue(m, ["d"]);
-      expect((await store.messageStatus(appId, m.messageId))?.states).toEqual({ pending: 0, delivered: 0, expired: 1, collapsed: 0, suppressed: 0 });
+      await enqueue(store, m, ["d"]);
+      expect((await messageStatus(store, appId, m.messageId))?.states).toEqual({ pending: 0, delivered: 0, expired: 1, collapsed: 0, suppressed: 0 });
     });
 
     test("API keys authenticate to their app; unknown keys do not", async () => {
@@ -292,5 +281,7 @@ export function storeContract(name: string, open: OpenStore): void {
       expect((await store.listNodes()).filter((n) => n.id === id)).toEqual([{ ...node, connections: 7, updatedAt: 50, draining: true }]);
       expect(await store.reportNodeLoad("nope", 1)).toBeNull();
     });
+
+    storeEdgeCases(open);
   });
 }

@@ -2,114 +2,88 @@
 // subscriptions remember where each device started so a device without offsets loses nothing.
 import { and, asc, eq, gt, inArray, sql } from "drizzle-orm";
 import type { PriorityCode } from "../core/protocol.ts";
+import type { NewMessage, TopicMessage } from "../core/store.ts";
 import { messages } from "./schema.ts";
-import type { Db, NewMessage } from "./libsql-store.ts";
+import type { Db } from "./statement.ts";
 import { topicMessages, topicSubscriptions, topics } from "./topics-schema.ts";
 
-export type TopicMessage = {
-  offset: number;
-  messageId: string;
-  priority: PriorityCode;
-  data: unknown;
-  createdAt: number;
-  expiresAt: number | null;
-};
+const thisTopic = (appId: string, topic: string) => and(eq(topics.appId, appId), eq(topics.name, topic));
 
-export class TopicStore {
-  constructor(private readonly db: Db) {}
+/** Subscribes devices (idempotent); returns the offset each new subscription starts after. */
+export async function subscribeTopic(db: Db, appId: string, topic: string, deviceIds: string[], now = Date.now()): Promise<number> {
+  // The start offset is read inside the insert, in the same transaction as the answer's read.
+  const head = sql`(SELECT ${topics.lastOffset} FROM ${topics} WHERE ${topics.appId} = ${appId} AND ${topics.name} = ${topic})`;
+  const [, [row]] = await db.batch([
+    db.insert(topics).values({ appId, name: topic, createdAt: now }).onConflictDoNothing(),
+    db.select({ lastOffset: topics.lastOffset }).from(topics).where(thisTopic(appId, topic)),
+    db
+      .insert(topicSubscriptions)
+      .values(deviceIds.map((deviceId) => ({ appId, topic, deviceId, startOffset: head, createdAt: now })))
+      .onConflictDoNothing(),
+  ]);
+  return row?.lastOffset ?? 0;
+}
 
-  /** Subscribes devices (idempotent); returns the offset each new subscription starts after. */
-  async subscribe(appId: string, topic: string, deviceIds: string[], now = Date.now()): Promise<number> {
-    const [, [row]] = await this.db.batch([
-      this.db.insert(topics).values({ appId, name: topic, createdAt: now }).onConflictDoNothing(),
-      this.db
-        .select({ lastOffset: topics.lastOffset })
+export async function unsubscribeTopic(db: Db, appId: string, topic: string, deviceIds: string[]): Promise<void> {
+  await db
+    .delete(topicSubscriptions)
+    .where(and(eq(topicSubscriptions.appId, appId), eq(topicSubscriptions.topic, topic), inArray(topicSubscriptions.deviceId, deviceIds)));
+}
+
+export async function topicSubscriberCount(db: Db, appId: string, topic: string): Promise<number> {
+  const [row] = await db
+    .select({ n: sql<number>`count(*)` })
+    .from(topicSubscriptions)
+    .where(and(eq(topicSubscriptions.appId, appId), eq(topicSubscriptions.topic, topic)));
+  return row?.n ?? 0;
+}
+
+/** Stores the message once and gives it the topic's next offset, atomically. */
+export async function publishTopic(db: Db, message: NewMessage, topic: string): Promise<number> {
+  const { appId } = message;
+  const [, , [assigned]] = await db.batch([
+    db.insert(messages).values({ ...message, id: message.messageId, targetCount: 0 }),
+    db.insert(topics).values({ appId, name: topic, createdAt: message.createdAt }).onConflictDoNothing(),
+    db
+      .update(topics)
+      .set({ lastOffset: sql`${topics.lastOffset} + 1` })
+      .where(thisTopic(appId, topic))
+      .returning({ offset: topics.lastOffset }),
+    db.insert(topicMessages).select(
+      db
+        .select({
+          appId: topics.appId,
+          topic: topics.name,
+          offset: topics.lastOffset,
+          messageId: sql`${message.messageId}`.as("message_id"),
+        })
         .from(topics)
-        .where(and(eq(topics.appId, appId), eq(topics.name, topic))),
-      // One row per device from a JSON array: one statement whatever the number of devices.
-      this.db.run(sql`
-        INSERT INTO ${topicSubscriptions} (app_id, topic, device_id, start_offset, created_at)
-        SELECT ${topics.appId}, ${topics.name}, j.value, ${topics.lastOffset}, ${now}
-        FROM ${topics}, json_each(${JSON.stringify(deviceIds)}) AS j
-        WHERE ${topics.appId} = ${appId} AND ${topics.name} = ${topic}
-        ON CONFLICT DO NOTHING`),
-    ]);
-    return row?.lastOffset ?? 0;
-  }
+        .where(thisTopic(appId, topic)),
+    ),
+  ]);
+  if (!assigned) throw new Error(`topic ${topic} was not written`);
+  return assigned.offset;
+}
 
-  async unsubscribe(appId: string, topic: string, deviceIds: string[]): Promise<void> {
-    await this.db
-      .delete(topicSubscriptions)
-      .where(
-        and(eq(topicSubscriptions.appId, appId), eq(topicSubscriptions.topic, topic), inArray(topicSubscriptions.deviceId, deviceIds)),
-      );
-  }
+export async function topicOffset(db: Db, appId: string, topic: string): Promise<number> {
+  const [row] = await db.select({ lastOffset: topics.lastOffset }).from(topics).where(thisTopic(appId, topic));
+  return row?.lastOffset ?? 0;
+}
 
-  async subscriptionsOf(appId: string, deviceId: string): Promise<{ topic: string; startOffset: number }[]> {
-    return this.db
-      .select({ topic: topicSubscriptions.topic, startOffset: topicSubscriptions.startOffset })
-      .from(topicSubscriptions)
-      .where(and(eq(topicSubscriptions.appId, appId), eq(topicSubscriptions.deviceId, deviceId)));
-  }
-
-  async subscriberCount(appId: string, topic: string): Promise<number> {
-    const [row] = await this.db
-      .select({ n: sql<number>`count(*)` })
-      .from(topicSubscriptions)
-      .where(and(eq(topicSubscriptions.appId, appId), eq(topicSubscriptions.topic, topic)));
-    return row?.n ?? 0;
-  }
-
-  /** Stores the message once and gives it the topic's next offset, atomically. */
-  async publish(message: NewMessage, topic: string): Promise<number> {
-    const { appId } = message;
-    const [, , [assigned]] = await this.db.batch([
-      this.db.insert(messages).values({ id: message.messageId, ...message, targetCount: 0 }),
-      this.db.insert(topics).values({ appId, name: topic, createdAt: message.createdAt }).onConflictDoNothing(),
-      this.db
-        .update(topics)
-        .set({ lastOffset: sql`${topics.lastOffset} + 1` })
-        .where(and(eq(topics.appId, appId), eq(topics.name, topic)))
-        .returning({ offset: topics.lastOffset }),
-      this.db.insert(topicMessages).select(
-        this.db
-          .select({
-            appId: topics.appId,
-            topic: topics.name,
-            offset: topics.lastOffset,
-            messageId: sql`${message.messageId}`.as("message_id"),
-          })
-          .from(topics)
-          .where(and(eq(topics.appId, appId), eq(topics.name, topic))),
-      ),
-    ]);
-    if (!assigned) throw new Error(`topic ${topic} was not written`);
-    return assigned.offset;
-  }
-
-  async latestOffset(appId: string, topic: string): Promise<number> {
-    const [row] = await this.db
-      .select({ lastOffset: topics.lastOffset })
-      .from(topics)
-      .where(and(eq(topics.appId, appId), eq(topics.name, topic)));
-    return row?.lastOffset ?? 0;
-  }
-
-  async read(appId: string, topic: string, afterOffset: number, limit: number): Promise<TopicMessage[]> {
-    const rows = await this.db
-      .select({
-        offset: topicMessages.offset,
-        messageId: topicMessages.messageId,
-        priority: messages.priority,
-        data: messages.data,
-        createdAt: messages.createdAt,
-        expiresAt: messages.expiresAt,
-      })
-      .from(topicMessages)
-      .innerJoin(messages, eq(messages.id, topicMessages.messageId))
-      .where(and(eq(topicMessages.appId, appId), eq(topicMessages.topic, topic), gt(topicMessages.offset, afterOffset)))
-      .orderBy(asc(topicMessages.offset))
-      .limit(limit);
-    return rows.map((r) => ({ ...r, priority: r.priority as PriorityCode, data: JSON.parse(r.data) as unknown }));
-  }
+export async function readTopic(db: Db, appId: string, topic: string, afterOffset: number, limit: number): Promise<TopicMessage[]> {
+  const rows = await db
+    .select({
+      offset: topicMessages.offset,
+      messageId: topicMessages.messageId,
+      priority: messages.priority,
+      data: messages.data,
+      createdAt: messages.createdAt,
+      expiresAt: messages.expiresAt,
+    })
+    .from(topicMessages)
+    .innerJoin(messages, eq(messages.id, topicMessages.messageId))
+    .where(and(eq(topicMessages.appId, appId), eq(topicMessages.topic, topic), gt(topicMessages.offset, afterOffset)))
+    .orderBy(asc(topicMessages.offset))
+    .limit(limit);
+  return rows.map((r) => ({ ...r, priority: r.priority as PriorityCode, data: JSON.parse(r.data) as unknown }));
 }

@@ -1,101 +1,42 @@
-// Tracking and reports: per-target states of one message, and an app's figures over a time range.
-// A target is either an inbox row (it got a sequence) or a deferred row (scheduled, held,
-// suppressed, expired before release); together they are every target exactly once.
+// What tracking reads: a message's targets and an app's counts, as the store records them. A target
+// is either an inbox row (it got a sequence) or a deferred row (scheduled, held, suppressed,
+// expired before release); together they are every target exactly once. What a reader sees (a
+// lapsed pending target is expired) is core/lifecycle.ts's business, in core/tracking.ts.
 import { and, asc, eq, gte, lt, sql } from "drizzle-orm";
+import type { TargetState } from "../core/lifecycle.ts";
+import type { PriorityCode } from "../core/protocol.ts";
+import type { AppCounts, MessageTargets, Percentiles, StateCount, TargetRecord } from "../core/store.ts";
 import { DeferredState, deferredTargets, InboxState, inbox, messages, releasedTargets } from "./schema.ts";
-import type { Db, MessageStatus, Store } from "./libsql-store.ts";
-
-export type TargetState = "pending" | "delivered" | "expired" | "collapsed" | "suppressed" | "scheduled" | "held";
-
-export type TargetTracking = {
-  deviceId: string;
-  state: TargetState;
-  /** The device's sequence for the message; null while it has none (scheduled, held, suppressed). */
-  seq: number | null;
-  /** Why it is not delivered: schedule, quiet_hours, muted, frequency_cap, ttl; null otherwise. */
-  reason: string | null;
-  /** When it entered the device's inbox. */
-  queuedAt: number | null;
-  deliveredAt: number | null;
-  /** When a scheduled or held target is due, or when it was suppressed or expired. */
-  at: number | null;
-};
-
-/** Final and inbox states; the waiting ones are counted apart, so this shape stays what it was before schedules. */
-export type StateCounts = Record<Exclude<TargetState, "scheduled" | "held">, number>;
-export type WaitingCounts = { scheduled: number; held: number };
-type AllCounts = StateCounts & WaitingCounts;
-
-export type MessageTracking = Omit<MessageStatus, "states"> & {
-  priority: number;
-  category: string | null;
-  states: StateCounts;
-  waiting: WaitingCounts;
-  suppressedBy: { muted: number; frequency_cap: number };
-  recipients: TargetTracking[];
-  recipientsTruncated: boolean;
-};
-
-export type AppStats = {
-  from: number;
-  to: number;
-  messages: number;
-  targets: number;
-  /** Targets that got an inbox row: handed to the relays. */
-  sent: number;
-  states: StateCounts;
-  waiting: WaitingCounts;
-  suppressedBy: { muted: number; frequency_cap: number };
-  /** From entering the inbox to the relay recording the device's ack (acks are written in batches). */
-  latencyMs: { count: number; p50: number | null; p90: number | null; p99: number | null; max: number | null };
-};
+import type { Db } from "./statement.ts";
 
 const INBOX_NAMES = Object.fromEntries(Object.entries(InboxState).map(([n, c]) => [c, n])) as Record<number, TargetState>;
 const DEFERRED_NAMES = Object.fromEntries(Object.entries(DeferredState).map(([n, c]) => [c, n])) as Record<number, TargetState>;
+const inboxState = (code: number): TargetState => INBOX_NAMES[code] ?? "pending";
+const deferredState = (code: number): TargetState => DEFERRED_NAMES[code] ?? "scheduled";
 
-const zeroCounts = (): AllCounts => ({ pending: 0, delivered: 0, expired: 0, collapsed: 0, suppressed: 0, scheduled: 0, held: 0 });
-
-function splitCounts(all: AllCounts): { states: StateCounts; waiting: WaitingCounts } {
-  const { scheduled, held, ...states } = all;
-  return { states, waiting: { scheduled, held } };
-}
-
-/** A waiting or pending target whose message has lapsed counts as expired, as the relay would find it. */
-function effectiveState(state: TargetState, lapsed: boolean): TargetState {
-  return lapsed && (state === "pending" || state === "scheduled" || state === "held") ? "expired" : state;
-}
-
-export async function trackMessage(store: Store, appId: string, messageId: string, now: number, limit: number): Promise<MessageTracking | null> {
-  const status = await store.messageStatus(appId, messageId, now);
-  if (!status) return null;
-  const { db } = store;
+export async function messageTargets(db: Db, appId: string, messageId: string, limit: number): Promise<MessageTargets | null> {
   const [message] = await db
-    .select({ priority: messages.priority, category: messages.category, expiresAt: messages.expiresAt })
+    .select()
     .from(messages)
-    .where(eq(messages.id, messageId));
-  const lapsed = message?.expiresAt != null && message.expiresAt <= now;
-
-  const states: AllCounts = { ...zeroCounts(), ...status.states };
-  const suppressedBy = { muted: 0, frequency_cap: 0 };
+    .where(and(eq(messages.appId, appId), eq(messages.id, messageId)));
+  if (!message) return null;
+  const inboxCounts = await db
+    .select({ state: inbox.state, count: sql<number>`count(*)` })
+    .from(inbox)
+    .where(eq(inbox.messageId, messageId))
+    .groupBy(inbox.state);
   const deferredCounts = await db
     .select({ state: deferredTargets.state, reason: deferredTargets.reason, count: sql<number>`count(*)` })
     .from(deferredTargets)
     .where(eq(deferredTargets.messageId, messageId))
     .groupBy(deferredTargets.state, deferredTargets.reason);
-  for (const { state, reason, count } of deferredCounts) {
-    const name = effectiveState(DEFERRED_NAMES[state] ?? "scheduled", lapsed);
-    states[name] += count;
-    if (name === "suppressed" && (reason === "muted" || reason === "frequency_cap")) suppressedBy[reason] += count;
-  }
+  const counts: StateCount[] = [
+    ...inboxCounts.map((r) => ({ state: inboxState(r.state), reason: null, count: r.count })),
+    ...deferredCounts.map((r) => ({ state: deferredState(r.state), reason: r.reason, count: r.count })),
+  ];
 
   const inboxRows = await db
-    .select({
-      deviceId: inbox.deviceId,
-      seq: inbox.seq,
-      state: inbox.state,
-      deliveredAt: inbox.deliveredAt,
-      releasedAt: releasedTargets.releasedAt,
-    })
+    .select({ deviceId: inbox.deviceId, seq: inbox.seq, state: inbox.state, deliveredAt: inbox.deliveredAt, releasedAt: releasedTargets.releasedAt })
     .from(inbox)
     .leftJoin(releasedTargets, and(eq(releasedTargets.messageId, inbox.messageId), eq(releasedTargets.deviceId, inbox.deviceId)))
     .where(and(eq(inbox.messageId, messageId), eq(inbox.appId, appId)))
@@ -107,89 +48,73 @@ export async function trackMessage(store: Store, appId: string, messageId: strin
     .where(eq(deferredTargets.messageId, messageId))
     .orderBy(asc(deferredTargets.deviceId))
     .limit(limit + 1);
-  const createdAt = status.createdAt;
-  const recipients: TargetTracking[] = [
+  const targets: TargetRecord[] = [
     ...inboxRows.map((r) => ({
       deviceId: r.deviceId,
-      state: effectiveState(INBOX_NAMES[r.state] ?? "pending", lapsed),
+      state: inboxState(r.state),
       seq: r.seq,
       reason: null,
-      queuedAt: r.releasedAt ?? createdAt,
+      queuedAt: r.releasedAt ?? message.createdAt,
       deliveredAt: r.deliveredAt,
       at: null,
     })),
-    ...deferredRows.map((r) => {
-      const state = effectiveState(DEFERRED_NAMES[r.state] ?? "scheduled", lapsed);
-      return {
-        deviceId: r.deviceId,
-        state,
-        seq: null,
-        reason: state === "expired" ? "ttl" : r.reason,
-        queuedAt: null,
-        deliveredAt: null,
-        at: r.releaseAt,
-      };
-    }),
+    ...deferredRows.map((r) => ({
+      deviceId: r.deviceId,
+      state: deferredState(r.state),
+      seq: null,
+      reason: r.reason,
+      queuedAt: null,
+      deliveredAt: null,
+      at: r.releaseAt,
+    })),
   ];
   return {
-    ...status,
-    priority: message?.priority ?? 1,
-    category: message?.category ?? null,
-    ...splitCounts(states),
-    suppressedBy,
-    recipients: recipients.slice(0, limit),
-    recipientsTruncated: recipients.length > limit,
+    message: {
+      messageId,
+      createdAt: message.createdAt,
+      expiresAt: message.expiresAt,
+      priority: message.priority as PriorityCode,
+      category: message.category,
+      targetCount: message.targetCount,
+    },
+    counts,
+    targets,
   };
 }
 
-/** Figures for the messages an app created in [from, to). */
-export async function appStats(db: Db, appId: string, from: number, to: number, now: number): Promise<AppStats> {
+/** Counts for the messages an app created in [from, to); lapsed as core/lifecycle.ts `isLapsed` (expiry at or before now). */
+export async function appCounts(db: Db, appId: string, from: number, to: number, now: number): Promise<AppCounts> {
   const inRange = and(eq(messages.appId, appId), gte(messages.createdAt, from), lt(messages.createdAt, to));
-  const lapsed = sql`(${messages.expiresAt} IS NOT NULL AND ${messages.expiresAt} <= ${now})`;
+  const lapsed = sql<number>`(${messages.expiresAt} IS NOT NULL AND ${messages.expiresAt} <= ${now})`;
 
   const [totals] = await db
     .select({ messages: sql<number>`count(*)`, targets: sql<number>`coalesce(sum(${messages.targetCount}), 0)` })
     .from(messages)
     .where(inRange);
-  const states = zeroCounts();
-  const suppressedBy = { muted: 0, frequency_cap: 0 };
-  let sent = 0;
-
   const inboxCounts = await db
-    .select({ state: inbox.state, lapsed: sql<number>`${lapsed}`, count: sql<number>`count(*)` })
+    .select({ state: inbox.state, lapsed, count: sql<number>`count(*)` })
     .from(messages)
     .innerJoin(inbox, eq(inbox.messageId, messages.id))
     .where(inRange)
     .groupBy(inbox.state, lapsed);
-  for (const r of inboxCounts) {
-    states[effectiveState(INBOX_NAMES[r.state] ?? "pending", r.lapsed === 1)] += r.count;
-    sent += r.count;
-  }
   const deferredCounts = await db
-    .select({ state: deferredTargets.state, reason: deferredTargets.reason, lapsed: sql<number>`${lapsed}`, count: sql<number>`count(*)` })
+    .select({ state: deferredTargets.state, reason: deferredTargets.reason, lapsed, count: sql<number>`count(*)` })
     .from(messages)
     .innerJoin(deferredTargets, eq(deferredTargets.messageId, messages.id))
     .where(inRange)
     .groupBy(deferredTargets.state, deferredTargets.reason, lapsed);
-  for (const r of deferredCounts) {
-    const name = effectiveState(DEFERRED_NAMES[r.state] ?? "scheduled", r.lapsed === 1);
-    states[name] += r.count;
-    if (name === "suppressed" && (r.reason === "muted" || r.reason === "frequency_cap")) suppressedBy[r.reason] += r.count;
-  }
-
   return {
-    from,
-    to,
     messages: totals?.messages ?? 0,
     targets: totals?.targets ?? 0,
-    sent,
-    ...splitCounts(states),
-    suppressedBy,
+    counts: [
+      ...inboxCounts.map((r) => ({ state: inboxState(r.state), reason: null, lapsed: r.lapsed === 1, inInbox: true, count: r.count })),
+      ...deferredCounts.map((r) => ({ state: deferredState(r.state), reason: r.reason, lapsed: r.lapsed === 1, inInbox: false, count: r.count })),
+    ],
     latencyMs: await latencyPercentiles(db, inRange),
   };
 }
 
-async function latencyPercentiles(db: Db, inRange: ReturnType<typeof and>): Promise<AppStats["latencyMs"]> {
+async function latencyPercentiles(db: Db, inRange: ReturnType<typeof and>): Promise<Percentiles> {
   const latency = sql<number>`(${inbox.deliveredAt} - coalesce(${releasedTargets.releasedAt}, ${messages.createdAt}))`;
   const delivered = () =>
     db

@@ -25,7 +25,7 @@ export function sqldPair(): Promise<SqldPair> {
     const primary = await startSqld({ dir: join(dir, "primary") });
     const replica = await startSqld({ dir: join(dir, "replica"), primaryGrpcUrl: primary.grpcUrl! });
     const migrator = await openStore({ db: primary.url, dbSync: "normal" });
-    migrator.client.close();
+    migrator.close();
     return { primary, replica, dir };
   })();
   return pair;

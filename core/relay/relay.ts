@@ -6,7 +6,7 @@ import type { Config } from "../config.ts";
 import { deviceKey, type Engine, type Signal, type TopicSignal } from "../engine.ts";
 import type { Log } from "../log.ts";
 import { type Alternative, type Frame, FrameType, uuidToBytes, WireError, type WireErrorName } from "../protocol.ts";
-import type { DeliveryMark, Store } from "../../store/libsql-store.ts";
+import type { DeliveryMark, Store } from "../store.ts";
 import { ConnectRateLimiter, handshakeDelay } from "./admission.ts";
 import { type RelayMetrics, noMetrics } from "./metrics.ts";
 import { type Connection, Session } from "./session.ts";

@@ -2,8 +2,9 @@
 // sessions; a cursor that is behind (just subscribed, or paused by backpressure) catches up from
 // the topic's stream in the store, in offset order, before it takes live messages again.
 import type { TopicSignal } from "../engine.ts";
+import { isLapsed } from "../lifecycle.ts";
 import { FrameError, FrameType, uuidToBytes } from "../protocol.ts";
-import type { TopicMessage } from "../../store/topic-streams.ts";
+import type { TopicMessage } from "../store.ts";
 import type { Session } from "./session.ts";
 
 type Cursor = {
@@ -31,7 +32,7 @@ export class SessionTopics {
     if (!this.cursors.has(topic) && this.cursors.size >= relay.config.maxTopicsPerConnection) {
       throw new FrameError("TOO_MANY_TOPICS", `at most ${relay.config.maxTopicsPerConnection} topics per connection`);
     }
-    const head = await relay.store.topics.subscribe(appId, topic, [deviceId], relay.now());
+    const head = await relay.store.subscribeTopic(appId, topic, [deviceId], relay.now());
     if (this.session.isClosed()) return;
     this.attach(topic, lastOffset ?? head);
   }
@@ -40,7 +41,7 @@ export class SessionTopics {
     const { relay, appId, deviceId } = this.session;
     this.cursors.delete(topic);
     relay.unindexTopic(this.session, topic);
-    await relay.store.topics.unsubscribe(appId, topic, [deviceId]);
+    await relay.store.unsubscribeTopic(appId, topic, [deviceId]);
   }
 
   /** Starts a cursor; `offset` is the last offset the device holds (or where its subscription began). */
@@ -100,7 +101,7 @@ export class SessionTopics {
       if (this.session.isClosed() || this.session.paused || this.cursors.get(topic) !== cursor) return;
       // Cleared before reading: a live message that arrives during the read sets it again.
       cursor.behind = false;
-      const rows = await relay.store.topics.read(appId, topic, cursor.offset, CATCH_UP_PAGE);
+      const rows = await relay.store.readTopic(appId, topic, cursor.offset, CATCH_UP_PAGE);
       for (const row of rows) {
         if (row.offset <= cursor.offset) continue;
         if (this.session.isClosed() || this.session.paused) {
@@ -115,7 +116,7 @@ export class SessionTopics {
   }
 
   private push(topic: string, row: TopicMessage): void {
-    if (row.expiresAt !== null && row.expiresAt <= this.session.relay.now()) return;
+    if (isLapsed(row.expiresAt, this.session.relay.now())) return;
     this.session.send({
       type: FrameType.TOPIC_PUSH,
       topic,

@@ -4,6 +4,7 @@
 import { peekTokenApp, verifyDeviceToken } from "../auth.ts";
 import { decodeFrame, encodeFrame } from "../codec.ts";
 import { randomId } from "../ids.ts";
+import { isLapsed } from "../lifecycle.ts";
 import {
   DEVICE_FRAMES,
   type Frame,
@@ -17,7 +18,7 @@ import {
   WireError,
   type WireErrorName,
 } from "../protocol.ts";
-import type { InboxMessage } from "../../store/libsql-store.ts";
+import type { InboxMessage } from "../store.ts";
 import type { Relay } from "./relay.ts";
 import { Inflight } from "./inflight.ts";
 import { SessionTopics } from "./session-topics.ts";
@@ -326,7 +327,7 @@ export class Session {
 
   private deliver(message: InboxMessage): void {
     this.pushedSeq = message.seq;
-    if (message.expiresAt !== null && message.expiresAt <= this.relay.now()) {
+    if (isLapsed(message.expiresAt, this.relay.now())) {
       this.relay.queueExpired(this, message.seq);
       return;
     }

@@ -1,8 +1,8 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { PushmeshError } from "../../core/errors.ts";
 import type { PriorityName } from "../../core/protocol.ts";
-import { type SendRequest, sendBatch, sendMessage } from "../../core/send.ts";
-import { trackMessage } from "../../store/tracking.ts";
+import { type SendRequest, sendBatch, sendMessage } from "../../core/send/send.ts";
+import { trackMessage } from "../../core/tracking.ts";
 import { type EdgeDeps, newRouter, requireScope } from "../env.ts";
 import { errorBody, toPushmeshError } from "../http-errors.ts";
 import {

@@ -1,7 +1,7 @@
 import { createRoute, type z } from "@hono/zod-openapi";
 import { PushmeshError } from "../../core/errors.ts";
 import type { Preferences } from "../../core/preferences.ts";
-import { deletePreferences, getPreferences, putPreferences, type SubjectType } from "../../store/preferences.ts";
+import type { SubjectType } from "../../core/store.ts";
 import { type EdgeDeps, newRouter, requireScope } from "../env.ts";
 import { ErrorSchema, errorResponses } from "../schemas.ts";
 import { PreferencesSchema, subjectParams } from "../schemas-ops.ts";
@@ -70,18 +70,18 @@ export function preferenceRoutes(deps: EdgeDeps) {
       const { id } = c.req.valid("param");
       if (type === "device") await deps.store.requireDevices(appId, [id]);
       const prefs = toPreferences(c.req.valid("json"));
-      await putPreferences(deps.store.db, appId, { type, id }, prefs);
+      await deps.store.putPreferences(appId, { type, id }, prefs);
       return c.json(prefs, 200);
     });
     app.openapi(routes.get, async (c) => {
       const { appId } = c.get("identity");
-      const prefs = await getPreferences(deps.store.db, appId, { type, id: c.req.valid("param").id });
+      const prefs = await deps.store.getPreferences(appId, { type, id: c.req.valid("param").id });
       if (!prefs) throw new PushmeshError("PREFERENCES_NOT_FOUND");
       return c.json(prefs, 200);
     });
     app.openapi(routes.remove, async (c) => {
       const { appId } = c.get("identity");
-      await deletePreferences(deps.store.db, appId, { type, id: c.req.valid("param").id });
+      await deps.store.deletePreferences(appId, { type, id: c.req.valid("param").id });
       return c.body(null, 204);
     });
   }

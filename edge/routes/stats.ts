@@ -1,6 +1,6 @@
 import { createRoute } from "@hono/zod-openapi";
 import { PushmeshError } from "../../core/errors.ts";
-import { appStats } from "../../store/tracking.ts";
+import { appStats } from "../../core/tracking.ts";
 import { type EdgeDeps, newRouter, requireScope } from "../env.ts";
 import { errorResponses } from "../schemas.ts";
 import { StatsQuerySchema, StatsSchema } from "../schemas-ops.ts";
@@ -33,7 +33,7 @@ export function statsRoutes(deps: EdgeDeps) {
     if (!(from < to) || to - from > MAX_RANGE_MS) {
       throw new PushmeshError("INVALID_REQUEST", "from must be before to, at most 366 days apart");
     }
-    return c.json({ appId, ...(await appStats(deps.store.db, appId, from, to, now)) }, 200);
+    return c.json({ appId, ...(await appStats(deps.store, appId, from, to, now)) }, 200);
   });
   return app;
 }

@@ -68,8 +68,8 @@ export function topicRoutes(deps: EdgeDeps) {
     const { appId } = c.get("identity");
     const { topic } = c.req.valid("param");
     const [offset, subscribers] = await Promise.all([
-      deps.store.topics.latestOffset(appId, topic),
-      deps.store.topics.subscriberCount(appId, topic),
+      deps.store.topicOffset(appId, topic),
+      deps.store.topicSubscriberCount(appId, topic),
     ]);
     return c.json({ topic, offset, subscribers }, 200);
   });

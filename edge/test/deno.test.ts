@@ -74,7 +74,7 @@ test("the edge app runs under Deno: a send through it is stored and delivered by
   const sent = await call("POST", "/v1/messages", { to: { deviceId: "deno-made" }, data: { via: "deno" }, category: "test" });
   expect(sent.status).toBe(202);
   expect(sent.body).toMatchObject({ targets: 1, states: { pending: 1 } });
-  expect((await mesh.store.messageStatus(mesh.appId, sent.body.messageId))?.targets).toBe(1);
+  expect((await mesh.store.messageTargets(mesh.appId, sent.body.messageId, 0))?.message.targetCount).toBe(1);
   expect(await mesh.store.latestSeq(mesh.appId, "deno-made")).toBe(1);
   await device.waitFor(1, 10_000);
   expect(device.received[0]).toMatchObject({ seq: 1, messageId: sent.body.messageId, data: { via: "deno" } });

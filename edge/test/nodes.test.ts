@@ -1,7 +1,7 @@
 // Node ranking over a real edge: registry rows written as relays would write them, ranked by the
 // RTT table and load; drains through the operator route.
 import { expect, test } from "bun:test";
-import type { NodeRecord } from "../../store/libsql-store.ts";
+import type { NodeRecord } from "../../core/store.ts";
 import { startTestMesh } from "../../test-support/harness.ts";
 
 const node = (id: string, extra: Partial<NodeRecord>): NodeRecord => ({

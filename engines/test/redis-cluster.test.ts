@@ -55,7 +55,7 @@ async function startCluster() {
       await edge.stop(true);
       await Promise.all(relays.map((r) => r.stop()));
       await Promise.all([...engines, edgeEngine, limiter].map((e) => e.close()));
-      store.client.close();
+      store.close();
       await bridge.stop();
       await redis[Symbol.asyncDispose]();
       dir[Symbol.dispose]();

@@ -63,10 +63,8 @@ test("a message whose signal was lost reaches the device at its next heartbeat",
   await using device = await connectDevice(mesh.ws, creds, { heartbeat: 1 });
   await device.waitForEvent("connected");
   // Written to the store with no signal, as when the engine loses one.
-  await mesh.store.enqueue(
-    { appId: mesh.appId, messageId: uuidv7(), priority: 1, data: JSON.stringify({ lost: "signal" }), collapseKey: null, createdAt: Date.now(), expiresAt: null },
-    ["gap"],
-  );
+  const message = { appId: mesh.appId, messageId: uuidv7(), priority: 1 as const, data: JSON.stringify({ lost: "signal" }), collapseKey: null, category: null, createdAt: Date.now(), expiresAt: null };
+  await mesh.store.writeMessage({ message, targetCount: 1, deliver: ["gap"], deferred: [], at: message.createdAt });
   await Bun.sleep(300);
   expect(device.received).toHaveLength(0);
   await device.waitFor(1, 4000);

@@ -29,6 +29,6 @@ test("a key seen within 30 s is not hashed again; a revocation shows once that r
     expect(await store.authenticate(apiKey, now + 29_000)).toMatchObject({ appId });
     expect(await store.authenticate(apiKey, now + 30_001)).toBeNull();
   } finally {
-    store.client.close();
+    store.close();
   }
 });

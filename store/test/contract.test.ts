@@ -10,7 +10,7 @@ import { sqldPair } from "../../test-support/sqld-fixture.ts";
 const disposable = (store: LibsqlStore, cleanup = () => {}) =>
   Object.assign(store, {
     async [Symbol.asyncDispose]() {
-      store.client.close();
+      store.close();
       cleanup();
     },
   });

@@ -2,28 +2,17 @@
 // writes and reads go on beside it, and closing waits for the transaction in flight.
 import { expect, test } from "bun:test";
 import { join } from "node:path";
-import { uuidv7 } from "../../core/ids.ts";
 import { isGroupWriter } from "../group-commit.ts";
-import type { NewMessage } from "../libsql-store.ts";
 import { openStore } from "../open.ts";
+import { enqueue, message } from "../contract-support.ts";
 import { tempDir } from "../../test-support/harness.ts";
-
-const message = (appId: string): NewMessage => ({
-  appId,
-  messageId: uuidv7(),
-  priority: 1,
-  data: "{}",
-  collapseKey: null,
-  createdAt: Date.now(),
-  expiresAt: null,
-});
 
 async function fileStore(dbSync: "full" | "normal" = "full") {
   const dir = tempDir();
   const store = await openStore({ db: `file:${join(dir.path, "store.db")}`, dbSync, dbLocalWriter: true });
   return Object.assign(store, {
     async [Symbol.asyncDispose]() {
-      store.client.close();
+      store.close();
       dir[Symbol.dispose]();
     },
   });
@@ -36,7 +25,7 @@ test("a file store writes its groups through the local writer; the event loop ru
   await store.upsertDevice(appId, { deviceId: "d" });
   const ranDuringCommit: boolean[] = [];
   for (let i = 0; i < 20; i++) {
-    const writing = store.enqueue(message(appId), ["d"]);
+    const writing = enqueue(store, message(appId), ["d"]);
     // Queued after the turn that starts the group: a commit that blocked the loop (the client's
     // batch) would resolve the write before this runs.
     let ran = false;
@@ -60,7 +49,7 @@ test("the other connection's writes and reads go on while groups commit, and see
   await store.upsertNode(node);
   const stale: number[] = [];
   for (let i = 1; i <= 200; i++) {
-    const sent = store.enqueue(message(appId), ["a", "b"]);
+    const sent = enqueue(store, message(appId), ["a", "b"]);
     sends.push(sent);
     if (i % 20 === 0) {
       // Acks, registrations and load reports write on the client's own connection, some while a
@@ -90,13 +79,13 @@ test("closing the client while a group commits lets that group finish", async ()
   const store = await openStore({ db: `file:${path}`, dbSync: "full", dbLocalWriter: true });
   const { appId } = await store.createApp("close");
   await store.upsertDevice(appId, { deviceId: "d" });
-  const writing = store.enqueue(message(appId), ["d"]);
+  const writing = enqueue(store, message(appId), ["d"]);
   await new Promise((r) => setImmediate(r));
-  store.client.close();
+  store.close();
   expect(await writing).toMatchObject([{ deviceId: "d", seq: 1 }]);
   const reopened = await openStore({ db: `file:${path}`, dbSync: "full", dbLocalWriter: true });
   expect(await reopened.latestSeq(appId, "d")).toBe(1);
-  await expect(store.enqueue(message(appId), ["d"])).rejects.toThrow();
+  await expect(enqueue(store, message(appId), ["d"])).rejects.toThrow();
   reopened.client.close();
   dir[Symbol.dispose]();
 });

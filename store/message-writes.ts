@@ -1,32 +1,19 @@
 // The durable write of many sends and releases as one transaction, in a fixed number of statements
 // whatever the number of messages: the rows travel as JSON arrays that json_each unpacks. The
-// group commit (core/store/group-commit.ts) runs one such transaction per group, so a group pays
-// one commit (an fsync with dbSync full, ~0.5 ms here) and six statements instead of five per
-// message. The SQL is written by hand, once, because drizzle cannot express these statements and
-// building queries per call cost more than running them; `sqlNames` takes every name from the
-// schema. Tests: core/store/group-commit.test.ts and the store contract.
-import { devices, InboxState, inbox, messages } from "./schema.ts";
+// group commit (group-commit.ts) runs one such transaction per group, so a group pays one commit
+// (an fsync with dbSync full, ~0.5 ms here) and a handful of statements instead of five per
+// message. Hot-path style (statement.ts): drizzle cannot express these statements, and building
+// them per call cost more than running them. Tests: group-commit.test.ts and the store contract.
+import type { Assigned, MessageWrite } from "../core/store.ts";
+import { DeferredState, devices, deferredTargets, idempotencyKeys, InboxState, inbox, messages, releasedTargets } from "./schema.ts";
 import { type Statement, sqlNames } from "./statement.ts";
-import type { NewMessage } from "./libsql-store.ts";
-
-/** One message's write: its row, its own statements, and an inbox row per device that gets it now. */
-export type InboxWrite = {
-  message: NewMessage;
-  /** A new message's row is inserted with `targetCount`; a released message's row exists already. */
-  insertMessage: boolean;
-  targetCount: number;
-  /** Devices that get the next sequence and an inbox row; each at most once. */
-  deviceIds: string[];
-  /** This write's other statements (idempotency key, deferred targets, release guard): after the message rows, before the inbox writes. */
-  statements: Statement[];
-};
-
-/** A device's sequence for the message. `collapsed`: a later message of the same group took its place (same collapse key). */
-export type Assigned = { deviceId: string; seq: number; collapsed: boolean };
 
 const m = sqlNames(messages);
 const d = sqlNames(devices);
 const i = sqlNames(inbox);
+const df = sqlNames(deferredTargets);
+const rt = sqlNames(releasedTargets);
+const k = sqlNames(idempotencyKeys);
 
 const INSERT_MESSAGES = `INSERT INTO ${m.t} (${m.c.id}, ${m.c.appId}, ${m.c.priority}, ${m.c.data}, ${m.c.collapseKey}, ${m.c.category}, ${m.c.createdAt}, ${m.c.expiresAt}, ${m.c.targetCount})
   SELECT value->>0, value->>1, value->>2, value->>3, value->>4, value->>5, value->>6, value->>7, value->>8 FROM json_each(?)`;
@@ -52,26 +39,61 @@ const INSERT_INBOX = `INSERT INTO ${i.t} (${i.c.appId}, ${i.c.deviceId}, ${i.c.s
   SELECT j.value->>0, j.value->>1, dev.${d.c.lastSeq} - (j.value->>2), j.value->>3, j.value->>4, NULL, j.value->>5
   FROM json_each(?) AS j LEFT JOIN ${d.t} AS dev ON dev.${d.c.appId} = j.value->>0 AND dev.${d.c.id} = j.value->>1`;
 
+// Targets kept out of the inbox. On a release the rows exist: they change only while still scheduled
+// or held, so a target another scheduler already moved on stays as it is.
+const DEFER = `INSERT INTO ${df.t} (${df.c.messageId}, ${df.c.appId}, ${df.c.deviceId}, ${df.c.state}, ${df.c.reason}, ${df.c.releaseAt}, ${df.c.updatedAt})
+  SELECT ?, ?, value->>0, value->>1, value->>2, value->>3, ? FROM json_each(?) WHERE true
+  ON CONFLICT (${df.c.messageId}, ${df.c.deviceId}) DO UPDATE SET ${df.c.state} = excluded.${df.c.state}, ${df.c.reason} = excluded.${df.c.reason},
+    ${df.c.releaseAt} = excluded.${df.c.releaseAt}, ${df.c.updatedAt} = excluded.${df.c.updatedAt}
+  WHERE ${df.t}.${df.c.state} < ${DeferredState.suppressed}`;
+
+// The release guard: a target released before fails this plain insert, and with it the whole
+// transaction, so no target is ever released twice.
+const RELEASE = `INSERT INTO ${rt.t} (${rt.c.messageId}, ${rt.c.deviceId}, ${rt.c.releasedAt}) SELECT ?, value, ? FROM json_each(?)`;
+const UNDEFER = `DELETE FROM ${df.t} WHERE ${df.c.messageId} = ? AND ${df.c.deviceId} IN (SELECT value FROM json_each(?))`;
+
+// A plain insert: a key taken already fails the transaction, which is the race's answer.
+const INSERT_KEY = `INSERT INTO ${k.t} (${k.c.appId}, ${k.c.key}, ${k.c.requestHash}, ${k.c.messageId}, ${k.c.result}, ${k.c.createdAt}) VALUES (?, ?, ?, ?, ?, ?)`;
+
+/** One write's statements besides its inbox rows: idempotency key, release guard, deferred targets. */
+function ownStatements(w: MessageWrite): Statement[] {
+  const { messageId, appId } = w.message;
+  const out: Statement[] = [];
+  if (w.idempotency) {
+    const { key, requestHash, answer } = w.idempotency;
+    out.push({ sql: INSERT_KEY, args: [appId, key, requestHash, messageId, JSON.stringify(answer), w.at] });
+  }
+  if (w.release && w.deliver.length > 0) {
+    const ids = JSON.stringify(w.deliver);
+    out.push({ sql: RELEASE, args: [messageId, w.at, ids] }, { sql: UNDEFER, args: [messageId, ids] });
+  }
+  if (w.deferred.length > 0) {
+    const rows = w.deferred.map((t) => [t.deviceId, DeferredState[t.state], t.reason, t.releaseAt]);
+    out.push({ sql: DEFER, args: [messageId, appId, w.at, JSON.stringify(rows)] });
+  }
+  return out;
+}
+
 export type GroupPlan = { statements: Statement[]; read(results: { rows: ArrayLike<Record<string, unknown>> }[]): Assigned[][] };
 
 /** The statements of one transaction writing every write of the group, and how to read each write's sequences from its results. */
-export function groupStatements(writes: InboxWrite[]): GroupPlan {
+export function groupStatements(writes: MessageWrite[]): GroupPlan {
   const statements: Statement[] = [];
-  const newMessages = writes.filter((w) => w.insertMessage);
+  const newMessages = writes.filter((w) => !w.release);
   if (newMessages.length > 0) {
     const rows = newMessages.map(({ message: x, targetCount }) => [
       x.messageId, x.appId, x.priority, x.data, x.collapseKey, x.category ?? null, x.createdAt, x.expiresAt, targetCount,
     ]);
     statements.push({ sql: INSERT_MESSAGES, args: [JSON.stringify(rows)] });
   }
-  for (const w of writes) statements.push(...w.statements);
+  for (const w of writes) statements.push(...ownStatements(w));
 
   // Every (write, device) pair in group order; a device's pairs take its sequences in that order.
   type Entry = { write: number; appId: string; deviceId: string; key: string; later: number; collapsed: boolean };
   const entries: Entry[] = [];
   const perDevice = new Map<string, number>();
   writes.forEach((w, write) => {
-    for (const deviceId of w.deviceIds.length > 1 ? new Set(w.deviceIds) : w.deviceIds) {
+    for (const deviceId of w.deliver.length > 1 ? new Set(w.deliver) : w.deliver) {
       const key = `${w.message.appId}\u0000${deviceId}`;
       perDevice.set(key, (perDevice.get(key) ?? 0) + 1);
       entries.push({ write, appId: w.message.appId, deviceId, key, later: 0, collapsed: false });

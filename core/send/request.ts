@@ -1,0 +1,80 @@
+// Validate: a send request as the API takes it, checked once and turned into what the rest of the
+// send path works with — its targets, its payload encoded once, its times from core/lifecycle.ts.
+// Nothing here reads the store: a request that fails here cost nothing.
+import { encodeValue } from "../codec.ts";
+import type { Config } from "../config.ts";
+import { PushmeshError } from "../errors.ts";
+import { expiryOf } from "../lifecycle.ts";
+import { Priority, type PriorityCode, type PriorityName, TOPIC_PATTERN } from "../protocol.ts";
+
+/** Who a message goes to. Each form but a topic resolves to a list of the app's devices. */
+export type SendTarget = { deviceId: string } | { deviceIds: string[] } | { userId: string } | { topic: string };
+export type DeviceTarget = Exclude<SendTarget, { topic: string }>;
+
+export type SendRequest = {
+  to: SendTarget;
+  data: unknown;
+  priority?: PriorityName;
+  /** Seconds the message stays deliverable, counted from when it is due; absent: forever. */
+  ttl?: number;
+  collapseKey?: string;
+  /** Label for mutes and frequency caps. */
+  category?: string;
+  /** A repeat with the same key gets the first answer and never makes a second message. */
+  idempotencyKey?: string;
+  /** Milliseconds since the epoch before which the message is not delivered. */
+  deliverAt?: number;
+  /** Seconds from now before which the message is not delivered; the other form of `deliverAt`. */
+  delay?: number;
+};
+
+/** A request that passed every check that needs no store. */
+export type ValidSend = {
+  request: SendRequest;
+  /** The message body as stored and pushed. */
+  data: string;
+  priority: PriorityCode;
+  collapseKey: string | null;
+  category: string | null;
+  /** When it may go out: now, or its scheduled time. */
+  dueAt: number;
+  /** The scheduled time when it lies ahead; null: now. */
+  deliverAt: number | null;
+  expiresAt: number | null;
+};
+
+/** The furthest a message may be scheduled: ten years. */
+const MAX_HORIZON_MS = 10 * 365 * 24 * 3600 * 1000;
+const textEncoder = new TextEncoder();
+/** Options that work per device; a topic message is stored once for every subscriber. */
+const PER_DEVICE = ["deliverAt", "delay", "idempotencyKey", "collapseKey"] as const;
+
+export function validateSend(request: SendRequest, config: Pick<Config, "maxPayloadBytes">, now: number): ValidSend {
+  const data = JSON.stringify(request.data ?? null);
+  // Both forms count: the JSON kept in the store and the CBOR pushed (floats grow in CBOR).
+  const size = Math.max(textEncoder.encode(data).length, encodeValue(request.data ?? null).length);
+  if (size > config.maxPayloadBytes) {
+    throw new PushmeshError("PAYLOAD_TOO_LARGE", `data is ${size} bytes; the limit is ${config.maxPayloadBytes}`);
+  }
+  const asked = request.deliverAt ?? (request.delay === undefined ? null : now + request.delay * 1000);
+  if (asked !== null && (!Number.isFinite(asked) || asked > now + MAX_HORIZON_MS)) {
+    throw new PushmeshError("INVALID_REQUEST", "deliverAt must be a valid time at most ten years ahead");
+  }
+  if ("topic" in request.to) {
+    if (!TOPIC_PATTERN.test(request.to.topic)) throw new PushmeshError("INVALID_REQUEST", "topic names are 1-128 of [A-Za-z0-9._:-]");
+    const perDevice = PER_DEVICE.filter((k) => request[k] !== undefined);
+    if (perDevice.length > 0) throw new PushmeshError("INVALID_REQUEST", `${perDevice.join(", ")} cannot be used with to.topic`);
+  }
+  const deliverAt = asked !== null && asked > now ? asked : null;
+  const dueAt = deliverAt ?? now;
+  return {
+    request,
+    data,
+    priority: Priority[request.priority ?? "normal"],
+    collapseKey: request.collapseKey ?? null,
+    category: request.category ?? null,
+    dueAt,
+    deliverAt,
+    expiresAt: expiryOf(dueAt, request.ttl),
+  };
+}

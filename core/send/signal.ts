@@ -1,0 +1,60 @@
+// Signal: after the durable write, tell the nodes holding the devices. A lost signal costs latency
+// only: every heartbeat answer carries the latest sequence and the relay pushes the gap.
+import { deviceKey, type Engine, type Signal } from "../engine.ts";
+import type { Log } from "../log.ts";
+import type { Assigned, InboxMessage, NewMessage } from "../store.ts";
+
+/** Signals the holders of the written devices; a row a later message of its group collapsed is never pushed, so not signalled. */
+export async function signalHolders(engine: Engine, message: NewMessage, written: Assigned[], log?: Log): Promise<void> {
+  const assigned = written.some((a) => a.collapsed) ? written.filter((a) => !a.collapsed) : written;
+  if (assigned.length === 0) return;
+  const { appId } = message;
+  try {
+    const pushed: Omit<InboxMessage, "seq"> = {
+      messageId: message.messageId,
+      priority: message.priority,
+      data: JSON.parse(message.data) as unknown,
+      collapseKey: message.collapseKey,
+      createdAt: message.createdAt,
+      expiresAt: message.expiresAt,
+    };
+    const presences = await engine.getPresence(assigned.map((a) => deviceKey(appId, a.deviceId)));
+    const byNode = new Map<string, Signal[]>();
+    presences.forEach((presence, i) => {
+      if (!presence) return;
+      const { deviceId, seq } = assigned[i]!;
+      let list = byNode.get(presence.nodeId);
+      if (!list) byNode.set(presence.nodeId, (list = []));
+      list.push({ kind: "deliver", appId, deviceId, message: { ...pushed, seq } });
+    });
+    await Promise.all([...byNode].map(([nodeId, signals]) => engine.publish(nodeId, signals)));
+  } catch (error) {
+    // The message is already durable; the device's next heartbeat closes the gap.
+    log?.("signal_failed", { appId, error: String(error) });
+  }
+}
+
+/** Tells the nodes holding devices that they were (un)subscribed over HTTP; startOffset null: unsubscribed. */
+export async function signalSubscriptions(
+  engine: Engine,
+  appId: string,
+  topic: string,
+  deviceIds: string[],
+  startOffset: number | null,
+  log?: Log,
+): Promise<void> {
+  try {
+    const presences = await engine.getPresence(deviceIds.map((d) => deviceKey(appId, d)));
+    const byNode = new Map<string, Signal[]>();
+    presences.forEach((presence, i) => {
+      if (!presence) return;
+      const list = byNode.get(presence.nodeId) ?? [];
+      list.push({ kind: "subscription", appId, deviceId: deviceIds[i]!, topic, startOffset });
+      byNode.set(presence.nodeId, list);
+    });
+    await Promise.all([...byNode].map(([nodeId, signals]) => engine.publish(nodeId, signals)));
+  } catch (error) {
+    // Stored already: the device picks the change up when it next connects.
+    log?.("subscription_signal_failed", { appId, topic, error: String(error) });
+  }
+}

@@ -1,0 +1,287 @@
+// The store as the product sees it: every question it asks of durable state, by concern, and
+// nothing about how the answers are kept. The libSQL implementation is store/libsql-store.ts, and
+// store/store.contract.ts runs these calls against a libSQL file, a sqld primary and an embedded
+// replica. Nothing outside store/ holds a database handle.
+import type { TargetState } from "./lifecycle.ts";
+import type { EffectivePreferences, FrequencyCap, Preferences } from "./preferences.ts";
+import type { PriorityCode } from "./protocol.ts";
+
+export type Scope = "send" | "read" | "admin";
+export type ApiKeyIdentity = { keyId: string; appId: string; scopes: Scope[] };
+export type AppRecord = { id: string; name: string; tokenSecret: string };
+
+export type DeviceRecord = {
+  appId: string;
+  deviceId: string;
+  userId: string | null;
+  platform: string | null;
+  epoch: number;
+  lastSeq: number;
+  ackedSeq: number;
+};
+
+/** What a HELLO reads once the session's presence is registered. */
+export type HelloState = { latestSeq: number | null; subscriptions: { topic: string; startOffset: number }[] };
+
+/** A message as the send path writes it. */
+export type NewMessage = {
+  appId: string;
+  messageId: string;
+  priority: PriorityCode;
+  /** JSON text of the message body. */
+  data: string;
+  collapseKey: string | null;
+  /** Label for mutes and frequency caps; null: none. */
+  category: string | null;
+  createdAt: number;
+  /** From core/lifecycle.ts `expiryOf`; null: never lapses. */
+  expiresAt: number | null;
+};
+
+/** A message as it sits in one device's inbox, ready to become a PUSH frame. */
+export type InboxMessage = {
+  seq: number;
+  messageId: string;
+  priority: PriorityCode;
+  data: unknown;
+  collapseKey: string | null;
+  createdAt: number;
+  expiresAt: number | null;
+};
+
+export type TopicMessage = {
+  offset: number;
+  messageId: string;
+  priority: PriorityCode;
+  data: unknown;
+  createdAt: number;
+  expiresAt: number | null;
+};
+
+/** A device a message goes to, with what its owner asked for. */
+export type TargetDevice = { deviceId: string; userId: string | null; prefs: EffectivePreferences };
+
+export type DeferReason = "schedule" | "quiet_hours" | "muted" | "frequency_cap" | "ttl";
+/** A target kept out of the inbox for now (scheduled, held) or for good (suppressed, expired). */
+export type DeferredTarget = {
+  deviceId: string;
+  state: "scheduled" | "held" | "suppressed" | "expired";
+  reason: DeferReason;
+  /** Due time for scheduled and held targets; the time of the decision for the final states. */
+  releaseAt: number;
+};
+
+/**
+ * One message's durable write, atomic on its own: the message row (unless `release`), an inbox row
+ * with the next sequence for each device in `deliver`, a row for each deferred target, and the
+ * idempotency key with the send's answer. The store may commit concurrent writes together, in the
+ * order they were made.
+ */
+export type MessageWrite = {
+  message: NewMessage;
+  /** Targets of the whole send; written with a new message's row. */
+  targetCount: number;
+  deliver: string[];
+  deferred: DeferredTarget[];
+  /** A scheduled or held message whose time came: the row exists, and each released target may be released only once. */
+  release?: boolean;
+  idempotency?: { key: string; requestHash: string; answer: unknown };
+  /** When the write is decided: recorded with the idempotency key, the release and the deferred rows. */
+  at: number;
+};
+
+/**
+ * A write lost a race it is allowed to lose: its idempotency key was taken by a concurrent request
+ * (read the winner's answer), or a target it releases was released by another scheduler.
+ */
+export class StoreConflict extends Error {
+  override readonly name = "StoreConflict";
+  constructor(
+    readonly kind: "idempotency_key" | "release",
+    options?: { cause?: unknown },
+  ) {
+    super(kind === "idempotency_key" ? "the idempotency key was taken by a concurrent request" : "a target was released already", options);
+  }
+}
+
+/** A device's sequence for a written message; `collapsed` when a later write of the same group replaced it. */
+export type Assigned = { deviceId: string; seq: number; collapsed: boolean };
+
+export type IdempotencyRecord = { requestHash: string; messageId: string; answer: unknown | null; createdAt: number };
+
+/** A scheduled or held target whose time has come. */
+export type DueTarget = { messageId: string; appId: string; deviceId: string };
+
+export type DeliveryMark = { appId: string; deviceId: string; seq: number };
+
+export type SubjectType = "device" | "user";
+export type Subject = { type: SubjectType; id: string };
+
+/** One target of a message as the store records it; tracking turns it into what a reader sees. */
+export type TargetRecord = {
+  deviceId: string;
+  state: TargetState;
+  seq: number | null;
+  reason: string | null;
+  queuedAt: number | null;
+  deliveredAt: number | null;
+  at: number | null;
+};
+export type StateCount = { state: TargetState; reason: string | null; count: number };
+
+export type MessageRecord = {
+  messageId: string;
+  createdAt: number;
+  expiresAt: number | null;
+  priority: PriorityCode;
+  category: string | null;
+  targetCount: number;
+};
+
+/** A message's targets: counts of all of them by state and reason, and the first `limit` + 1 in device order. */
+export type MessageTargets = { message: MessageRecord; counts: StateCount[]; targets: TargetRecord[] };
+
+export type Percentiles = { count: number; p50: number | null; p90: number | null; p99: number | null; max: number | null };
+/** Figures of the messages an app created in [from, to); `lapsed` as core/lifecycle.ts `isLapsed` at `now`. */
+export type AppCounts = {
+  messages: number;
+  targets: number;
+  counts: (StateCount & { lapsed: boolean; inInbox: boolean })[];
+  /** From entering the inbox to the recorded acknowledgement. */
+  latencyMs: Percentiles;
+};
+
+export type NodeRecord = {
+  id: string;
+  region: string;
+  wsUrl: string;
+  tcpAddr: string;
+  ips: string[];
+  capacity: number;
+  connections: number;
+  draining: boolean;
+  version: string;
+  weight: number;
+  startedAt: number;
+  updatedAt: number;
+};
+
+export interface AppStore {
+  /** A new app with a fresh token secret and a key with every scope. */
+  createApp(name: string, now?: number): Promise<{ appId: string; apiKey: string }>;
+  createApiKey(appId: string, name: string, scopes: Scope[], now?: number): Promise<string>;
+  /** Stores the hash of a key the caller made (the demo key is derived, not random); a known key is left as it is. */
+  insertApiKey(appId: string, key: string, name: string, scopes: Scope[], now?: number): Promise<void>;
+  findApp(appId: string): Promise<AppRecord | null>;
+  listApps(): Promise<AppRecord[]>;
+  /** The app's token secret; cached briefly, so a rotated secret is seen within APP_SECRET_CACHE_MS. */
+  appSecret(appId: string, now?: number): Promise<string | null>;
+  /** The key's app and scopes; answers are cached briefly, so a revocation takes effect within that. */
+  authenticate(key: string, now?: number): Promise<ApiKeyIdentity | null>;
+}
+
+export interface DeviceStore {
+  /** Creates the device, or returns the existing one with the userId/platform given. */
+  upsertDevice(
+    appId: string,
+    input: { deviceId: string; userId?: string | null; platform?: string | null },
+    now?: number,
+  ): Promise<{ device: DeviceRecord; created: boolean }>;
+  /** Creates many devices at once, each with a fresh epoch; existing ones stay as they are. Returns how many were new. */
+  registerDevices(appId: string, deviceIds: string[], now?: number): Promise<number>;
+  getDevice(appId: string, deviceId: string): Promise<DeviceRecord | null>;
+  /** Throws DEVICE_NOT_FOUND naming every id that is not a device of the app. */
+  requireDevices(appId: string, deviceIds: string[]): Promise<void>;
+  devicesOfUser(appId: string, userId: string): Promise<string[]>;
+  latestSeq(appId: string, deviceId: string): Promise<number | null>;
+  helloState(appId: string, deviceId: string): Promise<HelloState>;
+  /**
+   * Catches up with writes made elsewhere now (a replica pulls from its primary); false where
+   * there is nothing to catch up with. Callers use it when a read missed something another process
+   * may just have written.
+   */
+  freshen(): Promise<boolean>;
+}
+
+export interface SendStore {
+  /** The app's devices among `deviceIds` (unknown ones left out), each with its effective preferences. */
+  loadTargets(appId: string, deviceIds: string[]): Promise<TargetDevice[]>;
+  /** Takes a cap slot per device, atomically per device; returns the devices that got one. Repeating is a no-op. */
+  reserveFrequency(
+    input: { appId: string; messageId: string; category: string; now: number },
+    entries: { deviceId: string; cap: FrequencyCap }[],
+  ): Promise<Set<string>>;
+  /** Gives back the slots of a write that failed. */
+  releaseFrequency(appId: string, messageId: string, deviceIds: string[]): Promise<void>;
+  /**
+   * Resolves once the write is durable, with each delivered device's sequence. Fails with
+   * DEVICE_NOT_FOUND (writing nothing) for an unknown device, with a unique violation for an
+   * idempotency key or a release taken already, and with a store failure when it cannot write.
+   */
+  writeMessage(write: MessageWrite): Promise<Assigned[]>;
+  findIdempotencyKey(appId: string, key: string): Promise<IdempotencyRecord | null>;
+}
+
+export interface ScheduleStore {
+  /** Scheduled and held targets due by `now`, oldest first. */
+  dueTargets(now: number, limit: number): Promise<DueTarget[]>;
+  /** The earliest due time of any scheduled or held target; null when none waits. */
+  nextDueAt(): Promise<number | null>;
+  loadMessages(messageIds: string[]): Promise<NewMessage[]>;
+  pruneFrequencyLog(before: number): Promise<void>;
+  pruneIdempotencyKeys(before: number): Promise<void>;
+}
+
+export interface DeliveryStore {
+  /** Pushable inbox rows after `afterSeq`, oldest first; expired, collapsed, suppressed and failed rows are left out. */
+  readInbox(appId: string, deviceId: string, afterSeq: number, limit: number): Promise<InboxMessage[]>;
+  /** Marks every pending row up to each mark's seq delivered at `now`; one atomic write for many devices. */
+  markDelivered(marks: DeliveryMark[], now?: number): Promise<void>;
+  /** Marks exactly the listed rows expired, if they are still pending. */
+  markExpired(marks: DeliveryMark[]): Promise<void>;
+}
+
+export interface TopicStore {
+  /** Subscribes devices (idempotent); returns the offset new subscriptions start after. */
+  subscribeTopic(appId: string, topic: string, deviceIds: string[], now?: number): Promise<number>;
+  unsubscribeTopic(appId: string, topic: string, deviceIds: string[]): Promise<void>;
+  topicSubscriberCount(appId: string, topic: string): Promise<number>;
+  /** Stores the message once and gives it the topic's next offset, atomically. */
+  publishTopic(message: NewMessage, topic: string): Promise<number>;
+  topicOffset(appId: string, topic: string): Promise<number>;
+  readTopic(appId: string, topic: string, afterOffset: number, limit: number): Promise<TopicMessage[]>;
+}
+
+export interface PreferenceStore {
+  getPreferences(appId: string, subject: Subject): Promise<Preferences | null>;
+  /** Replaces the subject's preferences as a whole. */
+  putPreferences(appId: string, subject: Subject, prefs: Preferences, now?: number): Promise<void>;
+  deletePreferences(appId: string, subject: Subject): Promise<boolean>;
+}
+
+export interface TrackingStore {
+  messageTargets(appId: string, messageId: string, limit: number): Promise<MessageTargets | null>;
+  appCounts(appId: string, from: number, to: number, now: number): Promise<AppCounts>;
+}
+
+export interface RegistryStore {
+  /** Records a node; a restarting node keeps an operator's drain flag. */
+  upsertNode(node: NodeRecord): Promise<void>;
+  /** Records the node's connection count; answers its drain flag, or null for an unknown node. */
+  reportNodeLoad(id: string, connections: number, now?: number): Promise<{ draining: boolean } | null>;
+  setNodeDraining(id: string, draining: boolean): Promise<boolean>;
+  listNodes(): Promise<NodeRecord[]>;
+}
+
+export interface Store
+  extends AppStore,
+    DeviceStore,
+    SendStore,
+    ScheduleStore,
+    DeliveryStore,
+    TopicStore,
+    PreferenceStore,
+    TrackingStore,
+    RegistryStore {
+  close(): void;
+}

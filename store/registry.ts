@@ -1,0 +1,27 @@
+// The relay registry: where each node can be reached, its load, and the drain flag operators set.
+import { eq } from "drizzle-orm";
+import type { NodeRecord } from "../core/store.ts";
+import { nodes } from "./schema.ts";
+import type { Db } from "./statement.ts";
+
+export async function upsertNode(db: Db, node: NodeRecord): Promise<void> {
+  const row = { ...node, ips: JSON.stringify(node.ips) };
+  // A restarting node keeps an operator's drain flag: only `node undrain` clears it.
+  const { id: _id, draining: _draining, ...changes } = row;
+  await db.insert(nodes).values(row).onConflictDoUpdate({ target: nodes.id, set: changes });
+}
+
+export async function reportNodeLoad(db: Db, id: string, connections: number, now: number): Promise<{ draining: boolean } | null> {
+  const [row] = await db.update(nodes).set({ connections, updatedAt: now }).where(eq(nodes.id, id)).returning({ draining: nodes.draining });
+  return row ?? null;
+}
+
+export async function setNodeDraining(db: Db, id: string, draining: boolean): Promise<boolean> {
+  const rows = await db.update(nodes).set({ draining }).where(eq(nodes.id, id)).returning({ id: nodes.id });
+  return rows.length > 0;
+}
+
+export async function listNodes(db: Db): Promise<NodeRecord[]> {
+  const rows = await db.select().from(nodes);
+  return rows.map((r) => ({ ...r, ips: JSON.parse(r.ips) as string[] }));
+}
