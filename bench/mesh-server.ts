@@ -11,7 +11,8 @@ import { type ConfigInput, parseConfig } from "../core/config.ts";
 import type { DeliverSignal, TopicSignal } from "../core/engine.ts";
 import { uuidv7 } from "../core/ids.ts";
 import { Priority } from "../core/protocol.ts";
-import type { InboxMessage } from "../core/store.ts";
+import { encodeData } from "../core/codec.ts";
+import type { SignalledMessage } from "../core/engine.ts";
 import { silentLog } from "../ops/log.ts";
 import { ensureDemoApp, startMesh } from "../ops/mesh.ts";
 import { collectAndMeasure, serveParent } from "./child-process.ts";
@@ -44,12 +45,12 @@ serveParent(
         const signals: DeliverSignal[] = [];
         for (const group of chunks(deviceIds, 1000)) {
           const now = Date.now();
-          const stored = { appId, messageId: uuidv7(now), priority: Priority.normal, data: JSON.stringify(PAYLOAD), collapseKey: null, category: null, createdAt: now, expiresAt: null };
+          const stored = { appId, messageId: uuidv7(now), priority: Priority.normal, data: encodeData(PAYLOAD), collapseKey: null, category: null, createdAt: now, expiresAt: null };
           const assigned = await mesh.store.writeMessage({ message: stored, targetCount: group.length, deliver: group, deferred: [], at: now });
           const seq = assigned[0]!.seq;
           if (assigned.some((x) => x.seq !== seq)) throw new Error("devices are not in step: their seqs differ");
           if (firstSeq === 0) firstSeq = seq;
-          const message: InboxMessage = { ...stored, seq, data: PAYLOAD };
+          const message: SignalledMessage = { ...stored, seq };
           for (const deviceId of group) signals.push({ kind: "deliver", appId, deviceId, message });
         }
         unicastRounds.push(signals);
@@ -75,10 +76,10 @@ serveParent(
         const now = Date.now();
         const messageId = uuidv7(now);
         const offset = await mesh.store.publishTopic(
-          { appId, messageId, priority: Priority.normal, data: JSON.stringify(PAYLOAD), collapseKey: null, category: null, createdAt: now, expiresAt: null },
+          { appId, messageId, priority: Priority.normal, data: encodeData(PAYLOAD), collapseKey: null, category: null, createdAt: now, expiresAt: null },
           topic,
         );
-        topicRounds.push({ appId, topic, offset, message: { messageId, priority: Priority.normal, data: PAYLOAD, createdAt: now } });
+        topicRounds.push({ appId, topic, offset, message: { messageId, priority: Priority.normal, data: encodeData(PAYLOAD), createdAt: now } });
       }
       return { firstOffset: topicRounds[0]?.offset ?? 0, ms: performance.now() - started };
     },

@@ -5,7 +5,7 @@
 import { Encoder } from "cbor-x";
 import { CborWriter } from "./cbor.ts";
 import { CborNotFast, readCbor } from "./cbor-reader.ts";
-import { type Frame, FrameError, frameToArray, validateFrame } from "./protocol.ts";
+import { type Frame, FrameError, FrameType, frameToArray, type PriorityCode, validateFrame } from "./protocol.ts";
 
 // useRecords/tagUint8Array off: plain RFC 8949 CBOR. int64AsNumber: a peer may write any
 // unsigned integer in the 8-byte form; it still reads as a number. Maps come back as Map and are
@@ -17,6 +17,24 @@ export const DEFAULT_MAX_FRAME_BYTES = 64 * 1024;
 
 export function encodeFrame(frame: Frame): Uint8Array {
   return writer.encode(frameToArray(frame));
+}
+
+/** A message's `data`, encoded once at the edge into the bytes every PUSH of it carries. */
+export function encodeData(value: unknown): Uint8Array {
+  return writer.encode(value);
+}
+
+type PushFields = { seq: number; messageId: Uint8Array; priority: PriorityCode; data: Uint8Array; sentAt: number; collapseKey: string | null };
+type TopicPushFields = { topic: string; offset: number; messageId: Uint8Array; priority: PriorityCode; data: Uint8Array; sentAt: number };
+
+/** A PUSH frame around `data` bytes from encodeData. */
+export function encodePushFrame(f: PushFields): Uint8Array {
+  return encodeFrame({ type: FrameType.PUSH, ...f, data: decodeValue(f.data) });
+}
+
+/** A TOPIC_PUSH frame around `data` bytes from encodeData. */
+export function encodeTopicPushFrame(f: TopicPushFields): Uint8Array {
+  return encodeFrame({ type: FrameType.TOPIC_PUSH, ...f, data: decodeValue(f.data) });
 }
 
 /** Encodes any CBOR value; used to measure payload sizes against the frame limit. */

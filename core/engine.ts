@@ -4,8 +4,11 @@ import type { InboxMessage } from "./store.ts";
 
 export type Presence = { nodeId: string; sessionId: string };
 
+/** A message as a signal carries it: its body is the CBOR bytes the relay splices into the frame. */
+export type SignalledMessage = Omit<InboxMessage, "data"> & { data: Uint8Array };
+
 /** Carries the whole message so the relay never re-reads the store on the hot path. */
-export type DeliverSignal = { kind: "deliver"; appId: string; deviceId: string; message: InboxMessage };
+export type DeliverSignal = { kind: "deliver"; appId: string; deviceId: string; message: SignalledMessage };
 /** Tells a node to close a device's older session after the device connected elsewhere. */
 export type KickSignal = { kind: "kick"; appId: string; deviceId: string; sessionId: string };
 /** Tells the node holding a device that the device was (un)subscribed over HTTP; startOffset null: unsubscribed. */
@@ -17,7 +20,7 @@ export type TopicSignal = {
   appId: string;
   topic: string;
   offset: number;
-  message: Omit<InboxMessage, "seq" | "collapseKey" | "expiresAt">;
+  message: Omit<SignalledMessage, "seq" | "collapseKey" | "expiresAt">;
 };
 
 export type SignalHandler = (signal: Signal) => void;

@@ -23,13 +23,19 @@ export type DeviceRecord = {
 /** What a HELLO reads once the session's presence is registered. */
 export type HelloState = { latestSeq: number | null; subscriptions: { topic: string; startOffset: number }[] };
 
-/** A message as the send path writes it. */
+/**
+ * A message body as the relay pushes it: CBOR bytes, encoded once at the edge (core/codec.ts).
+ * A stored body that cannot become a frame (a damaged or pre-0003 row the codec refuses) reads
+ * as `undeliverable`, with the reason: the relay marks that target failed and moves on.
+ */
+export type Payload = Uint8Array | { undeliverable: string };
+
+/** A message as the send path writes it (and as a release reads it back). */
 export type NewMessage = {
   appId: string;
   messageId: string;
   priority: PriorityCode;
-  /** JSON text of the message body. */
-  data: string;
+  data: Payload;
   collapseKey: string | null;
   /** Label for mutes and frequency caps; null: none. */
   category: string | null;
@@ -43,7 +49,7 @@ export type InboxMessage = {
   seq: number;
   messageId: string;
   priority: PriorityCode;
-  data: unknown;
+  data: Payload;
   collapseKey: string | null;
   createdAt: number;
   expiresAt: number | null;
@@ -53,7 +59,7 @@ export type TopicMessage = {
   offset: number;
   messageId: string;
   priority: PriorityCode;
-  data: unknown;
+  data: Payload;
   createdAt: number;
   expiresAt: number | null;
 };
@@ -113,6 +119,10 @@ export type IdempotencyRecord = { requestHash: string; messageId: string; answer
 export type DueTarget = { messageId: string; appId: string; deviceId: string };
 
 export type DeliveryMark = { appId: string; deviceId: string; seq: number };
+/** A row the relay could not deliver, and why (e.g. frame_too_large, undeliverable_payload). */
+export type FailureMark = DeliveryMark & { reason: string };
+/** The highest topic offset a relay wrote to a subscriber's connection (or the device reported in HELLO). */
+export type TopicMark = { appId: string; deviceId: string; topic: string; offset: number };
 
 export type SubjectType = "device" | "user";
 export type Subject = { type: SubjectType; id: string };
@@ -131,6 +141,8 @@ export type StateCount = { state: TargetState; reason: string | null; count: num
 
 export type MessageRecord = {
   messageId: string;
+  /** For a topic message: its topic and offset. */
+  topic: { name: string; offset: number } | null;
   createdAt: number;
   expiresAt: number | null;
   priority: PriorityCode;
@@ -239,6 +251,10 @@ export interface DeliveryStore {
   markDelivered(marks: DeliveryMark[], now?: number): Promise<void>;
   /** Marks exactly the listed rows expired, if they are still pending. */
   markExpired(marks: DeliveryMark[]): Promise<void>;
+  /** Marks exactly the listed rows failed with their reason, if they are still pending: they are never pushed again. */
+  markFailed(marks: FailureMark[]): Promise<void>;
+  /** Raises each subscription's delivered offset (never lowers it). */
+  markTopicDelivered(marks: TopicMark[]): Promise<void>;
 }
 
 export interface TopicStore {
@@ -246,7 +262,7 @@ export interface TopicStore {
   subscribeTopic(appId: string, topic: string, deviceIds: string[], now?: number): Promise<number>;
   unsubscribeTopic(appId: string, topic: string, deviceIds: string[]): Promise<void>;
   topicSubscriberCount(appId: string, topic: string): Promise<number>;
-  /** Stores the message once and gives it the topic's next offset, atomically. */
+  /** Stores the message once, counting the topic's subscribers as its targets, and gives it the topic's next offset, atomically. */
   publishTopic(message: NewMessage, topic: string): Promise<number>;
   topicOffset(appId: string, topic: string): Promise<number>;
   readTopic(appId: string, topic: string, afterOffset: number, limit: number): Promise<TopicMessage[]>;

@@ -4,12 +4,15 @@ import { effectiveState, isLapsed, type TargetState } from "./lifecycle.ts";
 import type { Percentiles, StateCount, Store, TargetRecord } from "./store.ts";
 
 /** Final and inbox states; the waiting ones are counted apart, so this shape stays what it was before schedules. */
-export type StateCounts = Record<Exclude<TargetState, "scheduled" | "held" | "failed">, number>;
+export type StateCounts = Record<Exclude<TargetState, "scheduled" | "held">, number>;
 export type WaitingCounts = { scheduled: number; held: number };
 export type SuppressedBy = { muted: number; frequency_cap: number };
 
 export type MessageTracking = {
   messageId: string;
+  /** For a topic message: its topic and offset; its targets are the topic's subscribers when it was published. */
+  topic?: string;
+  offset?: number;
   createdAt: number;
   expiresAt: number | null;
   targets: number;
@@ -39,13 +42,13 @@ export type AppStats = {
 type Tally = { states: StateCounts; waiting: WaitingCounts; suppressedBy: SuppressedBy };
 
 function tally(counts: (StateCount & { lapsed: boolean })[]): Tally {
-  const states: StateCounts = { pending: 0, delivered: 0, expired: 0, collapsed: 0, suppressed: 0 };
+  const states: StateCounts = { pending: 0, delivered: 0, expired: 0, collapsed: 0, suppressed: 0, failed: 0 };
   const waiting: WaitingCounts = { scheduled: 0, held: 0 };
   const suppressedBy: SuppressedBy = { muted: 0, frequency_cap: 0 };
   for (const { state, reason, lapsed, count } of counts) {
     const seen = effectiveState(state, lapsed);
     if (seen === "scheduled" || seen === "held") waiting[seen] += count;
-    else if (seen !== "failed") states[seen] += count;
+    else states[seen] += count;
     if (seen === "suppressed" && (reason === "muted" || reason === "frequency_cap")) suppressedBy[reason] += count;
   }
   return { states, waiting, suppressedBy };
@@ -63,6 +66,7 @@ export async function trackMessage(store: Store, appId: string, messageId: strin
   });
   return {
     messageId,
+    ...(message.topic ? { topic: message.topic.name, offset: message.topic.offset } : {}),
     createdAt: message.createdAt,
     expiresAt: message.expiresAt,
     targets: message.targetCount,

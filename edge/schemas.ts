@@ -108,6 +108,7 @@ export const FinalStatesSchema = z
     expired: z.number().int(),
     collapsed: z.number().int().openapi({ description: "Replaced by a newer message with the same collapseKey" }),
     suppressed: z.number().int().openapi({ description: "Muted or over a frequency cap; never delivered" }),
+    failed: z.number().int().openapi({ description: "The relay could not push it (the recipient's reason says why); the device's stream moved past it" }),
   })
   .openapi("TargetStates");
 
@@ -153,7 +154,9 @@ const TargetTrackingSchema = z.object({
   deviceId: z.string(),
   state: z.enum(["pending", "delivered", "expired", "collapsed", "suppressed", "scheduled", "held", "failed"]),
   seq: z.number().int().nullable(),
-  reason: z.string().nullable().openapi({ description: "schedule, quiet_hours, muted, frequency_cap or ttl" }),
+  reason: z.string().nullable().openapi({
+    description: "schedule, quiet_hours, muted, frequency_cap or ttl; for a failed target, why the relay could not push it (frame_too_large: …, undeliverable_payload: …)",
+  }),
   queuedAt: z.number().int().nullable().openapi({ description: "When it entered the device's inbox" }),
   deliveredAt: z.number().int().nullable(),
   at: z.number().int().nullable().openapi({ description: "When a scheduled or held target is due, or when it was suppressed or expired" }),
@@ -162,6 +165,8 @@ const TargetTrackingSchema = z.object({
 export const MessageStatusSchema = z
   .object({
     messageId: z.string(),
+    topic: z.string().optional().openapi({ description: "For a topic message: its topic. Its targets are the topic's subscribers when it was published" }),
+    offset: z.number().int().optional().openapi({ description: "For a topic message: its offset in the topic" }),
     createdAt: z.number().int(),
     expiresAt: z.number().int().nullable(),
     priority: z.number().int(),

@@ -2,6 +2,7 @@
 // A setup has two sides, as a cluster has: `node` is the relay's engine (it subscribes and holds
 // presence), `edge` the one sends go through. For memory both are one object; for Redis they are
 // two clients of one server, so every test also shows the two sides understand each other.
+import { encodeData } from "../core/codec.ts";
 import { describe, expect, test } from "bun:test";
 import type { Engine, Signal, TopicSignal } from "../core/engine.ts";
 
@@ -20,7 +21,7 @@ const deliver = (seq: number, deviceId = "d"): Signal => ({
   kind: "deliver",
   appId: "app",
   deviceId,
-  message: { seq, messageId: "m", priority: 1, data: { seq }, collapseKey: null, createdAt: 1, expiresAt: null },
+  message: { seq, messageId: "m", priority: 1, data: encodeData({ seq }), collapseKey: null, createdAt: 1, expiresAt: null },
 });
 const kick: Signal = { kind: "kick", appId: "app", deviceId: "d", sessionId: "s" };
 const subscription: Signal = { kind: "subscription", appId: "app", deviceId: "d", topic: "news", startOffset: null };
@@ -28,7 +29,7 @@ const topicSignal = (offset: number): TopicSignal => ({
   appId: "app",
   topic: "news",
   offset,
-  message: { messageId: "m", priority: 1, data: null, createdAt: 1 },
+  message: { messageId: "m", priority: 1, data: encodeData(null), createdAt: 1 },
 });
 
 export function engineContract(name: string, open: () => Promise<EngineSetup>): void {
@@ -75,7 +76,7 @@ export function engineContract(name: string, open: () => Promise<EngineSetup>): 
       const message = {
         messageId: "0190a5b4-7c2e-7000-8000-000000000001",
         priority: 0 as const,
-        data: { text: "héllo ✓", nested: [1, 2.5, null, true], empty: {} },
+        data: encodeData({ text: "héllo ✓", nested: [1, 2.5, null, true], empty: {} }),
         collapseKey: "score",
         createdAt: 1_720_000_000_123,
         expiresAt: 1_720_000_060_123,
@@ -83,7 +84,7 @@ export function engineContract(name: string, open: () => Promise<EngineSetup>): 
       const signals: Signal[] = [
         { kind: "deliver", appId: "app", deviceId: "d1", message: { ...message, seq: 7 } },
         { kind: "deliver", appId: "app", deviceId: "d2", message: { ...message, seq: 2 ** 40 } },
-        { kind: "deliver", appId: "app", deviceId: "d3", message: { ...message, messageId: "other", data: "x", seq: 1 } },
+        { kind: "deliver", appId: "app", deviceId: "d3", message: { ...message, messageId: "other", data: encodeData("x"), seq: 1 } },
       ];
       await edge.publish("n1", signals);
       await eventually(() => got.length === 3, "three signals");
@@ -100,10 +101,10 @@ export function engineContract(name: string, open: () => Promise<EngineSetup>): 
       await edge.broadcast(topicSignal(1));
       await eventually(() => a.length === 1 && b.length === 1, "the first broadcast on both listeners");
       await stopA();
-      await edge.broadcast({ ...topicSignal(2), message: { messageId: "m2", priority: 2, data: { big: "y".repeat(4096) }, createdAt: 2 ** 41 } });
+      await edge.broadcast({ ...topicSignal(2), message: { messageId: "m2", priority: 2, data: encodeData({ big: "y".repeat(4096) }), createdAt: 2 ** 41 } });
       await eventually(() => b.length === 2, "the second broadcast");
       expect(a).toEqual([topicSignal(1)]);
-      expect(b[1]).toEqual({ ...topicSignal(2), message: { messageId: "m2", priority: 2, data: { big: "y".repeat(4096) }, createdAt: 2 ** 41 } });
+      expect(b[1]).toEqual({ ...topicSignal(2), message: { messageId: "m2", priority: 2, data: encodeData({ big: "y".repeat(4096) }), createdAt: 2 ** 41 } });
     });
   });
 }

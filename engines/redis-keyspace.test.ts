@@ -7,7 +7,7 @@ import { decodePresence, decodeSignals, decodeTopicSignal, encodePresence, encod
 const message = {
   messageId: "0190a5b4-7c2e-7000-8000-000000000001",
   priority: 1 as const,
-  data: { text: "x".repeat(4096) },
+  data: new TextEncoder().encode("x".repeat(4096)),
   collapseKey: null,
   createdAt: 1_720_000_000_000,
   expiresAt: null,
@@ -22,15 +22,16 @@ describe("signal batches", () => {
       message: { ...message, seq: i + 1 },
     }));
     const text = encodeSignals(signals);
-    expect(text.split("x".repeat(4096))).toHaveLength(2);
-    expect(text.length).toBeLessThan(4096 + 100 * 40);
+    const body = message.data.toBase64();
+    expect(text.split(body)).toHaveLength(2);
+    expect(text.length).toBeLessThan(body.length + 100 * 40);
     expect(decodeSignals(text)).toEqual(signals);
   });
 
   test("every kind survives; signals that share a message id but not the message are kept apart", () => {
     const signals: Signal[] = [
-      { kind: "deliver", appId: "app", deviceId: "d", message: { ...message, data: { a: 1 }, seq: 1 } },
-      { kind: "deliver", appId: "app", deviceId: "d", message: { ...message, data: { a: 2 }, seq: 2 } },
+      { kind: "deliver", appId: "app", deviceId: "d", message: { ...message, data: new Uint8Array([0xa1, 0x61, 0x61, 0x01]), seq: 1 } },
+      { kind: "deliver", appId: "app", deviceId: "d", message: { ...message, data: new Uint8Array([0xa1, 0x61, 0x61, 0x02]), seq: 2 } },
       { kind: "kick", appId: "app", deviceId: "d", sessionId: "s_1" },
       { kind: "subscription", appId: "app", deviceId: "d", topic: "news", startOffset: 12 },
       { kind: "subscription", appId: "app", deviceId: "d", topic: "news", startOffset: null },
@@ -38,19 +39,22 @@ describe("signal batches", () => {
     expect(decodeSignals(encodeSignals(signals))).toEqual(signals);
   });
 
-  test("anything but a version 1 batch is refused with SignalFormatError", () => {
+  test("anything but a version 2 batch is refused with SignalFormatError", () => {
     const bad = [
       "",
       "{}",
-      "[2,[],[]]",
-      "[1,[],{}]",
-      '[1,[],[[0,"app","d",1,0]]]', // points at a message that is not there
-      '[1,[["m",3,1,null,null,null]],[[0,"app","d",1,0]]]', // priority 3
-      '[1,[["m",1,1,"soon",null,null]],[[0,"app","d",1,0]]]',
-      '[1,[],[[1,"app","d"]]]',
-      '[1,[],[[7,"app","d","s"]]]',
-      '[1,[],[[2,"app","d","news",-3]]]',
-      '[1,[["m",1,1,null,null,null]],[[0,"app","d",-1,0]]]',
+      "[3,[],[]]",
+      "[1,[],[]]", // version 1 carried bodies as JSON values
+      "[2,[],{}]",
+      '[2,[],[[0,"app","d",1,0]]]', // points at a message that is not there
+      '[2,[["m",3,1,null,null,"oA=="]],[[0,"app","d",1,0]]]', // priority 3
+      '[2,[["m",1,1,"soon",null,"oA=="]],[[0,"app","d",1,0]]]',
+      '[2,[["m",1,1,null,null,{"a":1}]],[[0,"app","d",1,0]]]', // a body that is not base64 text
+      '[2,[["m",1,1,null,null,"not base64!"]],[[0,"app","d",1,0]]]',
+      '[2,[],[[1,"app","d"]]]',
+      '[2,[],[[7,"app","d","s"]]]',
+      '[2,[],[[2,"app","d","news",-3]]]',
+      '[2,[["m",1,1,null,null,"oA=="]],[[0,"app","d",-1,0]]]',
     ];
     for (const text of bad) expect(() => decodeSignals(text), text).toThrow(SignalFormatError);
   });
@@ -58,7 +62,7 @@ describe("signal batches", () => {
 
 describe("topic signals", () => {
   test("round trip, and malformed ones refused", () => {
-    const signal = { appId: "app", topic: "news.eu", offset: 42, message: { messageId: "m", priority: 2 as const, data: [1, "two"], createdAt: 5 } };
+    const signal = { appId: "app", topic: "news.eu", offset: 42, message: { messageId: "m", priority: 2 as const, data: new Uint8Array([0x82, 0x01, 0x63, 0x74, 0x77, 0x6f]), createdAt: 5 } };
     expect(decodeTopicSignal(encodeTopicSignal(signal))).toEqual(signal);
     expect(() => decodeTopicSignal('[1,"app","t",-1,"m",1,5,null]')).toThrow(SignalFormatError);
     expect(() => decodeTopicSignal("[1]")).toThrow(SignalFormatError);

@@ -2,11 +2,10 @@
 // the Lua scripts, and how presence and signals are written. Both sides of a cluster must read what
 // the other wrote, so this is the one definition.
 //
-// Payloads are JSON text, not CBOR: Bun's Redis client hands pub/sub messages over as strings only,
-// so binary CBOR would have to travel as base64 and come out no smaller than positional JSON.
+// Payloads are JSON text: Bun's Redis client hands pub/sub messages over as strings only. A
+// message's body is the CBOR the relay pushes (encoded once at the edge), carried as base64.
 import type { PriorityCode } from "../core/protocol.ts";
-import type { InboxMessage } from "../core/store.ts";
-import type { Presence, Signal, TopicSignal } from "../core/engine.ts";
+import type { Presence, Signal, SignalledMessage, TopicSignal } from "../core/engine.ts";
 
 /** Every key and channel begins with the prefix, so several clusters (or tests) can share one Redis. */
 export const DEFAULT_PREFIX = "pm:";
@@ -102,14 +101,15 @@ export class SignalFormatError extends Error {
   override readonly name = "SignalFormatError";
 }
 
-const FORMAT_VERSION = 1;
+/** 2: bodies are base64 CBOR (1 carried them as JSON values). A node drops a batch of another version; the store still has it. */
+const FORMAT_VERSION = 2;
 const DELIVER = 0;
 const KICK = 1;
 const SUBSCRIPTION = 2;
 
-type MessageFields = Omit<InboxMessage, "seq">;
-/** [messageId, priority, createdAt, expiresAt, collapseKey, data] */
-type WireMessage = [string, PriorityCode, number, number | null, string | null, unknown];
+type MessageFields = Omit<SignalledMessage, "seq">;
+/** [messageId, priority, createdAt, expiresAt, collapseKey, data as base64] */
+type WireMessage = [string, PriorityCode, number, number | null, string | null, string];
 /**
  * [DELIVER, appId, deviceId, seq, index into the batch's messages], [KICK, appId, deviceId, sessionId]
  * or [SUBSCRIPTION, appId, deviceId, topic, startOffset or null]
@@ -120,7 +120,7 @@ type WireSignal =
   | [typeof SUBSCRIPTION, string, string, string, number | null];
 
 /**
- * A node's batch: `[1, messages, signals]`. A send to many devices on one node carries its data
+ * A node's batch: `[2, messages, signals]`. A send to many devices on one node carries its data
  * once, however many devices it targets: deliver signals point into `messages` by index. Signals
  * share an entry only when they carry the very same message (the send path spreads one message,
  * `data` included, into every device's signal); anything else gets its own.
@@ -136,7 +136,7 @@ export function encodeSignals(signals: Signal[]): string {
     if (!seen) byId.set(m.messageId, (seen = []));
     let entry = seen.find((e) => sameMessage(e.fields, m));
     if (!entry) {
-      entry = { fields: m, index: messages.push([m.messageId, m.priority, m.createdAt, m.expiresAt, m.collapseKey, m.data]) - 1 };
+      entry = { fields: m, index: messages.push([m.messageId, m.priority, m.createdAt, m.expiresAt, m.collapseKey, m.data.toBase64()]) - 1 };
       seen.push(entry);
     }
     return [DELIVER, signal.appId, signal.deviceId, m.seq, entry.index];
@@ -149,7 +149,7 @@ const sameMessage = (a: MessageFields, b: MessageFields): boolean =>
 
 export function decodeSignals(text: string): Signal[] {
   const batch = parse(text);
-  if (!Array.isArray(batch) || batch.length !== 3 || batch[0] !== FORMAT_VERSION) throw new SignalFormatError("not a version 1 signal batch");
+  if (!Array.isArray(batch) || batch.length !== 3 || batch[0] !== FORMAT_VERSION) throw new SignalFormatError(`not a version ${FORMAT_VERSION} signal batch`);
   const [, rawMessages, rawSignals] = batch as [number, unknown, unknown];
   if (!Array.isArray(rawMessages) || !Array.isArray(rawSignals)) throw new SignalFormatError("batch without messages and signals");
   const messages = rawMessages.map(decodeMessage);
@@ -170,20 +170,20 @@ export function decodeSignals(text: string): Signal[] {
   });
 }
 
-/** `[1, appId, topic, offset, messageId, priority, createdAt, data]` */
+/** `[2, appId, topic, offset, messageId, priority, createdAt, data as base64]` */
 export function encodeTopicSignal(signal: TopicSignal): string {
   const m = signal.message;
-  return JSON.stringify([FORMAT_VERSION, signal.appId, signal.topic, signal.offset, m.messageId, m.priority, m.createdAt, m.data]);
+  return JSON.stringify([FORMAT_VERSION, signal.appId, signal.topic, signal.offset, m.messageId, m.priority, m.createdAt, m.data.toBase64()]);
 }
 
 export function decodeTopicSignal(text: string): TopicSignal {
   const t = parse(text);
-  if (!Array.isArray(t) || t.length !== 8 || t[0] !== FORMAT_VERSION) throw new SignalFormatError("not a version 1 topic signal");
+  if (!Array.isArray(t) || t.length !== 8 || t[0] !== FORMAT_VERSION) throw new SignalFormatError(`not a version ${FORMAT_VERSION} topic signal`);
   const [, appId, topic, offset, messageId, priority, createdAt, data] = t as unknown[];
   if (!isText(appId) || !isText(topic) || !isCount(offset) || !isText(messageId) || !isPriority(priority) || !isCount(createdAt)) {
     throw new SignalFormatError("topic signal fields have the wrong types");
   }
-  return { appId, topic, offset, message: { messageId, priority, createdAt, data: data ?? null } };
+  return { appId, topic, offset, message: { messageId, priority, createdAt, data: body(data) } };
 }
 
 function decodeMessage(m: unknown): MessageFields {
@@ -192,7 +192,16 @@ function decodeMessage(m: unknown): MessageFields {
   if (!isText(messageId) || !isPriority(priority) || !isCount(createdAt)) throw new SignalFormatError("message fields have the wrong types");
   if (expiresAt !== null && !isCount(expiresAt)) throw new SignalFormatError("expiresAt is neither null nor a time");
   if (collapseKey !== null && typeof collapseKey !== "string") throw new SignalFormatError("collapseKey is neither null nor text");
-  return { messageId, priority, createdAt, expiresAt, collapseKey, data: data ?? null };
+  return { messageId, priority, createdAt, expiresAt, collapseKey, data: body(data) };
+}
+
+function body(data: unknown): Uint8Array {
+  if (typeof data !== "string") throw new SignalFormatError("data is not base64 text");
+  try {
+    return Uint8Array.fromBase64(data);
+  } catch (cause) {
+    throw new SignalFormatError("data is not base64", { cause });
+  }
 }
 
 function parse(text: string): unknown {

@@ -36,6 +36,12 @@ export function prometheusMetrics(nodeId: string): PrometheusMetrics {
   });
   const errors = new Counter({ name: "pushmesh_errors_total", help: "Wire errors sent, by code", labelNames: ["code"], registers: [registry] });
   const refused = new Counter({ name: "pushmesh_connections_refused_total", help: "Connections turned away before the handshake, by reason", labelNames: ["reason"], registers: [registry] });
+  const undeliverable = new Counter({
+    name: "pushmesh_undeliverable_total",
+    help: "Stored messages the relay could not push and moved past, by stream (inbox rows are marked failed)",
+    labelNames: ["stream"],
+    registers: [registry],
+  });
   const latency = new Histogram({
     name: "pushmesh_delivery_latency_seconds",
     help: "From the edge accepting a message to the device acknowledging it",
@@ -83,6 +89,7 @@ export function prometheusMetrics(nodeId: string): PrometheusMetrics {
     frameOut: (type, n) => count("out", type, n),
     error: (code) => errors.inc({ code }),
     refused: (reason) => refused.inc({ reason }),
+    undeliverable: (stream) => undeliverable.inc({ stream }),
     deliveryLatency: (ms) => latency.observe(ms / 1000),
     heartbeatInterval: (s) => heartbeats.observe(s),
     watch(relay) {

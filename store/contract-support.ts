@@ -1,7 +1,8 @@
 // What the store's contract suites share: how a test opens a store, a message, and the send
 // path's write and the tracking read in the shape production makes them.
+import { decodeValue, encodeData } from "../core/codec.ts";
 import { uuidv7 } from "../core/ids.ts";
-import type { NewMessage, Store } from "../core/store.ts";
+import type { NewMessage, Payload, Store } from "../core/store.ts";
 import { trackMessage } from "../core/tracking.ts";
 import type { LibsqlStore } from "./libsql-store.ts";
 
@@ -11,7 +12,7 @@ export const message = (appId: string, extra: Partial<NewMessage> = {}): NewMess
   appId,
   messageId: uuidv7(),
   priority: 1,
-  data: JSON.stringify({ hello: "world" }),
+  data: encodeData({ hello: "world" }),
   collapseKey: null,
   category: null,
   createdAt: Date.now(),
@@ -29,3 +30,5 @@ export const messageStatus = async (store: Store, appId: string, messageId: stri
   return tracked && { targets: tracked.targets, states: tracked.states };
 };
 
+/** A stored body as the app sees it once a device decodes it. */
+export const bodyOf = (data: Payload): unknown => (data instanceof Uint8Array ? decodeValue(data) : data);

@@ -4,6 +4,7 @@ import { and, asc, eq, inArray, lt, lte, sql } from "drizzle-orm";
 import type { FrequencyCap } from "../core/preferences.ts";
 import type { PriorityCode } from "../core/protocol.ts";
 import type { DueTarget, NewMessage } from "../core/store.ts";
+import { payloadOf } from "./payload.ts";
 import { DeferredState, deferredTargets, frequencyLog, messages } from "./schema.ts";
 import { type Db, type Statement, sqlNames } from "./statement.ts";
 
@@ -33,7 +34,7 @@ export async function loadMessages(db: Db, messageIds: string[]): Promise<NewMes
     appId: m.appId,
     messageId: m.id,
     priority: m.priority as PriorityCode,
-    data: m.data,
+    data: payloadOf(m.data),
     collapseKey: m.collapseKey,
     category: m.category,
     createdAt: m.createdAt,

@@ -5,13 +5,14 @@
 // this costs ~8 µs, most of it SQLite's own row updates (measured on a 2000-device inbox, 400
 // marks a flush). Tests: the store contract (core/store/store.contract.ts).
 import type { Client } from "@libsql/client";
+import type { DeliveryMark, FailureMark, TopicMark } from "../core/store.ts";
 import { devices, InboxState, inbox } from "./schema.ts";
 import { type Statement, sqlNames } from "./statement.ts";
-
-export type DeliveryMark = { appId: string; deviceId: string; seq: number };
+import { topicSubscriptions } from "./topics-schema.ts";
 
 const d = sqlNames(devices);
 const i = sqlNames(inbox);
+const ts = sqlNames(topicSubscriptions);
 
 // Rows at or below the device's acked_seq were marked when it was raised (by the next statement
 // of an earlier batch), so the range starts above it instead of scanning the device's history.
@@ -26,6 +27,13 @@ const RAISE_ACKED = `UPDATE ${d.t} SET ${d.c.ackedSeq} = max(${d.t}.${d.c.ackedS
 const MARK_EXPIRED = `UPDATE ${i.t} SET ${i.c.state} = ${InboxState.expired} FROM json_each(?) AS j
   WHERE ${i.t}.${i.c.appId} = j.value->>0 AND ${i.t}.${i.c.deviceId} = j.value->>1 AND ${i.t}.${i.c.seq} = j.value->>2
     AND ${i.t}.${i.c.state} = ${InboxState.pending}`;
+
+const MARK_FAILED = `UPDATE ${i.t} SET ${i.c.state} = ${InboxState.failed}, ${i.c.reason} = j.value->>3 FROM json_each(?) AS j
+  WHERE ${i.t}.${i.c.appId} = j.value->>0 AND ${i.t}.${i.c.deviceId} = j.value->>1 AND ${i.t}.${i.c.seq} = j.value->>2
+    AND ${i.t}.${i.c.state} = ${InboxState.pending}`;
+
+const RAISE_TOPIC = `UPDATE ${ts.t} SET ${ts.c.deliveredOffset} = max(${ts.t}.${ts.c.deliveredOffset}, j.value->>3) FROM json_each(?) AS j
+  WHERE ${ts.t}.${ts.c.appId} = j.value->>0 AND ${ts.t}.${ts.c.deviceId} = j.value->>1 AND ${ts.t}.${ts.c.topic} = j.value->>2`;
 
 /** The statements that mark every pending row up to each device's seq delivered at `now` and raise its acked_seq. */
 export function deliveredStatements(marks: DeliveryMark[], now: number): Statement[] {
@@ -52,4 +60,18 @@ export async function markExpired(client: Client, marks: DeliveryMark[]): Promis
   if (marks.length === 0) return;
   const json = JSON.stringify(marks.map((m) => [m.appId, m.deviceId, m.seq]));
   await client.batch([{ sql: MARK_EXPIRED, args: [json] }], "write");
+}
+
+/** Marks exactly the listed rows failed with their reason, if they are still pending. */
+export async function markFailed(client: Client, marks: FailureMark[]): Promise<void> {
+  if (marks.length === 0) return;
+  const json = JSON.stringify(marks.map((m) => [m.appId, m.deviceId, m.seq, m.reason]));
+  await client.batch([{ sql: MARK_FAILED, args: [json] }], "write");
+}
+
+/** Raises each subscription's delivered offset; a device listed twice keeps the higher one. */
+export async function markTopicDelivered(client: Client, marks: TopicMark[]): Promise<void> {
+  if (marks.length === 0) return;
+  const json = JSON.stringify(marks.map((m) => [m.appId, m.deviceId, m.topic, m.offset]));
+  await client.batch([{ sql: RAISE_TOPIC, args: [json] }], "write");
 }

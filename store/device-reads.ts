@@ -6,6 +6,7 @@ import type { Client } from "@libsql/client";
 import type { PriorityCode } from "../core/protocol.ts";
 import type { DeviceRecord, HelloState, InboxMessage } from "../core/store.ts";
 import { apps, devices, InboxState, inbox, messages } from "./schema.ts";
+import { payloadOf } from "./payload.ts";
 import { readRow, sqlNames } from "./statement.ts";
 import { topicSubscriptions } from "./topics-schema.ts";
 
@@ -73,7 +74,7 @@ export class DeviceReads {
       seq: num(r.seq),
       messageId: String(r.messageId),
       priority: num(r.priority) as PriorityCode,
-      data: JSON.parse(String(r.data)) as unknown,
+      data: payloadOf(r.data),
       collapseKey: str(r.collapseKey),
       createdAt: num(r.createdAt),
       expiresAt: r.expiresAt === null ? null : num(r.expiresAt),

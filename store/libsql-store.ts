@@ -13,6 +13,7 @@ import {
   type DeliveryMark,
   type DeviceRecord,
   type DueTarget,
+  type FailureMark,
   type HelloState,
   type IdempotencyRecord,
   type InboxMessage,
@@ -25,12 +26,13 @@ import {
   StoreConflict,
   type Subject,
   type TargetDevice,
+  type TopicMark,
   type TopicMessage,
 } from "../core/store.ts";
 import type { FrequencyCap } from "../core/preferences.ts";
 import { AppRecords } from "./apps.ts";
 import * as deferred from "./deferred.ts";
-import { markDelivered, markExpired } from "./delivery-marks.ts";
+import { markDelivered, markExpired, markFailed, markTopicDelivered } from "./delivery-marks.ts";
 import { DeviceReads } from "./device-reads.ts";
 import { deviceNotFound, devicesOfUser, registerDevices, unknownDevices, upsertDevice } from "./devices.ts";
 import { GroupCommit, isGroupWriter, type RunBatch } from "./group-commit.ts";
@@ -180,6 +182,12 @@ export class LibsqlStore implements Store {
   }
   markExpired(marks: DeliveryMark[]): Promise<void> {
     return markExpired(this.client, marks);
+  }
+  markFailed(marks: FailureMark[]): Promise<void> {
+    return markFailed(this.client, marks);
+  }
+  markTopicDelivered(marks: TopicMark[]): Promise<void> {
+    return markTopicDelivered(this.client, marks);
   }
 
   // --- topics ---

@@ -6,6 +6,7 @@
 // them per call cost more than running them. Tests: group-commit.test.ts and the store contract.
 import type { Assigned, MessageWrite } from "../core/store.ts";
 import { DeferredState, devices, deferredTargets, idempotencyKeys, InboxState, inbox, messages, releasedTargets } from "./schema.ts";
+import { bytesToStore } from "./payload.ts";
 import { type Statement, sqlNames } from "./statement.ts";
 
 const m = sqlNames(messages);
@@ -15,8 +16,9 @@ const df = sqlNames(deferredTargets);
 const rt = sqlNames(releasedTargets);
 const k = sqlNames(idempotencyKeys);
 
+// Bodies are CBOR bytes: they travel in the JSON array as hex and are stored as blobs.
 const INSERT_MESSAGES = `INSERT INTO ${m.t} (${m.c.id}, ${m.c.appId}, ${m.c.priority}, ${m.c.data}, ${m.c.collapseKey}, ${m.c.category}, ${m.c.createdAt}, ${m.c.expiresAt}, ${m.c.targetCount})
-  SELECT value->>0, value->>1, value->>2, value->>3, value->>4, value->>5, value->>6, value->>7, value->>8 FROM json_each(?)`;
+  SELECT value->>0, value->>1, value->>2, unhex(value->>3), value->>4, value->>5, value->>6, value->>7, value->>8 FROM json_each(?)`;
 
 // Older pending rows with the collapse key of a message the device gets now. It runs before the
 // group's inbox rows exist, so it never collapses one of them (see `collapsed` for those).
@@ -82,7 +84,7 @@ export function groupStatements(writes: MessageWrite[]): GroupPlan {
   const newMessages = writes.filter((w) => !w.release);
   if (newMessages.length > 0) {
     const rows = newMessages.map(({ message: x, targetCount }) => [
-      x.messageId, x.appId, x.priority, x.data, x.collapseKey, x.category ?? null, x.createdAt, x.expiresAt, targetCount,
+      x.messageId, x.appId, x.priority, bytesToStore(x.data).toHex(), x.collapseKey, x.category, x.createdAt, x.expiresAt, targetCount,
     ]);
     statements.push({ sql: INSERT_MESSAGES, args: [JSON.stringify(rows)] });
   }

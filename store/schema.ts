@@ -1,6 +1,17 @@
 // The source of truth for the store. `npm run db:generate` turns changes here into SQL in migrations/.
 import { sql } from "drizzle-orm";
-import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
+import { customType, index, integer, primaryKey, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
+
+/**
+ * A message body as the relay pushes it: CBOR bytes, encoded once at the edge (core/codec.ts
+ * encodeData). Rows written before migration 0003 hold JSON text; SQLite keeps each value's
+ * storage class, so those read back as a string (store/payload.ts turns them into bytes).
+ */
+const payload = customType<{ data: Uint8Array | string; driverData: ArrayBuffer | Uint8Array | string }>({
+  dataType: () => "blob",
+  fromDriver: (value) => (typeof value === "string" ? value : value instanceof Uint8Array ? value : new Uint8Array(value)),
+  toDriver: (value) => value,
+});
 
 export const apps = sqliteTable("apps", {
   id: text().primaryKey(),
@@ -56,8 +67,8 @@ export const messages = sqliteTable(
       .notNull()
       .references(() => apps.id),
     priority: integer().notNull(),
-    /** The message body as JSON text. */
-    data: text().notNull(),
+    /** The message body as CBOR bytes (JSON text in rows from before migration 0003). */
+    data: payload().notNull(),
     collapseKey: text(),
     /** The sender's label for mutes and frequency caps (preferences); null: none. */
     category: text(),
@@ -70,7 +81,7 @@ export const messages = sqliteTable(
 );
 
 /** pending and delivered rows are pushed (delivered ones again after a device lost its state); the others never are. */
-export const InboxState = { pending: 0, delivered: 1, expired: 2, collapsed: 3, suppressed: 4 } as const;
+export const InboxState = { pending: 0, delivered: 1, expired: 2, collapsed: 3, suppressed: 4, failed: 5 } as const;
 export type InboxStateName = keyof typeof InboxState;
 
 /** One row per (device, message): the device's offline sequence. */
@@ -87,6 +98,8 @@ export const inbox = sqliteTable(
     deliveredAt: integer(),
     /** Copied from the message so a newer one can collapse pending rows without a join. */
     collapseKey: text(),
+    /** Why a failed row could not be delivered (e.g. frame_too_large, undecodable_payload). */
+    reason: text(),
   },
   (t) => [
     primaryKey({ columns: [t.appId, t.deviceId, t.seq] }),

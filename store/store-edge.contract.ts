@@ -5,7 +5,8 @@ import { expect, test } from "bun:test";
 import { StoreConflict, type Store } from "../core/store.ts";
 import { appStats, trackMessage } from "../core/tracking.ts";
 import { NO_PREFERENCES } from "../core/preferences.ts";
-import { enqueue, message, type OpenStore } from "./contract-support.ts";
+import { bodyOf, enqueue, message, type OpenStore } from "./contract-support.ts";
+import { encodeData } from "../core/codec.ts";
 
 const target = (deviceId: string) => ({ deviceId, userId: null, prefs: NO_PREFERENCES });
 
@@ -90,7 +91,7 @@ export function storeEdgeCases(open: OpenStore): void {
     await using store = await open();
     const appId = await appWith(store, "topics", ["a", "b"]);
     expect(await store.subscribeTopic(appId, "news", ["a"])).toBe(0);
-    const published = [message(appId, { data: JSON.stringify({ n: 1 }) }), message(appId, { data: JSON.stringify({ n: 2 }) })];
+    const published = [message(appId, { data: encodeData({ n: 1 }) }), message(appId, { data: encodeData({ n: 2 }) })];
     expect(await store.publishTopic(published[0]!, "news")).toBe(1);
     expect(await store.publishTopic(published[1]!, "news")).toBe(2);
     expect(await store.subscribeTopic(appId, "news", ["a", "b"])).toBe(2);
@@ -99,7 +100,7 @@ export function storeEdgeCases(open: OpenStore): void {
     expect(await store.topicOffset(appId, "news")).toBe(2);
     expect(await store.topicSubscriberCount(appId, "news")).toBe(2);
     const read = await store.readTopic(appId, "news", 0, 10);
-    expect(read.map((r) => [r.offset, r.messageId, r.data])).toEqual([
+    expect(read.map((r) => [r.offset, r.messageId, bodyOf(r.data)])).toEqual([
       [1, published[0]!.messageId, { n: 1 }],
       [2, published[1]!.messageId, { n: 2 }],
     ]);
@@ -144,7 +145,7 @@ export function storeEdgeCases(open: OpenStore): void {
     await store.markDelivered([{ appId, deviceId: "a", seq: 1 }], live.createdAt + 40);
     const stats = await appStats(store, appId, from, Date.now() + 1, Date.now());
     expect(stats).toMatchObject({ messages: 3, targets: 4, sent: 3 });
-    expect(stats.states).toEqual({ pending: 1, delivered: 1, expired: 1, collapsed: 0, suppressed: 1 });
+    expect(stats.states).toEqual({ pending: 1, delivered: 1, expired: 1, collapsed: 0, suppressed: 1, failed: 0 });
     expect(stats.suppressedBy).toEqual({ muted: 1, frequency_cap: 0 });
     expect(stats.latencyMs).toEqual({ count: 1, p50: 40, p90: 40, p99: 40, max: 40 });
     expect((await store.listApps()).some((a) => a.id === appId)).toBe(true);

@@ -3,7 +3,8 @@
 import { describe, expect, test } from "bun:test";
 import { eq } from "drizzle-orm";
 import { PushmeshError } from "../core/errors.ts";
-import { enqueue, message, messageStatus, type OpenStore } from "./contract-support.ts";
+import { bodyOf, enqueue, message, messageStatus, type OpenStore } from "./contract-support.ts";
+import { encodeData } from "../core/codec.ts";
 import { APP_SECRET_CACHE_MS } from "./libsql-store.ts";
 import { apps } from "./schema.ts";
 import { storeEdgeCases } from "./store-edge.contract.ts";
@@ -47,7 +48,7 @@ export function storeContract(name: string, open: OpenStore): void {
       await enqueue(store, message(appId), ["a"]);
       // One synchronous stretch: one group. `a` is named by four writes, and by another app.
       const writes = [["a", "b"], ["b"], ["a"], ["a", "b"], ["a"]].map((ids, i) =>
-        enqueue(store, message(appId, { data: JSON.stringify({ i }) }), ids),
+        enqueue(store, message(appId, { data: encodeData({ i }) }), ids),
       );
       const elsewhere = enqueue(store, message(other.appId), ["a"]);
       const results = await Promise.all(writes);
@@ -55,7 +56,7 @@ export function storeContract(name: string, open: OpenStore): void {
       expect(results.map((r) => r.filter((x) => x.deviceId === "b").map((x) => x.seq))).toEqual([[1], [2], [], [3], []]);
       expect((await elsewhere).map((x) => x.seq)).toEqual([1]);
       const inbox = await store.readInbox(appId, "a", 1, 10);
-      expect(inbox.map((m) => [m.seq, m.data])).toEqual([
+      expect(inbox.map((m) => [m.seq, bodyOf(m.data)])).toEqual([
         [2, { i: 0 }],
         [3, { i: 2 }],
         [4, { i: 3 }],
@@ -140,7 +141,8 @@ export function storeContract(name: string, open: OpenStore): void {
       expect(state.subscriptions).toEqual([{ topic: "news", startOffset: 0 }]);
       expect(await store.helloState(a.appId, "nobody")).toEqual({ latestSeq: null, subscriptions: [] });
       const [row] = await store.readInbox(a.appId, "h", 0, 10);
-      expect(row).toMatchObject({ seq: 1, priority: 2, collapseKey: "k", expiresAt: 9_999_999_999_999, data: { hello: "world" } });
+      expect(row).toMatchObject({ seq: 1, priority: 2, collapseKey: "k", expiresAt: 9_999_999_999_999 });
+      expect(bodyOf(row!.data)).toEqual({ hello: "world" });
       expect(typeof row?.createdAt).toBe("number");
     });
 
@@ -163,22 +165,22 @@ export function storeContract(name: string, open: OpenStore): void {
       await store.upsertDevice(appId, { deviceId: "d" });
       const ids: string[] = [];
       for (let i = 0; i < 5; i++) {
-        const m = message(appId, { data: JSON.stringify({ i }) });
+        const m = message(appId, { data: encodeData({ i }) });
         ids.push(m.messageId);
         await enqueue(store, m, ["d"]);
       }
       const page = await store.readInbox(appId, "d", 1, 2);
-      expect(page.map((m) => [m.seq, m.data])).toEqual([
+      expect(page.map((m) => [m.seq, bodyOf(m.data)])).toEqual([
         [2, { i: 1 }],
         [3, { i: 2 }],
       ]);
       await store.markDelivered([{ appId, deviceId: "d", seq: 3 }]);
       await store.markDelivered([{ appId, deviceId: "d", seq: 2 }]);
       expect((await store.getDevice(appId, "d"))?.ackedSeq).toBe(3);
-      expect((await messageStatus(store, appId, ids[2]!))?.states).toEqual({ pending: 0, delivered: 1, expired: 0, collapsed: 0, suppressed: 0 });
-      expect((await messageStatus(store, appId, ids[3]!))?.states).toEqual({ pending: 1, delivered: 0, expired: 0, collapsed: 0, suppressed: 0 });
+      expect((await messageStatus(store, appId, ids[2]!))?.states).toEqual({ pending: 0, delivered: 1, expired: 0, collapsed: 0, suppressed: 0, failed: 0 });
+      expect((await messageStatus(store, appId, ids[3]!))?.states).toEqual({ pending: 1, delivered: 0, expired: 0, collapsed: 0, suppressed: 0, failed: 0 });
       await store.markExpired([{ appId, deviceId: "d", seq: 4 }]);
-      expect((await messageStatus(store, appId, ids[3]!))?.states).toEqual({ pending: 0, delivered: 0, expired: 1, collapsed: 0, suppressed: 0 });
+      expect((await messageStatus(store, appId, ids[3]!))?.states).toEqual({ pending: 0, delivered: 0, expired: 1, collapsed: 0, suppressed: 0, failed: 0 });
     });
 
     test("one batch of delivery marks for many devices marks each only up to its own seq", async () => {
@@ -228,8 +230,8 @@ export function storeContract(name: string, open: OpenStore): void {
       // Every device acks seq 1; the first 300 also seq 2. An expiry mark in the same flush touches only its own row.
       await store.markDelivered([...names.map((d) => ({ appId, deviceId: d, seq: 1 })), ...names.slice(0, 300).map((d) => ({ appId, deviceId: d, seq: 2 }))], 1234);
       await store.markExpired([{ appId, deviceId: names[599]!, seq: 2 }]);
-      expect((await messageStatus(store, appId, first.messageId))?.states).toEqual({ pending: 0, delivered: 600, expired: 0, collapsed: 0, suppressed: 0 });
-      expect((await messageStatus(store, appId, second.messageId))?.states).toEqual({ pending: 299, delivered: 300, expired: 1, collapsed: 0, suppressed: 0 });
+      expect((await messageStatus(store, appId, first.messageId))?.states).toEqual({ pending: 0, delivered: 600, expired: 0, collapsed: 0, suppressed: 0, failed: 0 });
+      expect((await messageStatus(store, appId, second.messageId))?.states).toEqual({ pending: 299, delivered: 300, expired: 1, collapsed: 0, suppressed: 0, failed: 0 });
       expect((await store.getDevice(appId, names[0]!))?.ackedSeq).toBe(2);
       expect((await store.getDevice(appId, names[450]!))?.ackedSeq).toBe(1);
       const times = await store.client.execute({ sql: "SELECT DISTINCT delivered_at FROM inbox WHERE state = 1 AND app_id = ?", args: [appId] });
@@ -242,7 +244,7 @@ export function storeContract(name: string, open: OpenStore): void {
       await store.upsertDevice(appId, { deviceId: "d" });
       const m = message(appId, { expiresAt: Date.now() - 1 });
       await enqueue(store, m, ["d"]);
-      expect((await messageStatus(store, appId, m.messageId))?.states).toEqual({ pending: 0, delivered: 0, expired: 1, collapsed: 0, suppressed: 0 });
+      expect((await messageStatus(store, appId, m.messageId))?.states).toEqual({ pending: 0, delivered: 0, expired: 1, collapsed: 0, suppressed: 0, failed: 0 });
     });
 
     test("API keys authenticate to their app; unknown keys do not", async () => {

@@ -3,6 +3,7 @@
 import { and, asc, eq, gt, inArray, sql } from "drizzle-orm";
 import type { PriorityCode } from "../core/protocol.ts";
 import type { NewMessage, TopicMessage } from "../core/store.ts";
+import { bytesToStore, payloadOf } from "./payload.ts";
 import { messages } from "./schema.ts";
 import type { Db } from "./statement.ts";
 import { topicMessages, topicSubscriptions, topics } from "./topics-schema.ts";
@@ -41,8 +42,10 @@ export async function topicSubscriberCount(db: Db, appId: string, topic: string)
 /** Stores the message once and gives it the topic's next offset, atomically. */
 export async function publishTopic(db: Db, message: NewMessage, topic: string): Promise<number> {
   const { appId } = message;
+  // Its targets are the topic's subscribers at this moment, counted in the same transaction.
+  const subscribers = sql<number>`(SELECT count(*) FROM ${topicSubscriptions} WHERE ${topicSubscriptions.appId} = ${appId} AND ${topicSubscriptions.topic} = ${topic})`;
   const [, , [assigned]] = await db.batch([
-    db.insert(messages).values({ ...message, id: message.messageId, targetCount: 0 }),
+    db.insert(messages).values({ ...message, data: bytesToStore(message.data), id: message.messageId, targetCount: subscribers }),
     db.insert(topics).values({ appId, name: topic, createdAt: message.createdAt }).onConflictDoNothing(),
     db
       .update(topics)
@@ -85,5 +88,5 @@ export async function readTopic(db: Db, appId: string, topic: string, afterOffse
     .where(and(eq(topicMessages.appId, appId), eq(topicMessages.topic, topic), gt(topicMessages.offset, afterOffset)))
     .orderBy(asc(topicMessages.offset))
     .limit(limit);
-  return rows.map((r) => ({ ...r, priority: r.priority as PriorityCode, data: JSON.parse(r.data) as unknown }));
+  return rows.map((r) => ({ ...r, priority: r.priority as PriorityCode, data: payloadOf(r.data) }));
 }

@@ -26,7 +26,7 @@ export const topicMessages = sqliteTable(
       .notNull()
       .references(() => messages.id),
   },
-  (t) => [primaryKey({ columns: [t.appId, t.topic, t.offset] })],
+  (t) => [primaryKey({ columns: [t.appId, t.topic, t.offset] }), index("topic_messages_message").on(t.messageId)],
 );
 
 export const topicSubscriptions = sqliteTable(
@@ -37,6 +37,8 @@ export const topicSubscriptions = sqliteTable(
     deviceId: text().notNull(),
     /** The topic's offset when the device subscribed: a device with no offset of its own resumes here. */
     startOffset: integer().notNull(),
+    /** The highest offset a relay wrote to this device's connection, or the device reported in HELLO: what tracking counts as delivered. */
+    deliveredOffset: integer().notNull().default(0),
     createdAt: integer().notNull(),
   },
   (t) => [primaryKey({ columns: [t.appId, t.topic, t.deviceId] }), index("topic_subscriptions_device").on(t.appId, t.deviceId)],

@@ -8,6 +8,7 @@ import type { PriorityCode } from "../core/protocol.ts";
 import type { AppCounts, MessageTargets, Percentiles, StateCount, TargetRecord } from "../core/store.ts";
 import { DeferredState, deferredTargets, InboxState, inbox, messages, releasedTargets } from "./schema.ts";
 import type { Db } from "./statement.ts";
+import { topicMessages, topicSubscriptions } from "./topics-schema.ts";
 
 const INBOX_NAMES = Object.fromEntries(Object.entries(InboxState).map(([n, c]) => [c, n])) as Record<number, TargetState>;
 const DEFERRED_NAMES = Object.fromEntries(Object.entries(DeferredState).map(([n, c]) => [c, n])) as Record<number, TargetState>;
@@ -20,6 +21,21 @@ export async function messageTargets(db: Db, appId: string, messageId: string, l
     .from(messages)
     .where(and(eq(messages.appId, appId), eq(messages.id, messageId)));
   if (!message) return null;
+  const record = {
+    messageId,
+    topic: null as { name: string; offset: number } | null,
+    createdAt: message.createdAt,
+    expiresAt: message.expiresAt,
+    priority: message.priority as PriorityCode,
+    category: message.category,
+    targetCount: message.targetCount,
+  };
+  const [inTopic] = await db
+    .select({ name: topicMessages.topic, offset: topicMessages.offset })
+    .from(topicMessages)
+    .where(eq(topicMessages.messageId, messageId));
+  if (inTopic) return topicTargets(db, appId, { ...record, topic: inTopic }, limit);
+
   const inboxCounts = await db
     .select({ state: inbox.state, count: sql<number>`count(*)` })
     .from(inbox)
@@ -36,7 +52,14 @@ export async function messageTargets(db: Db, appId: string, messageId: string, l
   ];
 
   const inboxRows = await db
-    .select({ deviceId: inbox.deviceId, seq: inbox.seq, state: inbox.state, deliveredAt: inbox.deliveredAt, releasedAt: releasedTargets.releasedAt })
+    .select({
+      deviceId: inbox.deviceId,
+      seq: inbox.seq,
+      state: inbox.state,
+      reason: inbox.reason,
+      deliveredAt: inbox.deliveredAt,
+      releasedAt: releasedTargets.releasedAt,
+    })
     .from(inbox)
     .leftJoin(releasedTargets, and(eq(releasedTargets.messageId, inbox.messageId), eq(releasedTargets.deviceId, inbox.deviceId)))
     .where(and(eq(inbox.messageId, messageId), eq(inbox.appId, appId)))
@@ -53,7 +76,7 @@ export async function messageTargets(db: Db, appId: string, messageId: string, l
       deviceId: r.deviceId,
       state: inboxState(r.state),
       seq: r.seq,
-      reason: null,
+      reason: r.reason,
       queuedAt: r.releasedAt ?? message.createdAt,
       deliveredAt: r.deliveredAt,
       at: null,
@@ -68,18 +91,41 @@ export async function messageTargets(db: Db, appId: string, messageId: string, l
       at: r.releaseAt,
     })),
   ];
-  return {
-    message: {
-      messageId,
-      createdAt: message.createdAt,
-      expiresAt: message.expiresAt,
-      priority: message.priority as PriorityCode,
-      category: message.category,
-      targetCount: message.targetCount,
-    },
-    counts,
-    targets,
-  };
+  return { message: record, counts, targets };
+}
+
+/**
+ * A topic message's targets: the subscriptions that existed when it was published (they started
+ * before its offset) and still exist. A target is delivered once a relay wrote the message to the
+ * device's connection or the device reported the offset in HELLO; the rest of the publish-time
+ * subscribers count as pending.
+ */
+async function topicTargets(db: Db, appId: string, record: MessageTargets["message"], limit: number): Promise<MessageTargets> {
+  const { name, offset } = record.topic!;
+  const ofMessage = and(eq(topicSubscriptions.appId, appId), eq(topicSubscriptions.topic, name), lt(topicSubscriptions.startOffset, offset));
+  const reached = gte(topicSubscriptions.deliveredOffset, offset);
+  const [counted] = await db.select({ delivered: sql<number>`count(*)` }).from(topicSubscriptions).where(and(ofMessage, reached));
+  const delivered = counted?.delivered ?? 0;
+  const rows = await db
+    .select({ deviceId: topicSubscriptions.deviceId, deliveredOffset: topicSubscriptions.deliveredOffset })
+    .from(topicSubscriptions)
+    .where(ofMessage)
+    .orderBy(asc(topicSubscriptions.deviceId))
+    .limit(limit + 1);
+  const targets: TargetRecord[] = rows.map((r) => ({
+    deviceId: r.deviceId,
+    state: r.deliveredOffset >= offset ? "delivered" : "pending",
+    seq: null,
+    reason: null,
+    queuedAt: record.createdAt,
+    deliveredAt: null,
+    at: null,
+  }));
+  const counts: StateCount[] = [
+    { state: "delivered", reason: null, count: delivered },
+    { state: "pending", reason: null, count: Math.max(0, record.targetCount - delivered) },
+  ];
+  return { message: record, counts, targets };
 }
 
 /** Counts for the messages an app created in [from, to); lapsed as core/lifecycle.ts `isLapsed` (expiry at or before now). */
@@ -87,10 +133,9 @@ export async function appCounts(db: Db, appId: string, from: number, to: number,
   const inRange = and(eq(messages.appId, appId), gte(messages.createdAt, from), lt(messages.createdAt, to));
   const lapsed = sql<number>`(${messages.expiresAt} IS NOT NULL AND ${messages.expiresAt} <= ${now})`;
 
-  const [totals] = await db
-    .select({ messages: sql<number>`count(*)`, targets: sql<number>`coalesce(sum(${messages.targetCount}), 0)` })
-    .from(messages)
-    .where(inRange);
+  // Topic messages count as messages; their targets are tracked per message (topicTargets), not here.
+  const deviceTargets = sql<number>`coalesce(sum(CASE WHEN ${messages.id} IN (SELECT ${topicMessages.messageId} FROM ${topicMessages}) THEN 0 ELSE ${messages.targetCount} END), 0)`;
+  const [totals] = await db.select({ messages: sql<number>`count(*)`, targets: deviceTargets }).from(messages).where(inRange);
   const inboxCounts = await db
     .select({ state: inbox.state, lapsed, count: sql<number>`count(*)` })
     .from(messages)

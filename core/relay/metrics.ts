@@ -11,6 +11,8 @@ export interface RelayMetrics {
   heartbeatInterval(seconds: number): void;
   /** A connection turned away before its handshake (capacity, drain, rate limit). */
   refused(reason: WireErrorName): void;
+  /** A stored message this relay could not push (its row is marked failed, or a topic stream skips it). */
+  undeliverable(kind: "inbox" | "topic"): void;
 }
 
 export const noMetrics: RelayMetrics = {
@@ -20,4 +22,5 @@ export const noMetrics: RelayMetrics = {
   deliveryLatency() {},
   heartbeatInterval() {},
   refused() {},
+  undeliverable() {},
 };

@@ -1,13 +1,14 @@
 // A relay node's state: its sessions, the signals the engine sends it, batched delivery marks,
 // heartbeat and stall deadlines, admission (capacity, rate, drain) and its entry in the node
 // registry. Runtime-free; relay/ wires in sockets and the metrics backend.
-import { encodeFrame } from "../codec.ts";
+import { encodeTopicPushFrame } from "../codec.ts";
 import type { Config } from "../config.ts";
 import { deviceKey, type Engine, type Signal, type TopicSignal } from "../engine.ts";
 import type { Log } from "../log.ts";
 import { type Alternative, type Frame, FrameType, uuidToBytes, WireError, type WireErrorName } from "../protocol.ts";
-import type { DeliveryMark, Store } from "../store.ts";
+import type { Store } from "../store.ts";
 import { ConnectRateLimiter, handshakeDelay } from "./admission.ts";
+import { MarkQueue } from "./marks.ts";
 import { type RelayMetrics, noMetrics } from "./metrics.ts";
 import { type Connection, Session } from "./session.ts";
 
@@ -40,10 +41,8 @@ export class Relay {
   /** Authenticated sessions by device key. */
   private readonly byDevice = new Map<string, Session>();
   private readonly byTopic = new Map<string, Set<Session>>();
-  private readonly ackQueue = new Map<string, DeliveryMark>();
-  private expiredQueue: DeliveryMark[] = [];
-  private flushTimer: ReturnType<typeof setTimeout> | null = null;
-  private flushing: Promise<void> = Promise.resolve();
+  /** Acks, expired and failed rows, topic progress: written in batches every ackFlushMs. */
+  readonly marks: MarkQueue;
   private readonly timers: ReturnType<typeof setInterval>[] = [];
   private readonly unsubscribers: (() => Promise<void>)[] = [];
   private readonly rateLimiter: ConnectRateLimiter;
@@ -62,6 +61,7 @@ export class Relay {
     this.metrics = options.metrics ?? noMetrics;
     this.now = options.now ?? Date.now;
     this.rateLimiter = new ConnectRateLimiter(this.config.connectRatePerIp, this.config.connectBurstPerIp);
+    this.marks = new MarkQueue(this.store, this.config.ackFlushMs, this.now, this.log);
   }
 
   async start(addresses: RelayAddresses): Promise<void> {
@@ -150,7 +150,7 @@ export class Relay {
       connections: this.connections,
       bufferedBytes: buffered,
       pausedSessions: paused,
-      pendingAcks: this.ackQueue.size,
+      pendingAcks: this.marks.pendingAcks,
       topics: this.byTopic.size,
       drainState: this.drainState,
     };
@@ -220,66 +220,47 @@ export class Relay {
     else if (signal.sessionId === session.id) session.closeWith("SESSION_REPLACED");
   }
 
-  /** Fan-out: the frame is encoded once and the same bytes go to every subscribed connection. */
+  /** Fan-out: the frame is built once around the message's bytes and the same bytes go to every subscribed connection. */
   private onTopic(signal: TopicSignal): void {
     const sessions = this.byTopic.get(`${signal.appId}/${signal.topic}`);
     if (!sessions || sessions.size === 0) return;
     const { message } = signal;
-    const frame = encodeFrame({
-      type: FrameType.TOPIC_PUSH,
-      topic: signal.topic,
-      offset: signal.offset,
-      messageId: uuidToBytes(message.messageId),
-      priority: message.priority,
-      data: message.data,
-      sentAt: message.createdAt,
-    });
+    let frame: Uint8Array;
+    try {
+      frame = encodeTopicPushFrame({
+        topic: signal.topic,
+        offset: signal.offset,
+        messageId: uuidToBytes(message.messageId),
+        priority: message.priority,
+        data: message.data,
+        sentAt: message.createdAt,
+      });
+    } catch (error) {
+      // Not sent live: each cursor meets it in the stream, where it is skipped by itself.
+      this.log("topic_frame_failed", { topic: signal.topic, offset: signal.offset, error: String(error) });
+      return;
+    }
     for (const session of sessions) session.topics.offer(signal, frame);
   }
 
   queueAck(session: Session, seq: number): void {
-    const existing = this.ackQueue.get(session.key);
-    if (!existing || existing.seq < seq) {
-      this.ackQueue.set(session.key, { appId: session.appId, deviceId: session.deviceId, seq });
-    }
-    this.scheduleFlush();
+    this.marks.ack(session.key, { appId: session.appId, deviceId: session.deviceId, seq });
   }
 
   queueExpired(session: Session, seq: number): void {
-    this.expiredQueue.push({ appId: session.appId, deviceId: session.deviceId, seq });
-    this.scheduleFlush();
+    this.marks.expired({ appId: session.appId, deviceId: session.deviceId, seq });
   }
 
-  private scheduleFlush(): void {
-    this.flushTimer ??= setTimeout(() => {
-      this.flushTimer = null;
-      void this.flush();
-    }, this.config.ackFlushMs);
+  /** A row this relay cannot push (see Session.deliver): it is marked failed and the device's stream moves on. */
+  queueFailed(session: Session, seq: number, reason: string): void {
+    this.metrics.undeliverable("inbox");
+    this.log("message_undeliverable", { device: session.key, seq, reason });
+    this.marks.failed({ appId: session.appId, deviceId: session.deviceId, seq, reason });
   }
 
-  /** Writes queued delivery and expiry marks; marks that fail to write are queued again. */
+  /** Writes every queued mark now. */
   flush(): Promise<void> {
-    this.flushing = this.flushing.then(async () => {
-      const acks = [...this.ackQueue.values()];
-      const expired = this.expiredQueue;
-      this.ackQueue.clear();
-      this.expiredQueue = [];
-      if (acks.length === 0 && expired.length === 0) return;
-      try {
-        await this.store.markExpired(expired);
-        await this.store.markDelivered(acks, this.now());
-      } catch (error) {
-        this.log("delivery_marks_failed", { acks: acks.length, error: String(error) });
-        for (const mark of acks) {
-          const key = deviceKey(mark.appId, mark.deviceId);
-          const newer = this.ackQueue.get(key);
-          if (!newer || newer.seq < mark.seq) this.ackQueue.set(key, mark);
-        }
-        this.expiredQueue.push(...expired);
-        if (!this.stopping) this.scheduleFlush();
-      }
-    });
-    return this.flushing;
+    return this.marks.flush();
   }
 
   private sweep(): void {
@@ -377,8 +358,7 @@ export class Relay {
     this.stopping = true;
     for (const t of this.timers) clearInterval(t);
     if (this.drainTimer) clearInterval(this.drainTimer);
-    if (this.flushTimer) clearTimeout(this.flushTimer);
-    this.flushTimer = null;
+    this.marks.stop();
     await Promise.all(this.unsubscribers.map((u) => u()));
     for (const session of [...this.all]) session.closeWith("SERVER_SHUTDOWN", this.goaway("SERVER_SHUTDOWN"));
     await this.flush();

@@ -3,12 +3,14 @@
 // the topic's stream in the store, in offset order, before it takes live messages again.
 import type { TopicSignal } from "../engine.ts";
 import { isLapsed } from "../lifecycle.ts";
-import { FrameError, FrameType, uuidToBytes } from "../protocol.ts";
+import { encodeTopicPushFrame } from "../codec.ts";
+import { FrameError, uuidToBytes } from "../protocol.ts";
 import type { TopicMessage } from "../store.ts";
+import type { TopicProgress } from "./marks.ts";
 import type { Session } from "./session.ts";
 
-type Cursor = {
-  /** Every offset up to here was pushed (or had expired). */
+type Cursor = TopicProgress & {
+  /** Every offset up to here was pushed (or had expired, or could not be pushed). */
   offset: number;
   /** A live message could not be sent as it came: the stream must be read again. */
   behind: boolean;
@@ -47,8 +49,12 @@ export class SessionTopics {
   /** Starts a cursor; `offset` is the last offset the device holds (or where its subscription began). */
   attach(topic: string, offset: number): void {
     if (this.cursors.has(topic)) return;
-    this.cursors.set(topic, { offset, behind: true, loading: null });
-    this.session.relay.indexTopic(this.session, topic);
+    const { appId, deviceId, relay } = this.session;
+    const cursor: Cursor = { appId, deviceId, topic, offset, queued: false, behind: true, loading: null };
+    this.cursors.set(topic, cursor);
+    // The device holds everything up to here (its own offset, or where its subscription began).
+    if (offset > 0) relay.marks.topicReached(cursor);
+    relay.indexTopic(this.session, topic);
     this.catchUp(topic);
   }
 
@@ -75,6 +81,7 @@ export class SessionTopics {
     if (signal.offset === cursor.offset + 1 && !cursor.loading && !this.session.paused) {
       cursor.offset = signal.offset;
       this.session.sendEncoded(frame, "TOPIC_PUSH");
+      this.session.relay.marks.topicReached(cursor);
       return;
     }
     cursor.behind = true;
@@ -110,21 +117,41 @@ export class SessionTopics {
         }
         this.push(topic, row);
         cursor.offset = row.offset;
+        relay.marks.topicReached(cursor);
       }
       if (rows.length < CATCH_UP_PAGE && !cursor.behind) return;
     }
   }
 
+  /** Sends one stored topic message; an expired or undeliverable one is passed over (the cursor moves on). */
   private push(topic: string, row: TopicMessage): void {
-    if (isLapsed(row.expiresAt, this.session.relay.now())) return;
-    this.session.send({
-      type: FrameType.TOPIC_PUSH,
-      topic,
-      offset: row.offset,
-      messageId: uuidToBytes(row.messageId),
-      priority: row.priority,
-      data: row.data,
-      sentAt: row.createdAt,
-    });
+    const { relay } = this.session;
+    if (isLapsed(row.expiresAt, relay.now())) return;
+    const frame = this.frameOf(topic, row);
+    if (typeof frame === "string") {
+      relay.metrics.undeliverable("topic");
+      relay.log("topic_message_undeliverable", { topic, offset: row.offset, reason: frame });
+      return;
+    }
+    this.session.sendEncoded(frame, "TOPIC_PUSH");
+  }
+
+  private frameOf(topic: string, row: TopicMessage): Uint8Array | string {
+    if (!(row.data instanceof Uint8Array)) return row.data.undeliverable;
+    let frame: Uint8Array;
+    try {
+      frame = encodeTopicPushFrame({
+        topic,
+        offset: row.offset,
+        messageId: uuidToBytes(row.messageId),
+        priority: row.priority,
+        data: row.data,
+        sentAt: row.createdAt,
+      });
+    } catch (error) {
+      return `unencodable: ${error instanceof Error ? error.message : String(error)}`;
+    }
+    const max = this.session.relay.config.maxFrameBytes;
+    return frame.length > max ? `frame_too_large: ${frame.length} bytes, the maximum frame is ${max}` : frame;
   }
 }

@@ -2,7 +2,7 @@
 // acks, heartbeats, gap fetches, low-priority holding and backpressure. Topics are in
 // session-topics.ts. The transport hands in frame bodies and takes frames out.
 import { peekTokenApp, verifyDeviceToken } from "../auth.ts";
-import { decodeFrame, encodeFrame } from "../codec.ts";
+import { decodeFrame, encodeFrame, encodePushFrame } from "../codec.ts";
 import { randomId } from "../ids.ts";
 import { isLapsed } from "../lifecycle.ts";
 import {
@@ -331,17 +331,35 @@ export class Session {
       this.relay.queueExpired(this, message.seq);
       return;
     }
+    const frame = this.pushFrame(message);
+    if (typeof frame === "string") {
+      // One message must never block a device: it is marked failed and the stream moves past it.
+      this.relay.queueFailed(this, message.seq, frame);
+      return;
+    }
     this.lastPushed = message.seq;
     (this.inflight ??= new Inflight()).pushed(message.seq, message.createdAt);
-    this.send({
-      type: FrameType.PUSH,
-      seq: message.seq,
-      messageId: uuidToBytes(message.messageId),
-      priority: message.priority,
-      data: message.data,
-      sentAt: message.createdAt,
-      collapseKey: message.collapseKey,
-    });
+    this.sendEncoded(frame, "PUSH");
+  }
+
+  /** The PUSH frame around the message's stored bytes, or why there can be none. */
+  private pushFrame(message: InboxMessage): Uint8Array | string {
+    if (!(message.data instanceof Uint8Array)) return message.data.undeliverable;
+    let frame: Uint8Array;
+    try {
+      frame = encodePushFrame({
+        seq: message.seq,
+        messageId: uuidToBytes(message.messageId),
+        priority: message.priority,
+        data: message.data,
+        sentAt: message.createdAt,
+        collapseKey: message.collapseKey,
+      });
+    } catch (error) {
+      return `unencodable: ${error instanceof Error ? error.message : String(error)}`;
+    }
+    const max = this.relay.config.maxFrameBytes;
+    return frame.length > max ? `frame_too_large: ${frame.length} bytes, the maximum frame is ${max}` : frame;
   }
 
   send(frame: Frame): void {

@@ -1,7 +1,7 @@
 // Validate: a send request as the API takes it, checked once and turned into what the rest of the
 // send path works with — its targets, its payload encoded once, its times from core/lifecycle.ts.
 // Nothing here reads the store: a request that fails here cost nothing.
-import { encodeValue } from "../codec.ts";
+import { encodeData } from "../codec.ts";
 import type { Config } from "../config.ts";
 import { PushmeshError } from "../errors.ts";
 import { expiryOf } from "../lifecycle.ts";
@@ -31,8 +31,8 @@ export type SendRequest = {
 /** A request that passed every check that needs no store. */
 export type ValidSend = {
   request: SendRequest;
-  /** The message body as stored and pushed. */
-  data: string;
+  /** The message body as stored and pushed: CBOR, encoded once here. */
+  data: Uint8Array;
   priority: PriorityCode;
   collapseKey: string | null;
   category: string | null;
@@ -45,16 +45,13 @@ export type ValidSend = {
 
 /** The furthest a message may be scheduled: ten years. */
 const MAX_HORIZON_MS = 10 * 365 * 24 * 3600 * 1000;
-const textEncoder = new TextEncoder();
 /** Options that work per device; a topic message is stored once for every subscriber. */
 const PER_DEVICE = ["deliverAt", "delay", "idempotencyKey", "collapseKey"] as const;
 
 export function validateSend(request: SendRequest, config: Pick<Config, "maxPayloadBytes">, now: number): ValidSend {
-  const data = JSON.stringify(request.data ?? null);
-  // Both forms count: the JSON kept in the store and the CBOR pushed (floats grow in CBOR).
-  const size = Math.max(textEncoder.encode(data).length, encodeValue(request.data ?? null).length);
-  if (size > config.maxPayloadBytes) {
-    throw new PushmeshError("PAYLOAD_TOO_LARGE", `data is ${size} bytes; the limit is ${config.maxPayloadBytes}`);
+  const data = encodeData(request.data ?? null);
+  if (data.length > config.maxPayloadBytes) {
+    throw new PushmeshError("PAYLOAD_TOO_LARGE", `data is ${data.length} bytes as CBOR; the limit is ${config.maxPayloadBytes}`);
   }
   const asked = request.deliverAt ?? (request.delay === undefined ? null : now + request.delay * 1000);
   if (asked !== null && (!Number.isFinite(asked) || asked > now + MAX_HORIZON_MS)) {

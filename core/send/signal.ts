@@ -1,19 +1,20 @@
 // Signal: after the durable write, tell the nodes holding the devices. A lost signal costs latency
 // only: every heartbeat answer carries the latest sequence and the relay pushes the gap.
-import { deviceKey, type Engine, type Signal } from "../engine.ts";
+import { deviceKey, type Engine, type Signal, type SignalledMessage } from "../engine.ts";
 import type { Log } from "../log.ts";
-import type { Assigned, InboxMessage, NewMessage } from "../store.ts";
+import type { Assigned, NewMessage } from "../store.ts";
 
 /** Signals the holders of the written devices; a row a later message of its group collapsed is never pushed, so not signalled. */
 export async function signalHolders(engine: Engine, message: NewMessage, written: Assigned[], log?: Log): Promise<void> {
   const assigned = written.some((a) => a.collapsed) ? written.filter((a) => !a.collapsed) : written;
-  if (assigned.length === 0) return;
+  // A body that cannot become a frame is not signalled: the relay meets it in the store and marks it failed.
+  if (assigned.length === 0 || !(message.data instanceof Uint8Array)) return;
   const { appId } = message;
   try {
-    const pushed: Omit<InboxMessage, "seq"> = {
+    const pushed: Omit<SignalledMessage, "seq"> = {
       messageId: message.messageId,
       priority: message.priority,
-      data: JSON.parse(message.data) as unknown,
+      data: message.data,
       collapseKey: message.collapseKey,
       createdAt: message.createdAt,
       expiresAt: message.expiresAt,

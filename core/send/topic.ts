@@ -38,7 +38,7 @@ export async function publishToTopic(
       appId,
       topic,
       offset,
-      message: { messageId: message.messageId, priority: message.priority, data: valid.request.data ?? null, createdAt: now },
+      message: { messageId: message.messageId, priority: message.priority, data: valid.data, createdAt: now },
     });
   } catch (error) {
     deps.log?.("topic_broadcast_failed", { appId, topic, offset, error: String(error) });

@@ -121,13 +121,13 @@ test("message status counts pending then delivered", async () => {
   await mesh.device("never-online");
   const { messageId } = await mesh.send(["counted", "never-online"], { x: 1 });
   const before = await mesh.api("GET", `/v1/messages/${messageId}`);
-  expect(before.body).toMatchObject({ messageId, targets: 2, states: { pending: 2, delivered: 0, expired: 0, collapsed: 0, suppressed: 0 } });
+  expect(before.body).toMatchObject({ messageId, targets: 2, states: { pending: 2, delivered: 0, expired: 0, collapsed: 0, suppressed: 0, failed: 0 } });
   await using device = await connectDevice(mesh.ws, creds);
   await device.waitFor(1);
   await device.client.stop();
   await Bun.sleep(100);
   const after = await mesh.api("GET", `/v1/messages/${messageId}`);
-  expect(after.body.states).toEqual({ pending: 1, delivered: 1, expired: 0, collapsed: 0, suppressed: 0 });
+  expect(after.body.states).toEqual({ pending: 1, delivered: 1, expired: 0, collapsed: 0, suppressed: 0, failed: 0 });
 });
 
 test("GET /v1/nodes lists the relay with its addresses; /openapi.json describes the routes", async () => {

@@ -3,6 +3,7 @@
 // fails fast with EngineUnavailable instead of hanging, and subscriptions and this node's presence
 // come back by themselves once Redis does. Outages here are real: the server is SIGKILLed and
 // started again on the same port, or frozen with SIGSTOP.
+import { encodeData } from "../../core/codec.ts";
 import { expect, test } from "bun:test";
 import { RedisClient } from "bun";
 import { eventually } from "../engine.contract.ts";
@@ -18,9 +19,9 @@ const deliver = (seq: number): Signal => ({
   kind: "deliver",
   appId: "app",
   deviceId: "d",
-  message: { seq, messageId: `m${seq}`, priority: 1, data: { seq }, collapseKey: null, createdAt: 1, expiresAt: null },
+  message: { seq, messageId: `m${seq}`, priority: 1, data: encodeData({ seq }), collapseKey: null, createdAt: 1, expiresAt: null },
 });
-const topic = (offset: number) => ({ appId: "app", topic: "t", offset, message: { messageId: "m", priority: 1 as const, data: null, createdAt: 1 } });
+const topic = (offset: number) => ({ appId: "app", topic: "t", offset, message: { messageId: "m", priority: 1 as const, data: encodeData(null), createdAt: 1 } });
 const fast = { retryMinMs: 20, retryMaxMs: 100, connectTimeoutMs: 300, commandTimeoutMs: 300 };
 
 function disposable<T extends { close(): Promise<void> }>(value: T): T & AsyncDisposable {
@@ -149,7 +150,7 @@ test("a signal Redis hands over that no engine wrote is dropped and logged; the 
   await node.subscribe("n1", (s) => got.push(s));
   const raw = new RedisClient(redis.url);
   try {
-    for (const junk of ["not json", "[2,[],[]]", '[1,[],[[0,"app","d",1,5]]]', '[1,[["m",9,1,null,null,null]],[[0,"app","d",1,0]]]']) {
+    for (const junk of ["not json", "[3,[],[]]", '[2,[],[[0,"app","d",1,5]]]', '[2,[["m",9,1,null,null,"oA=="]],[[0,"app","d",1,0]]]']) {
       await raw.send("PUBLISH", ["pm:node:n1", junk]);
     }
   } finally {

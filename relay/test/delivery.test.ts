@@ -29,7 +29,7 @@ for (const transport of ["ws", "tcp"] as const) {
     // Every one acknowledged and marked delivered in the store.
     await Bun.sleep(200);
     const status = await mesh.api("GET", `/v1/messages/${sent[999]}`);
-    expect(status.body.states).toEqual({ pending: 0, delivered: 1, expired: 0, collapsed: 0, suppressed: 0 });
+    expect(status.body.states).toEqual({ pending: 0, delivered: 1, expired: 0, collapsed: 0, suppressed: 0, failed: 0 });
   }, 30_000);
 }
 
@@ -99,7 +99,7 @@ test("an expired message is never delivered and is counted as expired", async ()
   await Bun.sleep(150);
   expect(device.received.map((m) => m.messageId)).toEqual([fresh.messageId]);
   const status = await mesh.api("GET", `/v1/messages/${expiring.messageId}`);
-  expect(status.body.states).toEqual({ pending: 0, delivered: 0, expired: 1, collapsed: 0, suppressed: 0 });
+  expect(status.body.states).toEqual({ pending: 0, delivered: 0, expired: 1, collapsed: 0, suppressed: 0, failed: 0 });
 });
 
 test("lastSeq in HELLO counts only under the device's epoch", async () => {

@@ -1,6 +1,6 @@
 // Heartbeat deadlines follow the interval each device announces, and heartbeat answers close gaps.
 import { expect, test } from "bun:test";
-import { lengthPrefixed } from "../../core/codec.ts";
+import { encodeData, lengthPrefixed } from "../../core/codec.ts";
 import { uuidv7 } from "../../core/ids.ts";
 import { FrameType, PROTOCOL_VERSION, WireError } from "../../core/protocol.ts";
 import { connectDevice, startTestMesh } from "../../test-support/harness.ts";
@@ -63,7 +63,7 @@ test("a message whose signal was lost reaches the device at its next heartbeat",
   await using device = await connectDevice(mesh.ws, creds, { heartbeat: 1 });
   await device.waitForEvent("connected");
   // Written to the store with no signal, as when the engine loses one.
-  const message = { appId: mesh.appId, messageId: uuidv7(), priority: 1 as const, data: JSON.stringify({ lost: "signal" }), collapseKey: null, category: null, createdAt: Date.now(), expiresAt: null };
+  const message = { appId: mesh.appId, messageId: uuidv7(), priority: 1 as const, data: encodeData({ lost: "signal" }), collapseKey: null, category: null, createdAt: Date.now(), expiresAt: null };
   await mesh.store.writeMessage({ message, targetCount: 1, deliver: ["gap"], deferred: [], at: message.createdAt });
   await Bun.sleep(300);
   expect(device.received).toHaveLength(0);
