@@ -6,6 +6,7 @@ import { type EdgeDeps, limitAppRate, newRouter } from "./env.ts";
 import { forwardWrites } from "./forward-writes.ts";
 import { errorResponse, toPushmeshError } from "./http-errors.ts";
 import { deviceRoutes } from "./routes/devices.ts";
+import { homeRoutes } from "./routes/home.ts";
 import { messageRoutes } from "./routes/messages.ts";
 import { nodeRoutes } from "./routes/nodes.ts";
 import { preferenceRoutes } from "./routes/preferences.ts";
@@ -36,6 +37,7 @@ export function createEdgeApp(deps: EdgeDeps) {
   app.use("/v1/*", (c, next) => (c.req.path === "/v1/messages/batch" ? batchLimit(c, next) : singleLimit(c, next)));
 
   app.get("/healthz", (c) => c.json({ ok: true }));
+  app.route("/", homeRoutes(deps));
   app.route("/", deviceRoutes(deps));
   app.route("/", messageRoutes(deps));
   app.route("/", nodeRoutes(deps));

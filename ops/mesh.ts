@@ -10,7 +10,8 @@ import { Scheduler } from "../core/schedule.ts";
 import type { Store } from "../core/store.ts";
 import { createEdgeApp } from "../edge/app.ts";
 import { openStore } from "../store/open.ts";
-import { startRelayNode } from "../relay/relay-node.ts";
+import { type RelayNode, startRelayNode } from "../relay/relay-node.ts";
+import { DEV_PORTS, portInUse, relayPortInUse } from "./port-in-use.ts";
 
 export type Mesh = {
   edge: string;
@@ -28,7 +29,14 @@ export type Mesh = {
 export async function startMesh(config: Config, log: Log): Promise<Mesh> {
   const store = await openStore(config);
   const engine = new MemoryEngine();
-  const node = await startRelayNode(config, { store, engine, log });
+  let node: RelayNode;
+  try {
+    node = await startRelayNode(config, { store, engine, log });
+  } catch (error) {
+    await engine.close();
+    store.close();
+    throw relayPortInUse(error, config, DEV_PORTS);
+  }
   const { relay, ws, tcp } = node;
   const host = config.publicHost ?? config.host;
 
@@ -36,7 +44,18 @@ export async function startMesh(config: Config, log: Log): Promise<Mesh> {
   const scheduler = new Scheduler({ store, engine, config, log });
   scheduler.start();
   const app = createEdgeApp({ store, engine, config, log, limiter, scheduler });
-  const edgeServer = Bun.serve({ hostname: config.host, port: config.edgePort, fetch: app.fetch });
+  let edgeServer: ReturnType<typeof Bun.serve>;
+  try {
+    edgeServer = Bun.serve({ hostname: config.host, port: config.edgePort, fetch: app.fetch });
+  } catch (error) {
+    // The relay runs by now (listeners, report timers): stop it, so a caller that goes on is not left with it.
+    await node.stop();
+    await scheduler.stop();
+    await limiter.close();
+    await engine.close();
+    store.close();
+    throw portInUse(error, "edge HTTP", config.host, config.edgePort, DEV_PORTS);
+  }
   const edge = `http://${host}:${edgeServer.port}`;
 
   let stopped: Promise<void> | null = null;

@@ -7,7 +7,8 @@ import { Scheduler } from "../core/schedule.ts";
 import { createEdgeApp } from "../edge/app.ts";
 import { openStore } from "../store/open.ts";
 import { openEngine } from "../engines/open.ts";
-import { startRelayNode } from "../relay/relay-node.ts";
+import { type RelayNode, startRelayNode } from "../relay/relay-node.ts";
+import { portInUse, relayPortInUse } from "./port-in-use.ts";
 
 type Stoppable = { stop(): Promise<void> };
 
@@ -28,7 +29,12 @@ function stopOnSignals(target: Stoppable, log: Log): void {
 export async function runRelayProcess(config: Config, log: Log): Promise<void> {
   const store = await openStore(config, log);
   const engine = await openEngine(config, log);
-  const node = await startRelayNode(config, { store, engine: engine.engine, log });
+  let node: RelayNode;
+  try {
+    node = await startRelayNode(config, { store, engine: engine.engine, log });
+  } catch (error) {
+    throw relayPortInUse(error, config, { flags: ["--ws-port", "--tcp-port"], example: "npm run pushmesh -- relay … --ws-port 0 --tcp-port 0" });
+  }
   stopOnSignals(
     {
       async stop() {
@@ -48,7 +54,12 @@ export async function runEdgeProcess(config: Config, log: Log): Promise<void> {
   const scheduler = new Scheduler({ store, engine: engine.engine, config, log });
   scheduler.start();
   const app = createEdgeApp({ store, engine: engine.engine, config, log, limiter: engine.limiter, scheduler });
-  const server = Bun.serve({ hostname: config.host, port: config.edgePort, fetch: app.fetch });
+  let server: ReturnType<typeof Bun.serve>;
+  try {
+    server = Bun.serve({ hostname: config.host, port: config.edgePort, fetch: app.fetch });
+  } catch (error) {
+    throw portInUse(error, "edge HTTP", config.host, config.edgePort, { flags: ["--edge-port"], example: "npm run pushmesh -- edge … --edge-port 0" });
+  }
   stopOnSignals(
     {
       async stop() {

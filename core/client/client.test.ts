@@ -3,7 +3,7 @@
 import { expect, test } from "bun:test";
 import { encodeFrame } from "../codec.ts";
 import { FrameType } from "../protocol.ts";
-import { PushClient } from "./client.ts";
+import { type ClientEvent, PushClient } from "./client.ts";
 import type { TransportFactory } from "./transport.ts";
 
 type Node = { up: boolean; closesBeforeWelcome: number };
@@ -76,5 +76,43 @@ test("with every node unreachable the list is walked in turn", async () => {
   await connectedTo(client);
   expect(tried.slice(0, 5)).toEqual(["a", "b", "a", "b", "a"]);
   expect(tried.at(-1)).toBe("b");
+  await client.stop();
+});
+
+test("after SESSION_REPLACED the client says so and stays away instead of taking the device straight back", async () => {
+  const opened: { address: string; close: (code: number, reason: string) => void }[] = [];
+  const factory: TransportFactory = (address, handlers) => {
+    opened.push({ address, close: handlers.onClose });
+    setTimeout(() => {
+      handlers.onOpen();
+      handlers.onFrame(
+        encodeFrame({ type: FrameType.WELCOME, sessionId: "s_1", nodeId: address, latestSeq: 0, heartbeat: 30, heartbeatMin: 5, heartbeatMax: 600, epoch: 1 }),
+      );
+    }, 0);
+    return { send() {}, close: () => handlers.onClose(1000, "closed by client") };
+  };
+  const events: ClientEvent[] = [];
+  const client = new PushClient({
+    deviceId: "d",
+    token: "t",
+    addresses: ["a"],
+    transport: factory,
+    onMessage() {},
+    onEvent: (e) => events.push(e),
+    replacedBackoff: { minMs: 60_000, maxMs: 600_000 },
+  });
+  await client.start();
+  await connectedTo(client);
+  opened[0]!.close(4031, "the same device opened a newer connection");
+  expect(events.slice(-2)).toEqual([
+    { type: "disconnected", code: 4031, reason: "the same device opened a newer connection" },
+    { type: "replaced", retryInMs: expect.any(Number) },
+  ]);
+  const { retryInMs } = events.at(-1) as { retryInMs: number };
+  expect(retryInMs).toBeGreaterThanOrEqual(30_000);
+  expect(retryInMs).toBeLessThanOrEqual(60_000);
+  // A reconnect at once would be a zero-delay timer set before this one, so it would have run by now.
+  await new Promise((resolve) => setTimeout(resolve, 0));
+  expect(opened).toHaveLength(1);
   await client.stop();
 });

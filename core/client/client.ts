@@ -1,5 +1,6 @@
 // The device SDK: connects, says HELLO with its last sequence, hands each message to the app once
-// and in order, acks in batches, heartbeats, fetches gaps, and reconnects (following GOAWAY).
+// and in order, acks in batches, heartbeats, fetches gaps, and reconnects (following GOAWAY; slowly
+// when another connection of the same device took over).
 import { decodeFrame, encodeFrame } from "../codec.ts";
 import {
   type Frame,
@@ -14,6 +15,7 @@ import {
   WireError,
   bytesToUuid,
 } from "../protocol.ts";
+import { type BackoffRange, ReplacedBackoff } from "./replaced-backoff.ts";
 import type { Transport, TransportFactory } from "./transport.ts";
 
 export type ReceivedMessage = {
@@ -54,6 +56,8 @@ export type ClientEvent =
   | { type: "connected"; nodeId: string; sessionId: string; address: string; latestSeq: number }
   | { type: "disconnected"; code: number; reason: string }
   | { type: "goaway"; reason: number; alternatives: string[] }
+  /** Another connection for this device took over (SESSION_REPLACED); the next attempt waits `retryInMs`. */
+  | { type: "replaced"; retryInMs: number }
   | { type: "error"; code: string; message: string };
 
 export type ClientOptions = {
@@ -72,6 +76,8 @@ export type ClientOptions = {
   /** Acks wait this long to cover several messages in one frame. */
   ackDelayMs?: number;
   reconnect?: { minMs: number; maxMs: number };
+  /** The wait after SESSION_REPLACED (replaced-backoff.ts); default 5 s doubling up to 60 s. */
+  replacedBackoff?: BackoffRange;
   /** Picks the GOAWAY alternative field for this transport: 1 = ws URL, 2 = tcp address. */
   alternativeField?: 1 | 2;
 };
@@ -113,11 +119,14 @@ export class PushClient {
   private opened = false;
   /** Addresses whose socket did not open, and until when later attempts pass over them. */
   private readonly unreachableUntil = new Map<string, number>();
+  private readonly replaced: ReplacedBackoff;
+  private welcomedAt = 0;
 
   constructor(private readonly options: ClientOptions) {
     if (options.addresses.length === 0) throw new Error("PushClient needs at least one address");
     this.addresses = [...options.addresses];
     this.heartbeatSeconds = options.heartbeat ?? 30;
+    this.replaced = new ReplacedBackoff(options.replacedBackoff);
   }
 
   get lastSeq(): number {
@@ -218,6 +227,7 @@ export class PushClient {
         this.receivedSeq = this.ackedSeq = this.state.lastSeq;
         this.heartbeatSeconds = frame.heartbeat;
         this.welcomed = true;
+        this.welcomedAt = Date.now();
         this.attempts = 0;
         void this.options.state?.save({ ...this.state, topics: { ...this.state.topics } });
         this.scheduleHeartbeat();
@@ -346,7 +356,9 @@ export class PushClient {
     const { minMs, maxMs } = this.options.reconnect ?? { minMs: 100, maxMs: 10_000 };
     // Full jitter so a node's devices do not all return in the same instant.
     const ceiling = Math.min(maxMs, minMs * 2 ** this.attempts);
-    const delay = Math.max(this.goawayDelayMs, this.attempts === 0 ? 0 : Math.random() * ceiling);
+    const replacedMs = code === WireError.SESSION_REPLACED.code ? this.replaced.next(this.welcomedAt, Date.now()) : 0;
+    if (replacedMs > 0) this.emit({ type: "replaced", retryInMs: replacedMs });
+    const delay = Math.max(this.goawayDelayMs, replacedMs, this.attempts === 0 ? 0 : Math.random() * ceiling);
     this.goawayDelayMs = 0;
     const current = this.addresses[this.addressIndex % this.addresses.length]!;
     if (!this.opened) this.unreachableUntil.set(current, Date.now() + maxMs);

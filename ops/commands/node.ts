@@ -1,0 +1,60 @@
+// The relay registry, read and changed in the store directly (as an operator on the store's host).
+import { configFrom } from "../config-args.ts";
+import { openStore } from "../../store/open.ts";
+import { defineCommand } from "./command.ts";
+import { CliError } from "./errors.ts";
+import { print } from "./output.ts";
+
+export const nodeList = defineCommand({
+  name: "node list",
+  summary: "the relay registry: one JSON line per relay",
+  flags: {},
+  configFlags: ["db"],
+  description: "Prints every relay in the registry at --db as one line of JSON: id, region, addresses, load, draining.",
+  examples: ["node list", "node list --db file:/var/lib/pushmesh/pushmesh.db"],
+  async run({ config: flags }) {
+    const store = await openStore(configFrom(flags, process.env));
+    try {
+      for (const n of await store.listNodes()) print(n);
+    } finally {
+      store.close();
+    }
+  },
+});
+
+const setDraining = (draining: boolean) => async ({ args: [id], config: flags }: { args: string[]; config: Record<string, string> }) => {
+  const store = await openStore(configFrom(flags, process.env));
+  try {
+    if (!(await store.setNodeDraining(id!, draining))) {
+      throw new CliError("NODE_NOT_FOUND", `no relay node '${id}' in the registry at ${flags.db ?? process.env.PUSHMESH_DB ?? "file:pushmesh.db"} (see node list)`);
+    }
+    print({ node: id, draining });
+  } finally {
+    store.close();
+  }
+};
+
+export const nodeDrain = defineCommand({
+  name: "node drain",
+  summary: "marks a relay draining: it sends its devices to other relays in paced waves",
+  args: [{ name: "ID", help: "the relay's node id (see node list)" }],
+  flags: {},
+  configFlags: ["db"],
+  description: [
+    "Sets the relay's draining flag in the registry. The relay sees it within its report interval,",
+    "stops answering /readyz, refuses new devices and sends its devices elsewhere at --drain-rate.",
+  ].join("\n"),
+  examples: ["node drain relay-1", "node drain relay-1 --db file:/var/lib/pushmesh/pushmesh.db"],
+  run: setDraining(true),
+});
+
+export const nodeUndrain = defineCommand({
+  name: "node undrain",
+  summary: "lets a drained relay accept devices again",
+  args: [{ name: "ID", help: "the relay's node id (see node list)" }],
+  flags: {},
+  configFlags: ["db"],
+  description: "Clears the relay's draining flag in the registry: it takes devices again.",
+  examples: ["node undrain relay-1"],
+  run: setDraining(false),
+});
