@@ -19,6 +19,8 @@ export const FrameType = {
   SUBSCRIBE: 10,
   UNSUBSCRIBE: 11,
   TOPIC_PUSH: 12,
+  SUBSCRIBED: 13,
+  UNSUBSCRIBED: 14,
 } as const;
 export type FrameType = (typeof FrameType)[keyof typeof FrameType];
 export type FrameName = keyof typeof FrameType;
@@ -44,6 +46,7 @@ export const WireError = {
   HELLO_REQUIRED: { code: 4004, reason: "the first frame on a connection must be HELLO" },
   UNSUPPORTED_VERSION: { code: 4005, reason: "the protocol version in HELLO is not spoken by this server" },
   TEXT_NOT_ACCEPTED: { code: 4006, reason: "WebSocket text messages are not part of the protocol" },
+  FRAME_QUEUE_FULL: { code: 4007, reason: "more frames arrived than the server holds for a connection while it handles an earlier one" },
   TOKEN_INVALID: { code: 4010, reason: "the device token is malformed, forged or for another device" },
   TOKEN_EXPIRED: { code: 4011, reason: "the device token is past its expiry" },
   DEVICE_UNKNOWN: { code: 4012, reason: "the token is valid but the device no longer exists" },
@@ -118,6 +121,10 @@ export type ErrorFrame = { type: typeof FrameType.ERROR; code: number; message: 
 /** Subscribes this device to a topic; `lastOffset` null means only messages from now on. */
 export type SubscribeFrame = { type: typeof FrameType.SUBSCRIBE; topic: string; lastOffset: number | null };
 export type UnsubscribeFrame = { type: typeof FrameType.UNSUBSCRIBE; topic: string };
+/** The subscription is stored; this connection's TOPIC_PUSH frames for it carry offsets above `startOffset`. */
+export type SubscribedFrame = { type: typeof FrameType.SUBSCRIBED; topic: string; startOffset: number };
+/** The subscription is removed; no TOPIC_PUSH for the topic follows on this connection. */
+export type UnsubscribedFrame = { type: typeof FrameType.UNSUBSCRIBED; topic: string };
 export type TopicPushFrame = {
   type: typeof FrameType.TOPIC_PUSH;
   topic: string;
@@ -140,17 +147,12 @@ export type Frame =
   | ErrorFrame
   | SubscribeFrame
   | UnsubscribeFrame
-  | TopicPushFrame;
+  | TopicPushFrame
+  | SubscribedFrame
+  | UnsubscribedFrame;
 
 /** Frames a device sends; a relay rejects every other type with UNKNOWN_FRAME_TYPE. */
-export const DEVICE_FRAMES: ReadonlySet<number> = new Set([
-  FrameType.HELLO,
-  FrameType.ACK,
-  FrameType.HEARTBEAT,
-  FrameType.FETCH,
-  FrameType.SUBSCRIBE,
-  FrameType.UNSUBSCRIBE,
-]);
+export const DEVICE_FRAMES: ReadonlySet<number> = new Set([FrameType.HELLO, FrameType.ACK, FrameType.HEARTBEAT, FrameType.FETCH, FrameType.SUBSCRIBE, FrameType.UNSUBSCRIBE]);
 /** Frames a relay sends. */
 export const SERVER_FRAMES: ReadonlySet<number> = new Set([
   FrameType.WELCOME,
@@ -159,6 +161,8 @@ export const SERVER_FRAMES: ReadonlySet<number> = new Set([
   FrameType.GOAWAY,
   FrameType.ERROR,
   FrameType.TOPIC_PUSH,
+  FrameType.SUBSCRIBED,
+  FrameType.UNSUBSCRIBED,
 ]);
 
 export class FrameError extends Error {
@@ -193,19 +197,25 @@ const priority = (v: unknown): v is PriorityCode => v === 0 || v === 1 || v === 
 const anything = (_v: unknown): _v is unknown => true;
 const nullableText = (v: unknown): v is string | null => v === null || isText(v, 256);
 export const TOPIC_PATTERN = /^[A-Za-z0-9._:-]{1,128}$/;
+// A text string that is no topic name is TOPIC_INVALID, wherever it stands; any other type is INVALID_FRAME.
+function checkTopicName(name: string): void {
+  if (!TOPIC_PATTERN.test(name)) throw new FrameError("TOPIC_INVALID", `topic ${JSON.stringify(name.slice(0, 140))} is not 1-128 of [A-Za-z0-9._:-]`);
+}
 const topicName = (v: unknown): v is string => {
-  if (typeof v === "string" && TOPIC_PATTERN.test(v)) return true;
-  throw new FrameError("TOPIC_INVALID", `topic ${JSON.stringify(v)?.slice(0, 140)} is not 1-128 of [A-Za-z0-9._:-]`);
+  if (typeof v !== "string") return false;
+  checkTopicName(v);
+  return true;
 };
 const nullableUint = (v: unknown): v is number | null => v === null || uint(v);
 const MAX_HELLO_TOPICS = 256;
-const topicOffsets = (v: unknown): v is Record<string, number> =>
-  typeof v === "object" &&
-  v !== null &&
-  !Array.isArray(v) &&
-  !(v instanceof Uint8Array) &&
-  Object.keys(v).length <= MAX_HELLO_TOPICS &&
-  Object.entries(v).every(([k, n]) => TOPIC_PATTERN.test(k) && uint(n));
+/** HELLO.topics: the map's shape and values first (INVALID_FRAME), then its names (TOPIC_INVALID). */
+const topicOffsets = (v: unknown): v is Record<string, number> => {
+  if (typeof v !== "object" || v === null || Array.isArray(v) || v instanceof Uint8Array) return false;
+  const entries = Object.entries(v);
+  if (entries.length > MAX_HELLO_TOPICS || !entries.every(([, n]) => uint(n))) return false;
+  for (const [name] of entries) checkTopicName(name);
+  return true;
+};
 const alternatives = (v: unknown): v is Alternative[] =>
   Array.isArray(v) && v.length <= 64 && v.every((a) => Array.isArray(a) && a.length === 3 && a.every((s) => isText(s, 1024)));
 
@@ -223,6 +233,8 @@ const ARITY: Record<FrameType, [number, number]> = {
   [FrameType.SUBSCRIBE]: [2, 2],
   [FrameType.UNSUBSCRIBE]: [1, 1],
   [FrameType.TOPIC_PUSH]: [6, 6],
+  [FrameType.SUBSCRIBED]: [2, 2],
+  [FrameType.UNSUBSCRIBED]: [1, 1],
 };
 
 /**
@@ -308,6 +320,10 @@ export function validateFrame(value: unknown, accept: ReadonlySet<number>): Fram
         data: field(f, 4, "data", anything),
         sentAt: field(f, 5, "sentAt", uint),
       };
+    case FrameType.SUBSCRIBED:
+      return { type: t, topic: field(f, 0, "topic", topicName), startOffset: field(f, 1, "startOffset", uint) };
+    case FrameType.UNSUBSCRIBED:
+      return { type: t, topic: field(f, 0, "topic", topicName) };
   }
 }
 
@@ -320,16 +336,7 @@ export function frameToArray(frame: Frame): unknown[] {
       return a;
     }
     case FrameType.WELCOME:
-      return [
-        frame.type,
-        frame.sessionId,
-        frame.nodeId,
-        frame.latestSeq,
-        frame.heartbeat,
-        frame.heartbeatMin,
-        frame.heartbeatMax,
-        frame.epoch,
-      ];
+      return [frame.type, frame.sessionId, frame.nodeId, frame.latestSeq, frame.heartbeat, frame.heartbeatMin, frame.heartbeatMax, frame.epoch];
     case FrameType.PUSH: {
       const a: unknown[] = [frame.type, frame.seq, frame.messageId, frame.priority, frame.data, frame.sentAt];
       if (frame.collapseKey !== null) a.push(frame.collapseKey);
@@ -353,6 +360,10 @@ export function frameToArray(frame: Frame): unknown[] {
       return [frame.type, frame.topic];
     case FrameType.TOPIC_PUSH:
       return [frame.type, frame.topic, frame.offset, frame.messageId, frame.priority, frame.data, frame.sentAt];
+    case FrameType.SUBSCRIBED:
+      return [frame.type, frame.topic, frame.startOffset];
+    case FrameType.UNSUBSCRIBED:
+      return [frame.type, frame.topic];
   }
 }
 

@@ -5,7 +5,8 @@ import type { ServerWebSocket, Socket, TCPSocketListener } from "bun";
 import { lengthPrefixed, TcpFrameReader } from "../core/codec.ts";
 import { FrameError } from "../core/protocol.ts";
 import type { Relay } from "../core/relay/relay.ts";
-import type { Connection, Session } from "../core/relay/session.ts";
+import type { Session } from "../core/relay/session.ts";
+import type { Connection } from "../core/relay/session-host.ts";
 
 type WsData = { remote: string; session?: Session };
 
@@ -47,8 +48,11 @@ export function listenWebSocket(relay: Relay, hostname: string, port: number, tl
     websocket: {
       data: {} as WsData,
       // Heartbeats are the protocol's own; the socket-level timer and pings would only wake radios.
+      // Client pings get Bun's automatic pong but never reach the session: only frames count.
       idleTimeout: 0,
       sendPings: false,
+      // Frames are small CBOR; a deflate context per socket would cost more memory than it saves.
+      perMessageDeflate: false,
       // Larger than the frame limit so an oversized frame gets FRAME_TOO_LARGE rather than a bare 1009.
       maxPayloadLength: relay.config.maxFrameBytes * 4,
       backpressureLimit: WS_BUFFER_LIMIT,
@@ -58,7 +62,7 @@ export function listenWebSocket(relay: Relay, hostname: string, port: number, tl
       message(ws, message) {
         const session = ws.data.session;
         if (!session) return;
-        if (typeof message === "string") session.fail(new FrameError("TEXT_NOT_ACCEPTED", "send frames as binary messages"));
+        if (typeof message === "string") session.refuse(new FrameError("TEXT_NOT_ACCEPTED", "send frames as binary messages"));
         else session.receive(message);
       },
       drain(ws) {
@@ -123,6 +127,7 @@ export function listenTcp(relay: Relay, hostname: string, port: number, tls?: Tl
         try {
           frames = reader.push(chunk);
         } catch (error) {
+          // The stream has no frame boundary left to find: it ends now, not in the frame's turn.
           session.fail(error);
           return;
         }

@@ -9,78 +9,28 @@ import {
   PROTOCOL_VERSION,
   type PriorityName,
   type PushFrame,
+  type SubscribedFrame,
   type TopicPushFrame,
+  type UnsubscribedFrame,
   SERVER_FRAMES,
   WIRE_ERROR_NAMES,
   WireError,
   bytesToUuid,
 } from "../protocol.ts";
-import { type BackoffRange, ReplacedBackoff } from "./replaced-backoff.ts";
-import type { Transport, TransportFactory } from "./transport.ts";
+import type { ClientEvent, ClientOptions, ClientState, ReceivedMessage } from "./client-types.ts";
+import { ReplacedBackoff } from "./replaced-backoff.ts";
+import { TopicRequests } from "./topic-requests.ts";
+import type { Transport } from "./transport.ts";
 
-export type ReceivedMessage = {
-  seq: number;
-  messageId: string;
-  priority: PriorityName;
-  data: unknown;
-  sentAt: number;
-  collapseKey: string | null;
-};
-
-export type ReceivedTopicMessage = {
-  topic: string;
-  offset: number;
-  messageId: string;
-  priority: PriorityName;
-  data: unknown;
-  sentAt: number;
-};
-
-/** What the SDK must remember across restarts to hand each message to the app exactly once. */
-export type ClientState = { lastSeq: number; epoch: number; topics?: Record<string, number> };
-export interface ClientStateStore {
-  load(): ClientState | null | Promise<ClientState | null>;
-  save(state: ClientState): void | Promise<void>;
-}
-export class MemoryStateStore implements ClientStateStore {
-  private state: ClientState | null = null;
-  load() {
-    return this.state;
-  }
-  save(state: ClientState) {
-    this.state = { ...state };
-  }
-}
-
-export type ClientEvent =
-  | { type: "connected"; nodeId: string; sessionId: string; address: string; latestSeq: number }
-  | { type: "disconnected"; code: number; reason: string }
-  | { type: "goaway"; reason: number; alternatives: string[] }
-  /** Another connection for this device took over (SESSION_REPLACED); the next attempt waits `retryInMs`. */
-  | { type: "replaced"; retryInMs: number }
-  | { type: "error"; code: string; message: string };
-
-export type ClientOptions = {
-  deviceId: string;
-  token: string;
-  /** Addresses to try in order: ws:// URLs for the WebSocket transport, host:port for TCP. */
-  addresses: string[];
-  transport: TransportFactory;
-  onMessage: (message: ReceivedMessage) => void | Promise<void>;
-  /** Topic messages, once each and in offset order per topic. */
-  onTopicMessage?: (message: ReceivedTopicMessage) => void | Promise<void>;
-  onEvent?: (event: ClientEvent) => void;
-  state?: ClientStateStore;
-  /** Seconds between heartbeats this device wants; the server clamps it. */
-  heartbeat?: number;
-  /** Acks wait this long to cover several messages in one frame. */
-  ackDelayMs?: number;
-  reconnect?: { minMs: number; maxMs: number };
-  /** The wait after SESSION_REPLACED (replaced-backoff.ts); default 5 s doubling up to 60 s. */
-  replacedBackoff?: BackoffRange;
-  /** Picks the GOAWAY alternative field for this transport: 1 = ws URL, 2 = tcp address. */
-  alternativeField?: 1 | 2;
-};
+export {
+  type ClientEvent,
+  type ClientOptions,
+  type ClientState,
+  type ClientStateStore,
+  MemoryStateStore,
+  type ReceivedMessage,
+  type ReceivedTopicMessage,
+} from "./client-types.ts";
 
 /** Codes after which reconnecting with the same token cannot succeed. */
 const FATAL = new Set<number>([
@@ -93,9 +43,7 @@ const FATAL = new Set<number>([
 export class PushClient {
   private transport: Transport | null = null;
   private state: ClientState = { lastSeq: 0, epoch: 0, topics: {} };
-  /** SUBSCRIBE frames asked for while not connected; sent after the next WELCOME. */
-  private readonly subscribeQueue: string[] = [];
-  private readonly unsubscribeQueue: string[] = [];
+  private readonly topicRequests = new TopicRequests((frame) => this.sendFrame(frame), (topic) => this.state.topics?.[topic] ?? null);
   /** Highest sequence received on the current connection (handed over or queued). */
   private receivedSeq = 0;
   private ackedSeq = 0;
@@ -144,7 +92,7 @@ export class PushClient {
     this.connect();
   }
 
-  /** Stops for good: acks what the app has, then closes. */
+  /** Stops for good: acks what the app has, then closes. Unanswered topic requests are rejected. */
   async stop(): Promise<void> {
     this.stopped = true;
     await this.queue;
@@ -152,23 +100,35 @@ export class PushClient {
     this.clearTimers();
     this.transport?.close();
     this.transport = null;
+    this.topicRequests.stop(new Error("the client is stopped"));
   }
 
   /**
-   * Subscribes this device to a topic (the server keeps the subscription across connections).
-   * Messages published from now on arrive through onTopicMessage.
+   * Subscribes this device to a topic (the server keeps the subscription across connections). Sent
+   * after WELCOME (again after a reconnect until answered) with the offset held, if any. Resolves
+   * with SUBSCRIBED's `startOffset` after the topic messages that came before it: later ones are above it.
    */
-  subscribe(topic: string): void {
-    if (!this.welcomed) this.subscribeQueue.push(topic);
-    else this.sendFrame({ type: FrameType.SUBSCRIBE, topic, lastOffset: this.state.topics?.[topic] ?? null });
+  subscribe(topic: string): Promise<number> {
+    return this.topicRequests.add(FrameType.SUBSCRIBE, topic);
   }
 
-  unsubscribe(topic: string): void {
-    const queued = this.subscribeQueue.indexOf(topic);
-    if (queued >= 0) this.subscribeQueue.splice(queued, 1);
-    if (this.state.topics) delete this.state.topics[topic];
-    if (this.welcomed) this.sendFrame({ type: FrameType.UNSUBSCRIBE, topic });
-    else this.unsubscribeQueue.push(topic);
+  /** Resolves once the relay has removed the subscription; the topic's stored offset is then forgotten. */
+  async unsubscribe(topic: string): Promise<void> {
+    await this.topicRequests.add(FrameType.UNSUBSCRIBE, topic);
+  }
+
+  private topicAnswer(frame: SubscribedFrame | UnsubscribedFrame): void {
+    const request = this.topicRequests.answered(frame);
+    if (!request) return;
+    // In turn with the messages queued for the app, so none that came before the answer follows it.
+    this.queue = this.queue.then(async () => {
+      const topics = this.state.topics;
+      if (frame.type === FrameType.UNSUBSCRIBED && topics && frame.topic in topics) {
+        delete topics[frame.topic];
+        await this.options.state?.save({ ...this.state, topics: { ...topics } });
+      }
+      request.resolve(frame.type === FrameType.SUBSCRIBED ? frame.startOffset : 0);
+    });
   }
 
   /** Drops the connection as a network failure would; the client reconnects by itself. */
@@ -187,16 +147,9 @@ export class PushClient {
         if (transport !== this.transport) return;
         this.opened = true;
         this.unreachableUntil.delete(address);
-        this.sendFrame({
-          type: FrameType.HELLO,
-          version: PROTOCOL_VERSION,
-          deviceId: this.options.deviceId,
-          token: this.options.token,
-          lastSeq: this.state.lastSeq,
-          heartbeat: this.heartbeatSeconds,
-          epoch: this.state.epoch,
-          topics: this.state.topics ?? {},
-        });
+        const { deviceId, token } = this.options;
+        const { lastSeq, epoch, topics = {} } = this.state;
+        this.sendFrame({ type: FrameType.HELLO, version: PROTOCOL_VERSION, deviceId, token, lastSeq, heartbeat: this.heartbeatSeconds, epoch, topics });
       },
       onFrame: (bytes) => {
         if (transport === this.transport) this.receive(bytes, address);
@@ -232,10 +185,13 @@ export class PushClient {
         void this.options.state?.save({ ...this.state, topics: { ...this.state.topics } });
         this.scheduleHeartbeat();
         this.emit({ type: "connected", nodeId: frame.nodeId, sessionId: frame.sessionId, address, latestSeq: frame.latestSeq });
-        for (const topic of this.subscribeQueue.splice(0)) this.subscribe(topic);
-        for (const topic of this.unsubscribeQueue.splice(0)) this.unsubscribe(topic);
+        this.topicRequests.welcomed();
         return;
       }
+      case FrameType.SUBSCRIBED:
+      case FrameType.UNSUBSCRIBED:
+        this.topicAnswer(frame);
+        return;
       case FrameType.TOPIC_PUSH:
         this.enqueue(frame);
         return;
@@ -264,6 +220,7 @@ export class PushClient {
         const name = WIRE_ERROR_NAMES.get(frame.code) ?? String(frame.code);
         const event: ClientEvent = { type: "error", code: name, message: frame.message };
         if (FATAL.has(frame.code)) this.fatal = event;
+        if (this.welcomed) this.topicRequests.refused(frame.code, frame.message);
         this.emit(event);
         return;
       }
@@ -350,8 +307,10 @@ export class PushClient {
     this.generation++;
     this.transport = null;
     this.welcomed = false;
+    this.topicRequests.connectionLost();
     this.clearTimers();
     this.emit({ type: "disconnected", code, reason });
+    if (this.fatal) this.topicRequests.stop(new Error("the relay refused this device; the client does not reconnect"));
     if (this.stopped || this.fatal) return;
     const { minMs, maxMs } = this.options.reconnect ?? { minMs: 100, maxMs: 10_000 };
     // Full jitter so a node's devices do not all return in the same instant.

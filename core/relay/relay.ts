@@ -10,7 +10,8 @@ import type { Store } from "../store.ts";
 import { ConnectRateLimiter, handshakeDelay } from "./admission.ts";
 import { MarkQueue } from "./marks.ts";
 import { type RelayMetrics, noMetrics } from "./metrics.ts";
-import { type Connection, Session } from "./session.ts";
+import { Session } from "./session.ts";
+import type { Connection, SessionHost } from "./session-host.ts";
 
 export type RelayOptions = {
   config: Config;
@@ -29,7 +30,7 @@ export type DrainState = "serving" | "draining" | "drained";
 const SWEEP_MS = 1000;
 const DRAIN_WAVE_MS = 100;
 
-export class Relay {
+export class Relay implements SessionHost<Session> {
   readonly config: Config;
   readonly store: Store;
   readonly engine: Engine;

@@ -1,8 +1,9 @@
-// One device connection, whatever its transport: the HELLO handshake, pushes in sequence order,
-// acks, heartbeats, gap fetches, low-priority holding and backpressure. Topics are in
-// session-topics.ts. The transport hands in frame bodies and takes frames out.
+// One device connection, whatever its transport: the HELLO handshake, frames handled one at a
+// time in arrival order, pushes in sequence order, acks, heartbeats, gap fetches, low-priority
+// holding and backpressure. Topics are in session-topics.ts. The transport hands in frame bodies
+// and takes frames out; the relay is seen only through SessionHost.
 import { peekTokenApp, verifyDeviceToken } from "../auth.ts";
-import { decodeFrame, encodeFrame, encodePushFrame } from "../codec.ts";
+import { decodeFrame, encodeFrame } from "../codec.ts";
 import { randomId } from "../ids.ts";
 import { isLapsed } from "../lifecycle.ts";
 import {
@@ -10,39 +11,30 @@ import {
   type Frame,
   FRAME_NAMES,
   FrameError,
+  type FrameName,
   FrameType,
   type HelloFrame,
   Priority,
   PROTOCOL_VERSION,
-  uuidToBytes,
   WireError,
   type WireErrorName,
 } from "../protocol.ts";
 import type { InboxMessage } from "../store.ts";
-import type { Relay } from "./relay.ts";
 import { Inflight } from "./inflight.ts";
-import { SessionTopics } from "./session-topics.ts";
+import { InOrderFrames } from "./in-order.ts";
+import { pushFrameOf } from "./push-frames.ts";
+import type { Connection, SessionHost } from "./session-host.ts";
+import { SessionTopics, type TopicOwner } from "./session-topics.ts";
 
-/** What a relay needs of a transport: Bun's WebSocket and TCP sockets are wrapped to this. */
-export interface Connection {
-  readonly transport: "ws" | "tcp";
-  readonly remoteAddress: string;
-  /** Sends one encoded frame (the transport adds its framing); false once its buffer is past the high-water mark. */
-  send(frame: Uint8Array): boolean;
-  /** Closes after what was sent has been flushed. */
-  close(code: number, reason: string): void;
-  /** Bytes accepted but not yet written to the socket. */
-  buffered(): number;
-}
-
-type State = "hello" | "auth" | "open" | "closed";
+// "closing": the session's last frame is being sent; nothing else happens to it.
+type State = "hello" | "auth" | "open" | "closing" | "closed";
 
 /** How many inbox rows one store read brings while replaying. */
 const REPLAY_PAGE = 256;
 /** Signals held in memory per session; beyond this the store is the buffer. */
 const MAX_PENDING = 1024;
 
-export class Session {
+export class Session extends InOrderFrames implements TopicOwner {
   readonly id = randomId("s", 8);
   state: State = "hello";
   appId = "";
@@ -73,11 +65,14 @@ export class Session {
   /** Stopped at a low-priority message until the device shows it is awake. */
   private parked = false;
   private inflight: Inflight | null = null;
+  /** Above `pushedSeq` after a FETCH rewound it: the highest sequence this connection ever pushed. */
+  private pushedBeforeRewind = 0;
 
   constructor(
     readonly conn: Connection,
-    readonly relay: Relay,
+    readonly relay: SessionHost<Session>,
   ) {
+    super();
     const now = relay.now();
     this.heartbeat = relay.config.heartbeat.default;
     this.deadline = now + relay.config.heartbeat.min * relay.config.heartbeatGrace * 1000;
@@ -89,12 +84,12 @@ export class Session {
   }
 
   receive(bytes: Uint8Array): void {
-    if (this.state === "closed") return;
+    if (this.isClosed()) return;
     let frame: Frame;
     try {
       frame = decodeFrame(bytes, DEVICE_FRAMES, this.relay.config.maxFrameBytes);
     } catch (error) {
-      this.fail(error);
+      this.refuse(error instanceof FrameError ? error : new FrameError("INTERNAL", String(error), { cause: error }));
       return;
     }
     this.relay.metrics.frameIn(FRAME_NAMES[frame.type], bytes.length);
@@ -106,15 +101,20 @@ export class Session {
       this.parked = false;
       if (this.state === "open") this.pump();
     }
-    this.handle(frame).catch((error: unknown) => this.fail(error));
+    this.accept(frame);
   }
 
-  private async handle(frame: Frame): Promise<void> {
+  /** Room for a SUBSCRIBE per topic the device may hold, pipelined behind HELLO. */
+  protected waitingLimit(): number {
+    return Math.max(512, 2 * this.relay.config.maxTopicsPerConnection);
+  }
+
+  protected handle(frame: Frame): Promise<void> | void {
     if (frame.type === FrameType.HELLO) {
       if (this.state !== "hello") throw new FrameError("INVALID_FRAME", "HELLO was already sent on this connection");
       return this.hello(frame);
     }
-    if (this.state !== "open") throw new FrameError("HELLO_REQUIRED", "the first frame must be HELLO; wait for WELCOME");
+    if (this.state !== "open") throw new FrameError("HELLO_REQUIRED", "the first frame on a connection must be HELLO");
     switch (frame.type) {
       case FrameType.ACK:
         return this.ack(frame.seq);
@@ -179,16 +179,8 @@ export class Session {
     this.ackedSeq = lastSeq;
     this.knownLatest = Math.max(this.knownLatest, latestSeq);
     this.state = "open";
-    this.send({
-      type: FrameType.WELCOME,
-      sessionId: this.id,
-      nodeId: this.relay.config.nodeId,
-      latestSeq,
-      heartbeat: this.heartbeat,
-      heartbeatMin: min,
-      heartbeatMax: max,
-      epoch: device.epoch,
-    });
+    const welcome = { sessionId: this.id, nodeId: this.relay.config.nodeId, latestSeq, heartbeat: this.heartbeat };
+    this.send({ type: FrameType.WELCOME, ...welcome, heartbeatMin: min, heartbeatMax: max, epoch: device.epoch });
     if (lastSeq > device.ackedSeq) this.relay.queueAck(this, lastSeq);
     this.pump();
     // A device's own offset older than its subscription would replay what it was never subscribed to.
@@ -213,9 +205,8 @@ export class Session {
   }
 
   private ack(seq: number): void {
-    if (seq > this.pushedSeq) {
-      throw new FrameError("ACK_OUT_OF_RANGE", `ack ${seq} is above the highest pushed sequence ${this.pushedSeq}`);
-    }
+    const highest = Math.max(this.pushedSeq, this.pushedBeforeRewind);
+    if (seq > highest) throw new FrameError("ACK_OUT_OF_RANGE", `ack ${seq} is above the highest pushed sequence ${highest}`);
     if (seq <= this.ackedSeq) return;
     this.ackedSeq = seq;
     if (this.inflight && this.inflight.acked(seq, this.relay.now(), (ms) => this.relay.metrics.deliveryLatency(ms))) this.inflight = null;
@@ -234,8 +225,12 @@ export class Session {
   }
 
   private async fetch(afterSeq: number): Promise<void> {
-    // Rewinding re-sends what the device says it lacks; the SDK drops any it already had.
-    if (afterSeq < this.pushedSeq) this.pushedSeq = Math.max(afterSeq, this.ackedSeq);
+    // Rewinding re-sends what the device says it lacks; the SDK drops any it already had. What was
+    // pushed before stays acknowledgeable while the re-sends wait (e.g. for the socket to drain).
+    if (afterSeq < this.pushedSeq) {
+      this.pushedBeforeRewind = Math.max(this.pushedBeforeRewind, this.pushedSeq);
+      this.pushedSeq = Math.max(afterSeq, this.ackedSeq);
+    }
     this.parked = false;
     await this.refreshLatest();
   }
@@ -331,7 +326,7 @@ export class Session {
       this.relay.queueExpired(this, message.seq);
       return;
     }
-    const frame = this.pushFrame(message);
+    const frame = pushFrameOf(message, this.relay.config.maxFrameBytes);
     if (typeof frame === "string") {
       // One message must never block a device: it is marked failed and the stream moves past it.
       this.relay.queueFailed(this, message.seq, frame);
@@ -342,32 +337,12 @@ export class Session {
     this.sendEncoded(frame, "PUSH");
   }
 
-  /** The PUSH frame around the message's stored bytes, or why there can be none. */
-  private pushFrame(message: InboxMessage): Uint8Array | string {
-    if (!(message.data instanceof Uint8Array)) return message.data.undeliverable;
-    let frame: Uint8Array;
-    try {
-      frame = encodePushFrame({
-        seq: message.seq,
-        messageId: uuidToBytes(message.messageId),
-        priority: message.priority,
-        data: message.data,
-        sentAt: message.createdAt,
-        collapseKey: message.collapseKey,
-      });
-    } catch (error) {
-      return `unencodable: ${error instanceof Error ? error.message : String(error)}`;
-    }
-    const max = this.relay.config.maxFrameBytes;
-    return frame.length > max ? `frame_too_large: ${frame.length} bytes, the maximum frame is ${max}` : frame;
-  }
-
   send(frame: Frame): void {
     this.sendEncoded(encodeFrame(frame), FRAME_NAMES[frame.type]);
   }
 
   /** Sends bytes encoded once for many sessions (topic fan-out). */
-  sendEncoded(bytes: Uint8Array, name: (typeof FRAME_NAMES)[keyof typeof FRAME_NAMES]): void {
+  sendEncoded(bytes: Uint8Array, name: FrameName): void {
     if (this.state === "closed") return;
     this.relay.metrics.frameOut(name, bytes.length);
     if (!this.conn.send(bytes) && !this.paused) {
@@ -378,18 +353,21 @@ export class Session {
 
   /** Sends ERROR with the failure's code and closes with the same code. Never throws. */
   fail(error: unknown): void {
-    if (this.state === "closed") return;
+    if (this.isClosed()) return;
     const code: WireErrorName = error instanceof FrameError ? error.code : "INTERNAL";
     if (!(error instanceof FrameError)) this.relay.log("session_error", { session: this.id, error: String(error) });
-    this.relay.metrics.error(code);
-    const message = error instanceof Error ? error.message : String(error);
-    this.send({ type: FrameType.ERROR, code: WireError[code].code, message: message.slice(0, 512) });
-    this.closeWith(code);
+    this.closeWith(code, undefined, error instanceof Error ? error.message : String(error));
   }
 
-  closeWith(code: WireErrorName, goaway?: Frame): void {
-    if (this.state === "closed") return;
-    if (goaway) this.send(goaway);
+  /**
+   * Sends `goaway`, or else ERROR [code, message], then closes with `code`: raw TCP has no close
+   * code, so every close says why in a frame (which a full send buffer may still swallow).
+   */
+  closeWith(code: WireErrorName, goaway?: Frame, message: string = WireError[code].reason): void {
+    if (this.isClosed()) return;
+    this.state = "closing";
+    if (!goaway) this.relay.metrics.error(code);
+    this.send(goaway ?? { type: FrameType.ERROR, code: WireError[code].code, message: message.slice(0, 512) });
     this.conn.close(WireError[code].code, code);
     this.closed();
   }
@@ -401,12 +379,21 @@ export class Session {
     this.state = "closed";
     this.pending = null;
     this.inflight = null;
+    this.dropWaiting();
     this.topicState?.detachAll();
     if (wasAttached) this.relay.detach(this);
     else this.relay.forget(this);
   }
 
   isClosed(): boolean {
-    return this.state === "closed";
+    return this.state === "closed" || this.state === "closing";
+  }
+
+  indexTopic(topic: string): void {
+    this.relay.indexTopic(this, topic);
+  }
+
+  unindexTopic(topic: string): void {
+    this.relay.unindexTopic(this, topic);
   }
 }
