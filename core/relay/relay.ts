@@ -5,7 +5,8 @@ import { encodeFrame } from "../codec.ts";
 import type { Config } from "../config.ts";
 import { deviceKey, type Engine, type Signal, type TopicSignal } from "../engine.ts";
 import type { Log } from "../log.ts";
-import { type Alternative, type Frame, FrameType, uuidToBytes, WireError, type WireErrorName } from "../protocol.ts";
+import { type Frame, FrameType, uuidToBytes, WireError, type WireErrorName } from "../protocol.ts";
+import { type AlternativeCandidate, alternativeCandidates, drawAlternatives } from "../ranking.ts";
 import type { DeliveryMark, Store } from "../../store/libsql-store.ts";
 import { ConnectRateLimiter, handshakeDelay } from "./admission.ts";
 import { type RelayMetrics, noMetrics } from "./metrics.ts";
@@ -27,6 +28,8 @@ export type DrainState = "serving" | "draining" | "drained";
 
 const SWEEP_MS = 1000;
 const DRAIN_WAVE_MS = 100;
+/** Alternatives per GOAWAY. */
+const MAX_ALTERNATIVES = 8;
 
 export class Relay {
   readonly config: Config;
@@ -47,8 +50,8 @@ export class Relay {
   private readonly timers: ReturnType<typeof setInterval>[] = [];
   private readonly unsubscribers: (() => Promise<void>)[] = [];
   private readonly rateLimiter: ConnectRateLimiter;
-  /** Other nodes, best first, refreshed with every load report: what GOAWAY offers. */
-  private alternatives: Alternative[] = [];
+  /** Other nodes that may take devices, refreshed with every load report; each GOAWAY draws its own order. */
+  private candidates: AlternativeCandidate[] = [];
   private drainTimer: ReturnType<typeof setInterval> | null = null;
   private stopping = false;
   private shuttingDown = false;
@@ -296,19 +299,7 @@ export class Relay {
     try {
       const { ws, tcp } = this.connections;
       const row = await this.store.reportNodeLoad(this.config.nodeId, ws + tcp, this.now());
-      const nodes = await this.store.listNodes();
-      const now = this.now();
-      this.alternatives = nodes
-        .filter(
-          (n) =>
-            n.id !== this.config.nodeId &&
-            !n.draining &&
-            n.weight > 0 &&
-            n.connections < n.capacity &&
-            now - n.updatedAt <= this.config.nodeStaleMs,
-        )
-        .sort((a, b) => Number(b.region === this.config.region) - Number(a.region === this.config.region) || a.connections / a.capacity - b.connections / b.capacity)
-        .map((n): Alternative => [n.id, n.wsUrl, n.tcpAddr]);
+      this.candidates = alternativeCandidates(await this.store.listNodes(), this.config, this.now());
       if (row?.draining && this.drainState === "serving") this.startDrain();
       // An operator's undrain ends an operator's drain; a shutdown's drain runs to the end.
       else if (row && !row.draining && this.drainState !== "serving" && !this.stopping && !this.shuttingDown) this.stopDrain();
@@ -317,8 +308,15 @@ export class Relay {
     }
   }
 
+  /** Ids of the nodes this relay's GOAWAYs may offer, nearest first. */
+  get alternativeNodes(): string[] {
+    return this.candidates.map((c) => c.alternative[0]);
+  }
+
+  /** Each GOAWAY draws its own order of alternatives, so the devices sent away spread by weight and free room. */
   goaway(reason: WireErrorName, retryAfterMs = 0): Frame {
-    return { type: FrameType.GOAWAY, reason: WireError[reason].code, alternatives: this.alternatives.slice(0, 8), retryAfterMs };
+    const alternatives = drawAlternatives(this.candidates, MAX_ALTERNATIVES);
+    return { type: FrameType.GOAWAY, reason: WireError[reason].code, alternatives, retryAfterMs };
   }
 
   /** Stops accepting and sends devices away in paced waves, `drainRate` per second. */
