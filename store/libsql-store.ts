@@ -15,9 +15,9 @@ import { type Assigned, groupStatements, type InboxWrite } from "./inbox-writes.
 import type { Statement } from "./statement.ts";
 import { TopicStore } from "./topic-streams.ts";
 import { type DeliveryMark, markDelivered, markExpired } from "./delivery-marks.ts";
-import { type DeviceRecord, DeviceReads, type HelloState, type InboxMessage } from "./device-reads.ts";
+import { type DeviceRecord, DeviceReads, type DeviceRef, type HelloState, type InboxMessage } from "./device-reads.ts";
 
-export type { DeviceRecord, HelloState, InboxMessage };
+export type { DeviceRecord, DeviceRef, HelloState, InboxMessage };
 
 /** The drizzle database; `$client` is the libSQL client under it, for statements written by hand. */
 export type Db = LibSQLDatabase<typeof schema> & { $client: Client };
@@ -233,6 +233,11 @@ export class LibsqlStore {
 
   latestSeq(appId: string, deviceId: string): Promise<number | null> {
     return this.reads.latestSeq(appId, deviceId);
+  }
+
+  /** Many devices' latest seqs in one read (null: no such device): a relay's polls while the engine is away. */
+  latestSeqs(devices: DeviceRef[]): Promise<(number | null)[]> {
+    return this.reads.latestSeqs(devices);
   }
 
   /** The device's latest seq and its topic subscriptions, in one read. */
