@@ -62,6 +62,8 @@ test("Redis killed and restarted on its port: calls fail fast, then subscription
   await node.subscribe("n1", (s) => got.push(s));
   await node.onTopic((s) => offsets.push(s.offset));
   await node.setPresence("app/held", { nodeId: "n1", sessionId: "s1" });
+  const availability: boolean[] = [];
+  node.watchAvailability((available) => availability.push(available));
   await edge.publish("n1", [deliver(1)]);
   await eventually(() => got.length === 1, "the first signal");
 
@@ -79,6 +81,8 @@ test("Redis killed and restarted on its port: calls fail fast, then subscription
   ];
   // Fast means well under the command timeout: nothing waited for an answer that could not come.
   expect(Math.max(...durations)).toBeLessThan(250);
+  // What a relay polls the store on: the engine says it is away once a link has seen the close.
+  await eventually(() => availability.at(-1) === false, "the engine to report itself away");
 
   await redis.restart();
   const restarted = performance.now();
@@ -111,6 +115,8 @@ test("Redis killed and restarted on its port: calls fail fast, then subscription
   ]);
   expect(logs).toContain("redis_link_down");
   expect(logs).toContain("redis_link_up");
+  await eventually(() => availability.at(-1) === true, "the engine to report itself back");
+  expect(availability[0]).toBe(true);
   console.log(`outage: calls failed in at most ${Math.max(...durations).toFixed(1)} ms; delivery resumed ${resumeMs.toFixed(0)} ms after restart`);
 });
 
