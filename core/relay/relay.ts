@@ -1,6 +1,7 @@
 // A relay node's state: its sessions, the signals the engine sends it, batched delivery marks,
-// heartbeat and stall deadlines, admission (capacity, rate, drain) and its entry in the node
-// registry. Runtime-free; relay/ wires in sockets and the metrics backend.
+// heartbeat and stall deadlines, admission (capacity, rate, drain), its entry in the node registry
+// and the store polls that stand in for signals while the engine is away (engine-outage.ts).
+// Runtime-free; relay/ wires in sockets and the metrics backend.
 import { encodeFrame } from "../codec.ts";
 import type { Config } from "../config.ts";
 import { deviceKey, type Engine, type Signal, type TopicSignal } from "../engine.ts";
@@ -9,6 +10,7 @@ import { type Frame, FrameType, uuidToBytes, WireError, type WireErrorName } fro
 import { type AlternativeCandidate, alternativeCandidates, drawAlternatives } from "../ranking.ts";
 import type { DeliveryMark, Store } from "../../store/libsql-store.ts";
 import { ConnectRateLimiter, handshakeDelay } from "./admission.ts";
+import { EngineOutage } from "./engine-outage.ts";
 import { type RelayMetrics, noMetrics } from "./metrics.ts";
 import { type Connection, Session } from "./session.ts";
 
@@ -52,6 +54,7 @@ export class Relay {
   private readonly rateLimiter: ConnectRateLimiter;
   /** Other nodes that may take devices, refreshed with every load report; each GOAWAY draws its own order. */
   private candidates: AlternativeCandidate[] = [];
+  private readonly outage: EngineOutage;
   private drainTimer: ReturnType<typeof setInterval> | null = null;
   private stopping = false;
   private shuttingDown = false;
@@ -65,9 +68,12 @@ export class Relay {
     this.metrics = options.metrics ?? noMetrics;
     this.now = options.now ?? Date.now;
     this.rateLimiter = new ConnectRateLimiter(this.config.connectRatePerIp, this.config.connectBurstPerIp);
+    const { store, engine, now, log } = this;
+    this.outage = new EngineOutage({ store, engine, now, log, sessions: () => this.byDevice.values() });
   }
 
   async start(addresses: RelayAddresses): Promise<void> {
+    this.outage.start();
     await this.listen();
     const now = this.now();
     await this.store.upsertNode({
@@ -93,7 +99,7 @@ export class Relay {
 
   /**
    * Subscribes to this node's signals and to topic broadcasts. With the engine down the relay
-   * still serves (deliveries then come from the store at heartbeats) and keeps trying in the background.
+   * still serves (deliveries then come from store polls) and keeps trying in the background.
    */
   private async listen(): Promise<void> {
     try {
@@ -101,7 +107,9 @@ export class Relay {
         await this.engine.subscribe(this.config.nodeId, (signal) => this.onSignal(signal)),
         await this.engine.onTopic((signal) => this.onTopic(signal)),
       );
+      this.outage.subscription(true);
     } catch (error) {
+      this.outage.subscription(false);
       for (const u of this.unsubscribers.splice(0)) await u().catch(() => undefined);
       this.log("engine_subscribe_failed", { error: String(error) });
       if (!this.stopping) setTimeout(() => void this.listen(), 1000);
@@ -179,8 +187,9 @@ export class Relay {
       }
       session.presenceMissing = false;
     } catch (error) {
-      // Without presence no signal finds this session: it is served from the store at each heartbeat.
+      // Without presence no signal finds this session: store polls and its heartbeats serve it.
       session.presenceMissing = true;
+      this.outage.callFailed();
       this.log("presence_failed", { device: session.key, error: String(error) });
     }
   }
@@ -190,6 +199,7 @@ export class Relay {
     if (this.byDevice.get(session.key) === session) {
       this.byDevice.delete(session.key);
       this.engine.clearPresence(session.key, session.id).catch((error: unknown) => {
+        this.outage.callFailed();
         this.log("presence_clear_failed", { device: session.key, error: String(error) });
       });
     }
@@ -373,6 +383,7 @@ export class Relay {
       await this.waitDrained(graceMs);
     }
     this.stopping = true;
+    this.outage.stop();
     for (const t of this.timers) clearInterval(t);
     if (this.drainTimer) clearInterval(this.drainTimer);
     if (this.flushTimer) clearTimeout(this.flushTimer);
