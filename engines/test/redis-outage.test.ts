@@ -50,7 +50,11 @@ async function publishUntilDelivered(engine: Engine, got: Signal[], after: numbe
 
 test("Redis killed and restarted on its port: calls fail fast, then subscriptions and presence come back", async () => {
   await using redis = await startRedis();
-  await using bridge = startUpstashBridge({ redisUrl: redis.url, token: "t" });
+  const bridgeLinksUp: unknown[] = [];
+  const bridgeLog = (event: string, fields: Record<string, unknown>) => {
+    if (event === "redis_link_up") bridgeLinksUp.push(fields.link);
+  };
+  await using bridge = startUpstashBridge({ redisUrl: redis.url, token: "t", log: bridgeLog });
   const logs: string[] = [];
   await using node = disposable(new RedisEngine({ url: redis.url, ...fast, log: (event) => logs.push(event) }));
   await using edge = disposable(new RedisEngine({ url: redis.url, ...fast }));
@@ -96,8 +100,10 @@ test("Redis killed and restarted on its port: calls fail fast, then subscription
   expect(seqs.every((seq, i) => i === 0 || seq > seqs[i - 1]!)).toBe(true);
   expect(seqs.filter((seq) => seq > 1 && seq < 1000).every((seq) => seq <= resumedAt)).toBe(true);
 
-  // The topic subscription came back too, and REST reaches the node again.
+  // The topic subscription came back too, and REST reaches the node again once the bridge's own
+  // link is back: it reconnects on its own backoff (up to 2 s), not when the node's link does.
   expect(offsets).toEqual([]);
+  await eventually(() => bridgeLinksUp.includes("bridge"), "the bridge's link to Redis back");
   await rest.broadcast(topic(7));
   await eventually(() => offsets.includes(7), "a topic message after the restart");
 
