@@ -67,8 +67,11 @@ test("with Redis killed, a message reaches a connected device within seconds, no
     expect(device.events.filter((e) => e.type === "connected")).toHaveLength(1);
 
     await redis.restart();
-    // Signals work again (the relay re-subscribed); polling ends a little after the engine is back.
-    await until(() => events.includes("store_polling_stopped"), "polling to stop");
+    // Polling ends a little after the engine is back; then only a signal can bring the next message.
+    await until(() => events.includes("store_polling_stopped"), "polling to stop", 20_000);
+    let edgeEngineUp = false;
+    edgeEngine.watchAvailability((available) => (edgeEngineUp = available));
+    await until(() => edgeEngineUp, "the edge's engine back");
     await send(3);
     await device.waitFor(3, 5000);
     expect(device.received.map((m) => (m.data as { n: number }).n)).toEqual([1, 2, 3]);
