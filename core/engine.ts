@@ -38,6 +38,12 @@ export interface Engine {
   /** Sends a topic message to every node's topic handler. */
   broadcast(signal: TopicSignal): Promise<void>;
   onTopic(handler: TopicHandler): Promise<() => Promise<void>>;
+  /**
+   * For engines on a shared server: calls `handler` at once with whether this process can reach
+   * it (so its signals and subscriptions work), then on every change; the returned function stops
+   * the calls. A relay polls the store while the answer is false. Memory leaves it out: never away.
+   */
+  watchAvailability?(handler: (available: boolean) => void): () => void;
   close(): Promise<void>;
 }
 

@@ -1,5 +1,5 @@
 import { expect, test } from "bun:test";
-import { estimateRtt, type RankOptions, rankNodes, withHost } from "./ranking.ts";
+import { alternativeCandidates, drawAlternatives, estimateRtt, type RankOptions, rankNodes, withHost } from "./ranking.ts";
 import type { NodeRecord } from "./store.ts";
 
 const NOW = 1_000_000;
@@ -83,4 +83,66 @@ test("limit caps the answer; addresses take a raw IP in place of the host", () =
   expect(withHost("ws://relay.example:7701", "10.1.2.3")).toBe("ws://10.1.2.3:7701");
   expect(withHost("relay.example:7702", "10.1.2.3")).toBe("10.1.2.3:7702");
   expect(withHost("wss://relay.example:443/ws", "2001:db8::1")).toBe("wss://[2001:db8::1]:443/ws");
+});
+
+const config = {
+  nodeId: "self",
+  region: "eu",
+  rttTable: { eu: { us: 90, ap: 250 } },
+  rttSameRegionMs: 5,
+  rttUnknownMs: 300,
+  nodeStaleMs: 15_000,
+};
+
+test("alternatives leave out the relay itself and every node that should not take devices: draining, stale, weight 0, full", () => {
+  const nodes = [
+    node("self"),
+    node("draining", { draining: true }),
+    node("stale", { updatedAt: NOW - 20_000 }),
+    node("off", { weight: 0 }),
+    node("full", { connections: 100 }),
+    node("over", { connections: 120 }),
+    node("ok", { connections: 99 }),
+  ];
+  expect(alternativeCandidates(nodes, config, NOW).map((c) => c.alternative)).toEqual([["ok", "ws://ok:7701", "ok:7702"]]);
+});
+
+test("alternatives come nearest region first, whatever the draw", () => {
+  const nodes = [node("ap-1", { region: "ap" }), node("us-1", { region: "us" }), node("eu-1"), node("eu-2"), node("mars-1", { region: "mars" })];
+  const candidates = alternativeCandidates(nodes, config, NOW);
+  for (const u of [0, 0.3, 0.99]) {
+    const drawn = drawAlternatives(candidates, 8, () => u).map((a) => a[0]);
+    expect(drawn.slice(2)).toEqual(["us-1", "ap-1", "mars-1"]);
+    expect(drawn.slice(0, 2).sort()).toEqual(["eu-1", "eu-2"]);
+  }
+  expect(drawAlternatives(candidates, 3).map((a) => a[0])).toHaveLength(3);
+  expect(drawAlternatives([], 8)).toEqual([]);
+});
+
+/** How often each node comes first in `draws` draws, with a seeded generator. */
+function firstPlaces(nodes: NodeRecord[], draws: number): Record<string, number> {
+  const candidates = alternativeCandidates(nodes, config, NOW);
+  let seed = 7;
+  const lcg = () => (seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31;
+  const counts: Record<string, number> = {};
+  for (let i = 0; i < draws; i++) {
+    const first = drawAlternatives(candidates, 8, lcg)[0]![0];
+    counts[first] = (counts[first] ?? 0) + 1;
+  }
+  return counts;
+}
+
+test("each draw puts a node first in proportion to weight × free room", () => {
+  // Equal: about half each. Binomial(4000, 0.5) has a standard deviation of 32.
+  const equal = firstPlaces([node("a"), node("b")], 4000);
+  expect(equal.a).toBeGreaterThan(1800);
+  expect(equal.b).toBeGreaterThan(1800);
+  // Weights 3:1: about 3000 and 1000 (standard deviation 27).
+  const weighted = firstPlaces([node("heavy", { weight: 300 }), node("light", { weight: 100 })], 4000);
+  expect(weighted.heavy).toBeGreaterThan(2850);
+  expect(weighted.heavy).toBeLessThan(3150);
+  // Equal weights, but one node has 80 connections of 100: free room 100 against 20, so 5:1.
+  const room = firstPlaces([node("empty"), node("busy", { connections: 80 })], 6000);
+  expect(room.empty).toBeGreaterThan(4800);
+  expect(room.empty).toBeLessThan(5200);
 });

@@ -20,6 +20,9 @@ export type DeviceRecord = {
   ackedSeq: number;
 };
 
+/** One device, as a many-device read names it. */
+export type DeviceRef = { appId: string; deviceId: string };
+
 /** What a HELLO reads once the session's presence is registered. */
 export type HelloState = { latestSeq: number | null; subscriptions: { topic: string; startOffset: number }[] };
 
@@ -206,6 +209,8 @@ export interface DeviceStore {
   requireDevices(appId: string, deviceIds: string[]): Promise<void>;
   devicesOfUser(appId: string, userId: string): Promise<string[]>;
   latestSeq(appId: string, deviceId: string): Promise<number | null>;
+  /** Many devices' latest seqs in one read, in the order asked; null for no such device (a relay's polls while the engine is away). */
+  latestSeqs(devices: DeviceRef[]): Promise<(number | null)[]>;
   helloState(appId: string, deviceId: string): Promise<HelloState>;
   /**
    * Catches up with writes made elsewhere now (a replica pulls from its primary); false where

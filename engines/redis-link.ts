@@ -25,6 +25,8 @@ export type RedisLinkOptions = {
   onConnect?: (client: RedisClient) => Promise<void>;
   /** Runs each time the link is up again after having been up before (not on the first connection). */
   onReconnect?: () => void;
+  /** Runs when the link goes down (false; once per outage) and when it is up again after that (true). */
+  onAvailability?: (up: boolean) => void;
 };
 
 export type RedisLinkState = "connecting" | "up" | "down" | "closed";
@@ -127,12 +129,14 @@ export class RedisLink {
     client.onclose = () => this.drop(client, "connection closed");
     this.client = client;
     this.state = "up";
+    const wasDown = this.downSince !== null;
     if (this.downSince !== null) this.log("redis_link_up", { link: this.options.name, downMs: Date.now() - this.downSince });
     this.downSince = null;
     this.failures = 0;
     this.startPing(client);
     if (this.wasUp) this.options.onReconnect?.();
     this.wasUp = true;
+    if (wasDown) this.options.onAvailability?.(true);
   }
 
   /** Replaces `client`: the current connection is forgotten and the next attempt scheduled. */
@@ -167,6 +171,7 @@ export class RedisLink {
     if (this.downSince !== null) return;
     this.downSince = Date.now();
     this.log("redis_link_down", { link: this.options.name, reason });
+    this.options.onAvailability?.(false);
   }
 
   private startPing(client: RedisClient): void {

@@ -38,6 +38,9 @@ export class RedisEngine implements Engine {
   /** Presences this node wrote and has not cleared: refreshed, and written back after Redis loses them. */
   private readonly held = new Map<string, Presence>();
   private readonly refreshTimer: ReturnType<typeof setInterval>;
+  /** Links known to be down, by name; the engine is available while there is none. */
+  private readonly linksDown = new Set<string>();
+  private readonly availabilityHandlers = new Set<(available: boolean) => void>();
 
   constructor(private readonly options: RedisEngineOptions) {
     this.log = options.log ?? (() => {});
@@ -85,6 +88,12 @@ export class RedisEngine implements Engine {
     return this.listen(this.keys.topics, (text) => handler(decodeTopicSignal(text)));
   }
 
+  watchAvailability(handler: (available: boolean) => void): () => void {
+    this.availabilityHandlers.add(handler);
+    handler(this.linksDown.size === 0);
+    return () => void this.availabilityHandlers.delete(handler);
+  }
+
   /** Writes every held presence again (extending it, or restoring it if Redis lost it). */
   async refreshPresence(): Promise<void> {
     if (this.held.size === 0) return;
@@ -101,6 +110,7 @@ export class RedisEngine implements Engine {
     this.subscriber?.close();
     this.channels.clear();
     this.held.clear();
+    this.availabilityHandlers.clear();
   }
 
   /**
@@ -177,7 +187,18 @@ export class RedisEngine implements Engine {
 
   private linkOptions(name: string): RedisLinkOptions {
     const { url, log, connectTimeoutMs, commandTimeoutMs, retryMinMs, retryMaxMs } = this.options;
-    return { url, name, log, connectTimeoutMs, commandTimeoutMs, retryMinMs, retryMaxMs };
+    const onAvailability = (up: boolean) => this.linkAvailability(name, up);
+    return { url, name, log, connectTimeoutMs, commandTimeoutMs, retryMinMs, retryMaxMs, onAvailability };
+  }
+
+  /** Either link down makes the engine unavailable: commands fail, or signals go unheard. */
+  private linkAvailability(name: string, up: boolean): void {
+    const before = this.linksDown.size === 0;
+    if (up) this.linksDown.delete(name);
+    else this.linksDown.add(name);
+    const after = this.linksDown.size === 0;
+    if (after === before) return;
+    for (const handler of this.availabilityHandlers) handler(after);
   }
 }
 

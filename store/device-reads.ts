@@ -4,7 +4,7 @@
 // Names come from the schema through `sqlNames`, so the schema stays the one source of truth.
 import type { Client } from "@libsql/client";
 import type { PriorityCode } from "../core/protocol.ts";
-import type { DeviceRecord, HelloState, InboxMessage } from "../core/store.ts";
+import type { DeviceRecord, DeviceRef, HelloState, InboxMessage } from "../core/store.ts";
 import { apps, devices, InboxState, inbox, messages } from "./schema.ts";
 import { payloadOf } from "./payload.ts";
 import { readRow, sqlNames } from "./statement.ts";
@@ -20,6 +20,11 @@ const SECRET = `SELECT ${a.c.tokenSecret} AS secret FROM ${a.t} WHERE ${a.c.id} 
 const DEVICE = `SELECT ${d.c.userId} AS userId, ${d.c.platform} AS platform, ${d.c.epoch} AS epoch,
   ${d.c.lastSeq} AS lastSeq, ${d.c.ackedSeq} AS ackedSeq FROM ${d.t} WHERE ${d.c.appId} = ? AND ${d.c.id} = ?`;
 const LATEST = `SELECT ${d.c.lastSeq} AS lastSeq FROM ${d.t} WHERE ${d.c.appId} = ? AND ${d.c.id} = ?`;
+// Many devices in one statement: the [appId, deviceId] pairs come as one JSON array argument, so the
+// SQL is the same text whatever their number, and each pair is one primary-key lookup. `i` is the
+// pair's index in the array.
+const LATEST_MANY = `SELECT j.key AS i, dv.${d.c.lastSeq} AS lastSeq FROM json_each(?) j
+  JOIN ${d.t} dv ON dv.${d.c.appId} = json_extract(j.value, '$[0]') AND dv.${d.c.id} = json_extract(j.value, '$[1]')`;
 // One statement instead of two: the device's latest seq and its subscriptions as a JSON array.
 const HELLO = `SELECT (${LATEST}) AS lastSeq,
   (SELECT json_group_array(json_array(${s.c.topic}, ${s.c.startOffset})) FROM ${s.t}
@@ -58,6 +63,16 @@ export class DeviceReads {
   async latestSeq(appId: string, deviceId: string): Promise<number | null> {
     const row = await readRow(this.client, { sql: LATEST, args: [appId, deviceId] });
     return row ? num(row.lastSeq) : null;
+  }
+
+  /** Each device's latest seq, in the order asked; null for a device that does not exist. */
+  async latestSeqs(devices: DeviceRef[]): Promise<(number | null)[]> {
+    const latest: (number | null)[] = devices.map(() => null);
+    if (devices.length === 0) return latest;
+    const pairs = JSON.stringify(devices.map((r) => [r.appId, r.deviceId]));
+    const { rows } = await this.client.execute({ sql: LATEST_MANY, args: [pairs] });
+    for (const row of rows) latest[num(row.i)] = num(row.lastSeq);
+    return latest;
   }
 
   async helloState(appId: string, deviceId: string): Promise<HelloState> {

@@ -11,6 +11,7 @@ import {
   type AppRecord,
   type Assigned,
   type DeliveryMark,
+  type DeviceRef,
   type DeviceRecord,
   type DueTarget,
   type FailureMark,
@@ -114,6 +115,9 @@ export class LibsqlStore implements Store {
   }
   latestSeq(appId: string, deviceId: string): Promise<number | null> {
     return this.reads.latestSeq(appId, deviceId);
+  }
+  latestSeqs(devices: DeviceRef[]): Promise<(number | null)[]> {
+    return this.reads.latestSeqs(devices);
   }
   helloState(appId: string, deviceId: string): Promise<HelloState> {
     return this.reads.helloState(appId, deviceId);

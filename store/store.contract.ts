@@ -146,6 +146,34 @@ export function storeContract(name: string, open: OpenStore): void {
       expect(typeof row?.createdAt).toBe("number");
     });
 
+    test("many devices' latest seqs in one read: in the order asked, per app, null for unknown devices", async () => {
+      await using store = await open();
+      const a = await store.createApp("latest-a");
+      const b = await store.createApp("latest-b");
+      // Ids JSON must escape, since the pairs travel as one JSON argument.
+      const ids = ["x", 'q"uote', "back\\slash", "ünï"];
+      for (const id of ids) await store.upsertDevice(a.appId, { deviceId: id });
+      await store.upsertDevice(b.appId, { deviceId: "x" });
+      await enqueue(store, message(a.appId), ["x", 'q"uote']);
+      await enqueue(store, message(a.appId), ["x"]);
+      await enqueue(store, message(a.appId), ["ünï"]);
+      await enqueue(store, message(b.appId), ["x"]);
+      expect(await store.latestSeqs([])).toEqual([]);
+      const asked = [
+        { appId: a.appId, deviceId: "ünï" },
+        { appId: b.appId, deviceId: "x" },
+        { appId: a.appId, deviceId: "ghost" },
+        { appId: a.appId, deviceId: "x" },
+        { appId: a.appId, deviceId: "back\\slash" },
+        { appId: a.appId, deviceId: 'q"uote' },
+        { appId: a.appId, deviceId: "x" },
+      ];
+      expect(await store.latestSeqs(asked)).toEqual([1, 1, null, 2, 0, 1, 2]);
+      // A chunk as large as a relay's polls read.
+      const many = Array.from({ length: 500 }, (_, i) => ({ appId: a.appId, deviceId: ids[i % ids.length]! }));
+      expect(await store.latestSeqs(many)).toEqual(many.map((r) => ({ x: 2, 'q"uote': 1, "back\\slash": 0, "ünï": 1 })[r.deviceId]!));
+    });
+
     test("an app's secret is cached briefly: a rotated secret is seen once the cache lapses", async () => {
       await using store = await open();
       const { appId } = await store.createApp("secret");

@@ -1,13 +1,16 @@
 // A relay node's state: its sessions, the signals the engine sends it, batched delivery marks,
-// heartbeat and stall deadlines, admission (capacity, rate, drain) and its entry in the node
-// registry. Runtime-free; relay/ wires in sockets and the metrics backend.
+// heartbeat and stall deadlines, admission (capacity, rate, drain), its entry in the node registry
+// and the store polls that stand in for signals while the engine is away (engine-outage.ts).
+// Runtime-free; relay/ wires in sockets and the metrics backend.
 import { encodeTopicPushFrame } from "../codec.ts";
 import type { Config } from "../config.ts";
 import { deviceKey, type Engine, type Signal, type TopicSignal } from "../engine.ts";
 import type { Log } from "../log.ts";
-import { type Alternative, type Frame, FrameType, uuidToBytes, WireError, type WireErrorName } from "../protocol.ts";
+import { type Frame, FrameType, uuidToBytes, WireError, type WireErrorName } from "../protocol.ts";
+import { type AlternativeCandidate, alternativeCandidates, drawAlternatives } from "../ranking.ts";
 import type { Store } from "../store.ts";
 import { ConnectRateLimiter, handshakeDelay } from "./admission.ts";
+import { EngineOutage } from "./engine-outage.ts";
 import { MarkQueue } from "./marks.ts";
 import { type RelayMetrics, noMetrics } from "./metrics.ts";
 import { Session } from "./session.ts";
@@ -29,6 +32,8 @@ export type DrainState = "serving" | "draining" | "drained";
 
 const SWEEP_MS = 1000;
 const DRAIN_WAVE_MS = 100;
+/** Alternatives per GOAWAY. */
+const MAX_ALTERNATIVES = 8;
 
 export class Relay implements SessionHost<Session> {
   readonly config: Config;
@@ -47,8 +52,9 @@ export class Relay implements SessionHost<Session> {
   private readonly timers: ReturnType<typeof setInterval>[] = [];
   private readonly unsubscribers: (() => Promise<void>)[] = [];
   private readonly rateLimiter: ConnectRateLimiter;
-  /** Other nodes, best first, refreshed with every load report: what GOAWAY offers. */
-  private alternatives: Alternative[] = [];
+  /** Other nodes that may take devices, refreshed with every load report; each GOAWAY draws its own order. */
+  private candidates: AlternativeCandidate[] = [];
+  private readonly outage: EngineOutage;
   private drainTimer: ReturnType<typeof setInterval> | null = null;
   private stopping = false;
   private shuttingDown = false;
@@ -63,9 +69,12 @@ export class Relay implements SessionHost<Session> {
     this.now = options.now ?? Date.now;
     this.rateLimiter = new ConnectRateLimiter(this.config.connectRatePerIp, this.config.connectBurstPerIp);
     this.marks = new MarkQueue(this.store, this.config.ackFlushMs, this.now, this.log);
+    const { store, engine, now, log } = this;
+    this.outage = new EngineOutage({ store, engine, now, log, sessions: () => this.byDevice.values() });
   }
 
   async start(addresses: RelayAddresses): Promise<void> {
+    this.outage.start();
     await this.listen();
     const now = this.now();
     await this.store.upsertNode({
@@ -91,7 +100,7 @@ export class Relay implements SessionHost<Session> {
 
   /**
    * Subscribes to this node's signals and to topic broadcasts. With the engine down the relay
-   * still serves (deliveries then come from the store at heartbeats) and keeps trying in the background.
+   * still serves (deliveries then come from store polls) and keeps trying in the background.
    */
   private async listen(): Promise<void> {
     try {
@@ -99,7 +108,9 @@ export class Relay implements SessionHost<Session> {
         await this.engine.subscribe(this.config.nodeId, (signal) => this.onSignal(signal)),
         await this.engine.onTopic((signal) => this.onTopic(signal)),
       );
+      this.outage.subscription(true);
     } catch (error) {
+      this.outage.subscription(false);
       for (const u of this.unsubscribers.splice(0)) await u().catch(() => undefined);
       this.log("engine_subscribe_failed", { error: String(error) });
       if (!this.stopping) setTimeout(() => void this.listen(), 1000);
@@ -177,8 +188,9 @@ export class Relay implements SessionHost<Session> {
       }
       session.presenceMissing = false;
     } catch (error) {
-      // Without presence no signal finds this session: it is served from the store at each heartbeat.
+      // Without presence no signal finds this session: store polls and its heartbeats serve it.
       session.presenceMissing = true;
+      this.outage.callFailed();
       this.log("presence_failed", { device: session.key, error: String(error) });
     }
   }
@@ -188,6 +200,7 @@ export class Relay implements SessionHost<Session> {
     if (this.byDevice.get(session.key) === session) {
       this.byDevice.delete(session.key);
       this.engine.clearPresence(session.key, session.id).catch((error: unknown) => {
+        this.outage.callFailed();
         this.log("presence_clear_failed", { device: session.key, error: String(error) });
       });
     }
@@ -278,19 +291,7 @@ export class Relay implements SessionHost<Session> {
     try {
       const { ws, tcp } = this.connections;
       const row = await this.store.reportNodeLoad(this.config.nodeId, ws + tcp, this.now());
-      const nodes = await this.store.listNodes();
-      const now = this.now();
-      this.alternatives = nodes
-        .filter(
-          (n) =>
-            n.id !== this.config.nodeId &&
-            !n.draining &&
-            n.weight > 0 &&
-            n.connections < n.capacity &&
-            now - n.updatedAt <= this.config.nodeStaleMs,
-        )
-        .sort((a, b) => Number(b.region === this.config.region) - Number(a.region === this.config.region) || a.connections / a.capacity - b.connections / b.capacity)
-        .map((n): Alternative => [n.id, n.wsUrl, n.tcpAddr]);
+      this.candidates = alternativeCandidates(await this.store.listNodes(), this.config, this.now());
       if (row?.draining && this.drainState === "serving") this.startDrain();
       // An operator's undrain ends an operator's drain; a shutdown's drain runs to the end.
       else if (row && !row.draining && this.drainState !== "serving" && !this.stopping && !this.shuttingDown) this.stopDrain();
@@ -299,8 +300,15 @@ export class Relay implements SessionHost<Session> {
     }
   }
 
+  /** Ids of the nodes this relay's GOAWAYs may offer, nearest first. */
+  get alternativeNodes(): string[] {
+    return this.candidates.map((c) => c.alternative[0]);
+  }
+
+  /** Each GOAWAY draws its own order of alternatives, so the devices sent away spread by weight and free room. */
   goaway(reason: WireErrorName, retryAfterMs = 0): Frame {
-    return { type: FrameType.GOAWAY, reason: WireError[reason].code, alternatives: this.alternatives.slice(0, 8), retryAfterMs };
+    const alternatives = drawAlternatives(this.candidates, MAX_ALTERNATIVES);
+    return { type: FrameType.GOAWAY, reason: WireError[reason].code, alternatives, retryAfterMs };
   }
 
   /** Stops accepting and sends devices away in paced waves, `drainRate` per second. */
@@ -357,6 +365,7 @@ export class Relay implements SessionHost<Session> {
       await this.waitDrained(graceMs);
     }
     this.stopping = true;
+    this.outage.stop();
     for (const t of this.timers) clearInterval(t);
     if (this.drainTimer) clearInterval(this.drainTimer);
     this.marks.stop();

@@ -5,6 +5,14 @@ import { WireError } from "../../core/protocol.ts";
 import { connectDevice, startTestMesh, type TestDevice } from "../../test-support/harness.ts";
 import { rawWs } from "../../test-support/raw.ts";
 
+async function until(check: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
 test("draining a relay with 300 devices moves them all to another relay with no loss or duplicate", async () => {
   await using mesh = await startTestMesh({ drainRate: 1000, nodeReportMs: 200, connectBurstPerIp: 10_000 });
   const other = await mesh.addRelay();
@@ -13,7 +21,7 @@ test("draining a relay with 300 devices moves them all to another relay with no 
   const devices: TestDevice[] = await Promise.all(creds.map((c, i) => connectDevice(mesh.ws, c, i % 2 ? {} : { addresses: [mesh.ws] })));
   await Promise.all(devices.map((d) => d.waitForEvent("connected")));
   expect(mesh.relay.connections.ws).toBe(300);
-  await Bun.sleep(300); // both relays have reported, so each knows the other as an alternative
+  await until(() => mesh.relay.alternativeNodes.includes("relay-2"), "relay-1 to know relay-2");
 
   await mesh.send(ids, { n: 1 });
   const started = performance.now();
@@ -47,9 +55,9 @@ test("draining a relay with 300 devices moves them all to another relay with no 
 test("a draining relay refuses new connections with alternatives; undrain serves again", async () => {
   await using mesh = await startTestMesh({ nodeReportMs: 100 });
   const other = await mesh.addRelay({ nodeReportMs: 100 });
-  await Bun.sleep(250);
+  await until(() => mesh.relay.alternativeNodes.includes("relay-2"), "relay-1 to know relay-2");
   await mesh.store.setNodeDraining("relay-1", true);
-  await Bun.sleep(300);
+  await until(() => mesh.relay.drainState !== "serving", "relay-1 to see its drain flag");
   const refused = await rawWs(mesh.ws);
   const frame = await refused.nextFrame();
   expect(frame).toMatchObject({ reason: WireError.NODE_DRAINING.code, alternatives: [["relay-2", other.ws, other.tcp]] });
@@ -58,8 +66,7 @@ test("a draining relay refuses new connections with alternatives; undrain serves
   expect(ready.status).toBe(503);
 
   await mesh.store.setNodeDraining("relay-1", false);
-  await Bun.sleep(300);
-  expect(mesh.relay.drainState).toBe("serving");
+  await until(() => mesh.relay.drainState === "serving", "relay-1 to serve again");
   const creds = await mesh.device("after-undrain");
   await using device = await connectDevice(mesh.ws, creds);
   await mesh.send("after-undrain", { ok: true });
@@ -69,12 +76,12 @@ test("a draining relay refuses new connections with alternatives; undrain serves
 test("stopping with a grace period drains devices to another relay and writes pending acks", async () => {
   await using mesh = await startTestMesh({ nodeReportMs: 100, ackFlushMs: 5000 });
   const other = await mesh.addRelay({ nodeReportMs: 100 });
-  await Bun.sleep(250);
+  await until(() => mesh.relay.alternativeNodes.includes("relay-2"), "relay-1 to know relay-2");
   const creds = await mesh.device("graceful");
   await using device = await connectDevice(mesh.ws, creds);
   const { messageId } = await mesh.send("graceful", { before: "shutdown" });
   await device.waitFor(1);
-  await Bun.sleep(100); // the ack reached the relay but sits in its 5 s batch
+  await until(() => mesh.relay.snapshot().pendingAcks === 1, "the ack to reach the relay"); // it sits in its 5 s batch
   await mesh.relay.stop(2000);
   expect((await mesh.api("GET", `/v1/messages/${messageId}`)).body.states.delivered).toBe(1);
   await device.waitForEvent("connected", 2, 5000);
