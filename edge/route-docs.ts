@@ -7,7 +7,7 @@ import { ApiError, type ApiErrorCode } from "../core/errors.ts";
 import type { Scope } from "../store/libsql-store.ts";
 import { query } from "./fields.ts";
 import { ErrorSchema } from "./schemas.ts";
-import { validateWholeRequest } from "./validation.ts";
+import { wholeRequestIssues } from "./validation.ts";
 
 const RETRY_AFTER = {
   "Retry-After": { description: "Seconds to wait before retrying", schema: { type: "integer" as const, minimum: 1 } },
@@ -61,7 +61,7 @@ export function apiRoute<const R extends RouteConfig>(definition: R & RouteExtra
   return createRoute({
     ...full,
     ...(scope ? { security: [{ apiKey: [scope] }] } : {}),
-    middleware: [validateWholeRequest(request)],
+    middleware: [wholeRequestIssues(request)],
     responses: { ...route.responses, ...errorResponses([...impliedCodes(full, scope), ...errors]) },
   }) as unknown as R;
 }

@@ -111,7 +111,7 @@ async function issuesOfRequest(c: Context, request: RouteConfig["request"]): Pro
  * validators run one part at a time and stop at the first failure. The request is checked again
  * only then, so a valid request is parsed once.
  */
-export function validateWholeRequest(request: RouteConfig["request"]): MiddlewareHandler<EdgeEnv> {
+export function wholeRequestIssues(request: RouteConfig["request"]): MiddlewareHandler<EdgeEnv> {
   return async (c, next) => {
     c.set("issuesOfRequest", () => issuesOfRequest(c, request));
     await next();
