@@ -1,10 +1,13 @@
 // The edge: a Hono app over core/. It imports no runtime, so Bun, Deno or any fetch-style worker
 // can host `app.fetch`.
+import { z } from "@hono/zod-openapi";
 import { bodyLimit } from "hono/body-limit";
 import { PushmeshError } from "../core/errors.ts";
 import { type EdgeDeps, limitAppRate, newRouter } from "./env.ts";
 import { forwardWrites } from "./forward-writes.ts";
 import { errorResponse, toPushmeshError } from "./http-errors.ts";
+import { apiRoute, sharedResponses } from "./route-docs.ts";
+import { routeTable } from "./route-table.ts";
 import { deviceRoutes } from "./routes/devices.ts";
 import { homeRoutes } from "./routes/home.ts";
 import { messageRoutes } from "./routes/messages.ts";
@@ -13,8 +16,33 @@ import { preferenceRoutes } from "./routes/preferences.ts";
 import { statsRoutes } from "./routes/stats.ts";
 import { topicRoutes } from "./routes/topics.ts";
 
+const API_DESCRIPTION = [
+  "Every error answers `{\"error\":{\"code\",\"message\",\"details\"?}}`; each response lists the codes it can carry in `x-error-codes`.",
+  "A request that fails its route's schema gets 400 INVALID_REQUEST with `details`: every failing field as `{path, message}`,",
+  "the path naming where (`query.limit`, `path.id`, `body.to.deviceIds.3`) and the message the rule in plain words.",
+  "Query parameters a route does not name, and body fields an object does not name, are refused that way, by name.",
+  "A known path asked with a method it does not take answers 405 METHOD_NOT_ALLOWED with an Allow header",
+  "(components.responses.MethodNotAllowed); an unknown path 404 NOT_FOUND (components.responses.NotFound).",
+  "HEAD is answered wherever GET is, without the body.",
+].join(" ");
+
+const health = apiRoute({
+  method: "get",
+  path: "/healthz",
+  summary: "Liveness of this edge; no API key needed",
+  responses: { 200: { description: "Up", content: { "application/json": { schema: z.object({ ok: z.literal(true) }) } } } },
+});
+
+const openapiDocument = apiRoute({
+  method: "get",
+  path: "/openapi.json",
+  summary: "This document; no API key needed",
+  responses: { 200: { description: "The OpenAPI 3.1 description of this edge", content: { "application/json": { schema: z.looseObject({}) } } } },
+});
+
 export function createEdgeApp(deps: EdgeDeps) {
   const app = newRouter();
+  const routes = routeTable(app.openAPIRegistry);
 
   app.onError((error, c) => {
     const mapped = toPushmeshError(error);
@@ -23,20 +51,33 @@ export function createEdgeApp(deps: EdgeDeps) {
   });
   app.notFound((c) => errorResponse(c, new PushmeshError("NOT_FOUND", `no route ${c.req.method} ${c.req.path}`)));
 
-  // Before anything else: the home edge authenticates, limits and writes forwarded requests.
+  // First: a path no route has, or a method its routes do not take, is answered here at once.
+  app.use("*", async (c, next) => {
+    const allowed = routes.allowed(c.req.path);
+    if (allowed.length === 0) return errorResponse(c, new PushmeshError("NOT_FOUND", `no route has the path ${c.req.path}`));
+    if (!allowed.includes(c.req.method)) {
+      c.header("Allow", allowed.join(", "));
+      return errorResponse(c, new PushmeshError("METHOD_NOT_ALLOWED", `${c.req.path} takes ${allowed.join(", ")}, not ${c.req.method}`));
+    }
+    await next();
+  });
+  // Then the home edge authenticates, limits and writes forwarded requests.
   app.use("/v1/*", forwardWrites(deps));
   app.use("/v1/*", limitAppRate(deps));
   // The whole body may carry some JSON around `data`; `data` itself is checked against
-  // maxPayloadBytes. A batch may carry that much per message.
+  // maxPayloadBytes. A batch may carry that much per message. Routes that take no body never read one.
   const tooLarge = () => {
     throw new PushmeshError("PAYLOAD_TOO_LARGE", "request body too large");
   };
   const bodyCap = deps.config.maxPayloadBytes * 2 + 64 * 1024;
   const singleLimit = bodyLimit({ maxSize: bodyCap, onError: tooLarge });
   const batchLimit = bodyLimit({ maxSize: bodyCap * deps.config.maxBatchMessages, onError: tooLarge });
-  app.use("/v1/*", (c, next) => (c.req.path === "/v1/messages/batch" ? batchLimit(c, next) : singleLimit(c, next)));
+  app.use("/v1/*", (c, next) => {
+    if (!routes.takesBody(c.req.method, c.req.path)) return next();
+    return c.req.path === "/v1/messages/batch" ? batchLimit(c, next) : singleLimit(c, next);
+  });
 
-  app.get("/healthz", (c) => c.json({ ok: true }));
+  app.openapi(health, (c) => c.json({ ok: true as const }, 200));
   app.route("/", homeRoutes(deps));
   app.route("/", deviceRoutes(deps));
   app.route("/", messageRoutes(deps));
@@ -45,8 +86,14 @@ export function createEdgeApp(deps: EdgeDeps) {
   app.route("/", statsRoutes(deps));
   app.route("/", topicRoutes(deps));
 
-  app.openAPIRegistry.registerComponent("securitySchemes", "apiKey", { type: "http", scheme: "bearer" });
-  app.doc31("/openapi.json", { openapi: "3.1.0", info: { title: "pushmesh edge API", version: deps.config.version } });
+  app.openAPIRegistry.registerComponent("securitySchemes", "apiKey", {
+    type: "http",
+    scheme: "bearer",
+    description: "An app's API key. The security requirement of each route names the scope it needs: send, read or admin",
+  });
+  for (const [name, response] of Object.entries(sharedResponses())) app.openAPIRegistry.registerComponent("responses", name, response);
+  const info = { title: "pushmesh edge API", version: deps.config.version, description: API_DESCRIPTION };
+  app.openapi(openapiDocument, (c) => c.json(app.getOpenAPI31Document({ openapi: "3.1.0", info }), 200));
   return app;
 }
 

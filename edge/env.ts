@@ -7,6 +7,7 @@ import type { ApiKeyIdentity, Scope, Store } from "../core/store.ts";
 import type { Log } from "../core/log.ts";
 import { OpenAPIHono } from "@hono/zod-openapi";
 import type { Context, MiddlewareHandler } from "hono";
+import { type Issue, validationHook } from "./validation.ts";
 
 export type EdgeDeps = {
   store: Store;
@@ -19,7 +20,13 @@ export type EdgeDeps = {
   scheduler?: { wake(at: number): void };
 };
 
-export type EdgeEnv = { Variables: { identity: ApiKeyIdentity } };
+export type EdgeEnv = {
+  Variables: {
+    identity: ApiKeyIdentity;
+    /** Every issue of this request against its route's schemas (edge/validation.ts). */
+    issuesOfRequest?: () => Promise<Issue[]>;
+  };
+};
 
 async function identify(c: Context<EdgeEnv>, store: Store): Promise<ApiKeyIdentity | null> {
   const known = c.get("identity") as ApiKeyIdentity | undefined;
@@ -68,16 +75,7 @@ export function limitAppRate(deps: EdgeDeps): MiddlewareHandler<EdgeEnv> {
   };
 }
 
-/** A router whose schema failures become INVALID_REQUEST with every issue listed. */
+/** A router whose schema failures become INVALID_REQUEST listing every issue in plain words. */
 export function newRouter() {
-  return new OpenAPIHono<EdgeEnv>({
-    defaultHook: (result) => {
-      if (!result.success) {
-        const issues = result.error.issues.map((i) => ({ path: i.path.join("."), message: i.message }));
-        throw new PushmeshError("INVALID_REQUEST", issues.map((i) => `${i.path || "body"}: ${i.message}`).join("; "), {
-          details: issues,
-        });
-      }
-    },
-  });
+  return new OpenAPIHono<EdgeEnv>({ defaultHook: validationHook });
 }

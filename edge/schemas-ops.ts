@@ -1,64 +1,95 @@
 // Shapes for preferences, stats and the node list: validation and /openapi.json come from here.
 import { z } from "@hono/zod-openapi";
 import { isValidTimeZone } from "../core/preferences.ts";
-import { categorySchema, deviceIdSchema, FinalStatesSchema, WaitingSchema } from "./schemas.ts";
+import {
+  booleanField,
+  CategorySchema,
+  DeviceIdSchema,
+  integer,
+  NodeIdSchema,
+  object,
+  query,
+  queryInstant,
+  RegionSchema,
+  rule,
+  UserIdSchema,
+} from "./fields.ts";
+import { FinalStatesSchema, WaitingSchema } from "./schemas.ts";
 
+const clockRule = rule("must be a time of day as HH:MM, 24-hour");
 const clock = z
-  .string()
-  .regex(/^([01]\d|2[0-3]):[0-5]\d$/, "HH:MM, 24-hour")
+  .string(clockRule)
+  .regex(/^([01]\d|2[0-3]):[0-5]\d$/, clockRule)
   .openapi({ example: "22:00" });
 
-export const PreferencesSchema = z
-  .object({
-    timeZone: z
-      .string()
-      .max(64)
-      .refine(isValidTimeZone, "an IANA time zone, e.g. Europe/Berlin")
-      .nullable()
-      .optional()
-      .openapi({ description: "IANA time zone quiet hours are read in; default UTC (or the user's)", example: "Europe/Berlin" }),
-    quietHours: z
-      .object({
-        start: clock,
-        end: clock.openapi({ example: "07:00" }),
-        allowHighPriority: z.boolean().optional().openapi({ description: "High-priority messages pass through quiet hours" }),
-      })
-      .strict()
-      .refine((q) => q.start !== q.end, "start and end must differ")
-      .nullable()
-      .optional()
-      .openapi({ description: "Messages are held (not dropped) from start until end, local time; start > end spans midnight" }),
-    mutedCategories: z.array(categorySchema).max(100).optional().openapi({ description: "Messages of these categories are suppressed" }),
-    frequencyCaps: z
-      .array(
-        z
-          .object({
-            category: categorySchema,
-            limit: z.number().int().positive().max(100_000),
-            windowSeconds: z.number().int().min(60).max(30 * 24 * 3600),
-          })
-          .strict(),
-      )
-      .max(100)
-      .refine((caps) => new Set(caps.map((c) => c.category)).size === caps.length, "one cap per category")
-      .optional()
-      .openapi({ description: "At most `limit` messages of the category per device per sliding window; the excess is suppressed" }),
+const timeZoneRule = rule("must be an IANA time zone such as Europe/Berlin");
+const categoriesRule = rule("must be a list of at most 100 categories");
+const capsRule = rule("must be a list of at most 100 caps, one per category");
+
+export const PreferencesSchema = object({
+  timeZone: z
+    .string(timeZoneRule)
+    .max(64, timeZoneRule)
+    .refine(isValidTimeZone, timeZoneRule)
+    .nullable()
+    .optional()
+    .openapi({ description: "IANA time zone quiet hours are read in; default UTC (or the user's)", example: "Europe/Berlin" }),
+  quietHours: object({
+    start: clock,
+    end: clock.openapi({ example: "07:00" }),
+    allowHighPriority: booleanField().optional().openapi({ description: "High-priority messages pass through quiet hours" }),
   })
-  .strict()
-  .openapi("Preferences", { description: "A device's own settings win over its user's; mutes add up" });
+    .refine((q) => q.start !== q.end, { path: ["end"], message: "must differ from start" })
+    .nullable()
+    .optional()
+    .openapi({
+      description: "Messages are held (not dropped) from start until end, local time; start > end spans midnight; start = end is refused (400)",
+    }),
+  mutedCategories: z.array(CategorySchema, categoriesRule).max(100, categoriesRule).optional().openapi({
+    description: "Messages of these categories are suppressed",
+  }),
+  frequencyCaps: z
+    .array(
+      object({
+        category: CategorySchema,
+        limit: integer(1, 100_000),
+        windowSeconds: integer(60, 30 * 24 * 3600),
+      }),
+      capsRule,
+    )
+    .max(100, capsRule)
+    .refine((caps) => new Set(caps.map((c) => c.category)).size === caps.length, "must name each category at most once")
+    .optional()
+    .openapi({ description: "At most `limit` messages of the category per device per sliding window; the excess is suppressed. One cap per category (400 otherwise)" }),
+}).openapi("Preferences", { description: "A device's own settings win over its user's; mutes add up" });
 
 export const subjectParams = {
-  device: z.object({ id: deviceIdSchema }),
-  user: z.object({ id: z.string().min(1).max(128) }),
+  device: object({ id: DeviceIdSchema }),
+  user: object({ id: UserIdSchema }),
 };
 
-const instant = z
-  .union([z.iso.datetime({ offset: true }), z.coerce.number().int().nonnegative()])
-  .openapi({ description: "RFC 3339 date-time or ms since the epoch" });
+const DAY_MS = 24 * 3600 * 1000;
+/** The longest range one stats request may cover; reports over longer spans add up several. */
+const MAX_STATS_RANGE_DAYS = 366;
 
-export const StatsQuerySchema = z.object({
-  from: instant.optional().openapi({ description: "Start (inclusive); default 24 hours before `to`" }),
-  to: instant.optional().openapi({ description: "End (exclusive); default now" }),
+const toMs = (value: string | number | undefined): number | undefined => (typeof value === "string" ? Date.parse(value) : value);
+
+/** [from, to) as a stats request asks for it: `to` defaults to now, `from` to a day before `to`. */
+export function statsRange(query: { from?: string | number; to?: string | number }, now: number): { from: number; to: number } {
+  const to = toMs(query.to) ?? now + 1;
+  return { from: toMs(query.from) ?? to - DAY_MS, to };
+}
+
+export const StatsQuerySchema = query({
+  from: queryInstant().optional().openapi({ description: "Start (inclusive): RFC 3339 date-time or ms since the epoch; default 24 hours before `to`" }),
+  to: queryInstant().optional().openapi({ description: "End (exclusive): RFC 3339 date-time or ms since the epoch; default now" }),
+}).superRefine((q, ctx) => {
+  const { from, to } = statsRange(q, Date.now());
+  // Runs even when from or to failed its own rule: only a range of two times can be wrong.
+  if (!Number.isFinite(from) || !Number.isFinite(to)) return;
+  if (!(from < to) || to - from > MAX_STATS_RANGE_DAYS * DAY_MS) {
+    ctx.addIssue({ code: "custom", path: ["from"], message: `must be before to, and at most ${MAX_STATS_RANGE_DAYS} days before it` });
+  }
 });
 
 export const StatsSchema = z
@@ -84,8 +115,8 @@ export const StatsSchema = z
   })
   .openapi("Stats");
 
-export const NodeListQuerySchema = z.object({
-  region: z.string().min(1).max(64).optional().openapi({ description: "The device's region; default the edge's own" }),
+export const NodeListQuerySchema = query({
+  region: RegionSchema.optional().openapi({ description: "The device's region; default the edge's own" }),
 });
 
 export const NodeSchema = z
@@ -132,7 +163,8 @@ export const NodeAdminSchema = z
   })
   .openapi("NodeAdmin");
 
-export const DrainSchema = z
-  .object({ draining: z.boolean().optional().openapi({ description: "false takes a node back into service; default true" }) })
-  .strict()
-  .openapi("Drain");
+export const NodeParamsSchema = object({ id: NodeIdSchema });
+
+export const DrainSchema = object({
+  draining: booleanField().optional().openapi({ description: "false takes a node back into service; default true" }),
+}).openapi("Drain");

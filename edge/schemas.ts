@@ -1,107 +1,200 @@
-// Request and response shapes for every edge route: validation and /openapi.json come from here.
-// Preferences, stats and nodes have theirs in schemas-ops.ts.
+// Request and response shapes of devices and messages: validation and /openapi.json come from
+// here. Preferences, stats and nodes have theirs in schemas-ops.ts; the fields they are built
+// from, with their rules, in fields.ts.
 import { z } from "@hono/zod-openapi";
-import { ApiError } from "../core/errors.ts";
-import { PRIORITY_NAMES } from "../core/protocol.ts";
-
-const name = (max: number) => z.string().min(1).max(max);
-export const deviceIdSchema = name(128).regex(/^[A-Za-z0-9._:@-]+$/, "letters, digits and . _ : @ - only");
-export const categorySchema = name(64)
-  .regex(/^[A-Za-z0-9._:-]+$/, "letters, digits and . _ : - only")
-  .openapi({ description: "A label the sender chooses (e.g. promo, chat); mutes and frequency caps name it", example: "promo" });
+import type { Config } from "../core/config.ts";
+import { ApiError, type ApiErrorCode } from "../core/errors.ts";
+import { PRIORITY_NAMES, type PriorityName } from "../core/protocol.ts";
+import {
+  CategorySchema,
+  CollapseKeySchema,
+  DeviceIdSchema,
+  IdempotencyKeySchema,
+  instant,
+  integer,
+  MessageIdSchema,
+  object,
+  oneOf,
+  orNull,
+  PlatformSchema,
+  rule,
+  TopicSchema,
+  UserIdSchema,
+} from "./fields.ts";
 
 /** Ten years: the longest ttl and the furthest a message may be scheduled. */
 export const MAX_HORIZON_SECONDS = 10 * 365 * 24 * 3600;
-/** The schema's bound on batch size; the configured `maxBatchMessages` (default 100) is what applies. */
-export const BATCH_SCHEMA_MAX = 1000;
+
+export const IssueSchema = z
+  .object({
+    path: z.string().openapi({ description: "Where: query.limit, path.id, body.to.deviceIds.3", example: "query.limit" }),
+    message: z.string().openapi({ description: "The rule it breaks, in plain words", example: "must be an integer from 0 to 10000" }),
+  })
+  .openapi("Issue");
+
+const ERROR_CODES = Object.keys(ApiError) as [ApiErrorCode, ...ApiErrorCode[]];
 
 export const ErrorSchema = z
   .object({
     error: z.object({
-      code: z.enum(Object.keys(ApiError) as [keyof typeof ApiError, ...(keyof typeof ApiError)[]]),
+      code: z.enum(ERROR_CODES),
       message: z.string(),
-      details: z.unknown().optional(),
+      details: z
+        .union([
+          z.array(IssueSchema).openapi({ description: "INVALID_REQUEST: every failing field, with its path" }),
+          z.object({ deviceIds: z.array(z.string()) }).openapi({ description: "DEVICE_NOT_FOUND: the devices that do not exist" }),
+          z.object({ retryAfterSeconds: z.number().int().min(1) }).openapi({ description: "RATE_LIMITED, QUOTA_EXCEEDED: as Retry-After" }),
+        ])
+        .optional(),
     }),
   })
   .openapi("Error");
 
-export const RegisterDeviceSchema = z
-  .object({
-    deviceId: deviceIdSchema.optional().openapi({ description: "Omit to have one generated" }),
-    userId: name(128).nullable().optional(),
-    platform: name(32).nullable().optional(),
-  })
-  .strict()
-  .openapi("RegisterDevice");
+export const RegisterDeviceSchema = object({
+  deviceId: DeviceIdSchema.optional().openapi({ description: "Omit to have one generated" }),
+  userId: orNull(UserIdSchema).optional(),
+  platform: PlatformSchema.nullable().optional(),
+}).openapi("RegisterDevice");
 
 export const DeviceTokenSchema = z
   .object({
-    deviceId: z.string(),
+    deviceId: DeviceIdSchema,
     token: z.string().openapi({ description: "Device token for HELLO; HMAC-signed, bound to app and device" }),
     expiresAt: z.number().int().openapi({ description: "Milliseconds since the Unix epoch" }),
     epoch: z.number().int(),
   })
   .openapi("DeviceToken");
 
-export const SendMessageSchema = z
-  .object({
-    to: z
-      .union([
-        z.object({ deviceId: deviceIdSchema }).strict(),
-        z.object({ deviceIds: z.array(deviceIdSchema).min(1).max(10_000) }).strict(),
-        z.object({ userId: name(128) }).strict().openapi({ description: "Every device registered with this userId" }),
-        z
-          .object({ topic: z.string().regex(/^[A-Za-z0-9._:-]{1,128}$/) })
-          .strict()
-          .openapi({ description: "Every device subscribed to the topic; stored once with the topic's next offset" }),
-      ])
-      .openapi({ description: "One device, a list of devices, every device of a user, or a topic's subscribers" }),
+/** Fields a topic message cannot carry: they work per device, and a topic message is stored once. */
+const PER_DEVICE_FIELDS = ["deliverAt", "delay", "idempotencyKey", "collapseKey"] as const;
+const TEN_YEARS_MS = MAX_HORIZON_SECONDS * 1000;
+
+export type SendLimits = Pick<Config, "maxTargetsPerSend" | "maxBatchMessages">;
+
+/** The send body; the target list's bound is this edge's maxTargetsPerSend. */
+export function sendMessageSchema(limits: SendLimits) {
+  const max = limits.maxTargetsPerSend;
+  const listRule = rule(`must be a list of 1 to ${max} device ids`);
+  const to = z
+    .union(
+      [
+        object({ deviceId: DeviceIdSchema }).openapi({ description: "One device" }),
+        object({ deviceIds: z.array(DeviceIdSchema, listRule).min(1, listRule).max(max, listRule) }).openapi({
+          description: `Up to maxTargetsPerSend (here ${max}) devices; a device named twice counts once`,
+        }),
+        object({ userId: UserIdSchema }).openapi({ description: "Every device registered with this userId" }),
+        object({ topic: TopicSchema }).openapi({
+          description: "Every device subscribed to the topic; stored once with the topic's next offset",
+        }),
+      ],
+      rule("must hold exactly one of deviceId, deviceIds, userId or topic"),
+    )
+    .openapi("SendTarget", { description: "One device, a list of devices, every device of a user, or a topic's subscribers" }, {
+      unionPreferredType: "oneOf",
+    });
+  const horizonRule = "must be at most ten years ahead";
+  return object({
+    to,
     // Any JSON value. Not z.json(): its recursive schema sends the OpenAPI generator into a loop.
     data: z
       .unknown()
-      .refine((v) => v !== undefined, "data is required")
-      .openapi({ description: "Any JSON value; delivered to the device as CBOR" }),
-    priority: z
-      .enum(PRIORITY_NAMES as [string, ...string[]])
+      .refine((v) => v !== undefined, "is required")
+      .openapi({ description: "Any JSON value; delivered to the device as CBOR. At most maxPayloadBytes (413 beyond)" }),
+    priority: oneOf(PRIORITY_NAMES as [PriorityName, ...PriorityName[]])
       .optional()
-      .openapi({ description: "high wakes the device at once (and may pass quiet hours); low waits for its next heartbeat" }),
-    ttl: z
-      .number()
-      .int()
-      .positive()
-      .max(MAX_HORIZON_SECONDS)
+      .openapi({ description: "high wakes the device at once (and may pass quiet hours); low waits for its next heartbeat; default normal" }),
+    ttl: integer(1, MAX_HORIZON_SECONDS)
       .optional()
       .openapi({ description: "Seconds the message stays deliverable, counted from when it is due (deliverAt or now)" }),
-    collapseKey: name(128).optional().openapi({ description: "A newer message with the same key replaces an undelivered older one" }),
-    category: categorySchema.optional(),
-    idempotencyKey: name(128)
-      .optional()
-      .openapi({ description: "Repeating a send with the same key returns the first answer and never makes a second message" }),
-    deliverAt: z
-      .union([z.iso.datetime({ offset: true }), z.number().int().nonnegative()])
+    collapseKey: CollapseKeySchema.optional(),
+    category: CategorySchema.optional(),
+    idempotencyKey: IdempotencyKeySchema.optional(),
+    deliverAt: instant()
+      // Runs even when the value failed its own rule: only a time that parses can be too far.
+      .refine((v) => !((typeof v === "string" ? Date.parse(v) : v) > Date.now() + TEN_YEARS_MS), horizonRule)
       .optional()
       .openapi({ description: "Not before this time: RFC 3339 date-time or ms since the epoch; at most ten years ahead" }),
-    delay: z
-      .number()
-      .int()
-      .positive()
-      .max(MAX_HORIZON_SECONDS)
+    delay: integer(1, MAX_HORIZON_SECONDS)
       .optional()
       .openapi({ description: "Not before this many seconds from now; the relative form of deliverAt" }),
   })
+    .superRefine((m, ctx) => {
+      if (m.deliverAt !== undefined && m.delay !== undefined) {
+        ctx.addIssue({ code: "custom", path: ["delay"], message: "cannot be given with deliverAt: give one or the other" });
+      }
+      if ("topic" in m.to) {
+        for (const key of PER_DEVICE_FIELDS) {
+          if (m[key] !== undefined) ctx.addIssue({ code: "custom", path: [key], message: "cannot be used with to.topic" });
+        }
+      }
+    })
+    .openapi("SendMessage", {
+      description: "deliverAt and delay exclude each other; a message to a topic carries none of deliverAt, delay, idempotencyKey, collapseKey",
+      allOf: [
+        { not: { required: ["deliverAt", "delay"] } },
+        {
+          not: {
+            required: ["to"],
+            properties: { to: { type: "object", required: ["topic"] } },
+            anyOf: PER_DEVICE_FIELDS.map((key) => ({ required: [key] })),
+          },
+        },
+      ],
+    });
+}
+
+const SendStatesSchema = z
+  .object({
+    pending: z.number().int().openapi({ description: "In the devices' inboxes, not yet acknowledged" }),
+    scheduled: z.number().int().openapi({ description: "Waiting for deliverAt" }),
+    held: z.number().int().openapi({ description: "Waiting for the end of the device's quiet hours" }),
+    suppressed: z.number().int().openapi({ description: "Muted or over a frequency cap; never delivered" }),
+    expired: z.number().int(),
+  })
   .strict()
-  .refine((m) => m.deliverAt === undefined || m.delay === undefined, { message: "give deliverAt or delay, not both", path: ["delay"] })
-  .openapi("SendMessage");
+  .openapi("SendStates");
 
-const StatesSchema = z.object({
-  pending: z.number().int().openapi({ description: "In the devices' inboxes, not yet acknowledged" }),
-  scheduled: z.number().int().openapi({ description: "Waiting for deliverAt" }),
-  held: z.number().int().openapi({ description: "Waiting for the end of the device's quiet hours" }),
-  suppressed: z.number().int().openapi({ description: "Muted or over a frequency cap; never delivered" }),
-  expired: z.number().int(),
-});
+const zero = z.literal(0);
 
-export const FinalStatesSchema = z
+export const DeviceSendResultSchema = z
+  .object({
+    messageId: MessageIdSchema,
+    targets: z.number().int().openapi({ description: "Devices addressed, whatever became of each" }),
+    deliverAt: z.number().int().nullable().openapi({ description: "When a scheduled message is due (ms since the epoch); null: now" }),
+    states: SendStatesSchema,
+  })
+  .strict()
+  .openapi("DeviceSendResult", { description: "The answer to a send to deviceId, deviceIds or userId" });
+
+export const TopicSendResultSchema = z
+  .object({
+    messageId: MessageIdSchema,
+    topic: TopicSchema,
+    offset: z.number().int().min(1).openapi({ description: "The message's offset in the topic's stream" }),
+    targets: z.number().int().openapi({ description: "The topic's subscribers when it was sent" }),
+    deliverAt: z.null().openapi({ description: "Always null: a topic message is never scheduled" }),
+    states: z
+      .object({ pending: zero, scheduled: zero, held: zero, suppressed: zero, expired: zero })
+      .strict()
+      .openapi({ description: "Always zeros: relays fan a topic message out as they go; it is not tracked per device" }),
+  })
+  .strict()
+  .openapi("TopicSendResult", { description: "The answer to a send to a topic" });
+
+export const SendResultSchema = z
+  .union([DeviceSendResultSchema, TopicSendResultSchema])
+  .openapi("SendResult", {}, { unionPreferredType: "oneOf" });
+
+/** The batch body; its bound is this edge's maxBatchMessages. */
+export function batchSendSchema(limits: SendLimits) {
+  const max = limits.maxBatchMessages;
+  const listRule = rule(`must be a list of 1 to ${max} messages`);
+  return object({ messages: z.array(sendMessageSchema(limits), listRule).min(1, listRule).max(max, listRule) }).openapi("BatchSend", {
+    description: `Up to maxBatchMessages (here ${max}) messages, sent in order`,
+  });
+}
+
+const FinalStatesSchema = z
   .object({
     pending: z.number().int().openapi({ description: "In the devices' inboxes, not yet acknowledged" }),
     delivered: z.number().int().openapi({ description: "Acknowledged by the device" }),
@@ -112,28 +205,14 @@ export const FinalStatesSchema = z
   })
   .openapi("TargetStates");
 
-export const WaitingSchema = z
+const WaitingSchema = z
   .object({
     scheduled: z.number().int().openapi({ description: "Waiting for deliverAt" }),
     held: z.number().int().openapi({ description: "Waiting for the end of the device's quiet hours" }),
   })
   .openapi("WaitingTargets");
 
-export const SendResultSchema = z
-  .object({
-    messageId: z.string().uuid(),
-    topic: z.string().optional().openapi({ description: "For a topic send: the topic" }),
-    offset: z.number().int().optional().openapi({ description: "For a topic send: the message's offset in the topic" }),
-    targets: z.number().int().openapi({ description: "Devices addressed (a topic's subscribers when it was sent), whatever became of each" }),
-    deliverAt: z.number().int().nullable().openapi({ description: "When a scheduled message is due (ms since the epoch); null: now" }),
-    states: StatesSchema,
-  })
-  .openapi("SendResult");
-
-export const BatchSendSchema = z
-  .object({ messages: z.array(SendMessageSchema).min(1).max(BATCH_SCHEMA_MAX) })
-  .strict()
-  .openapi("BatchSend", { description: "Up to maxBatchMessages (default 100) messages, sent in order" });
+export { FinalStatesSchema, WaitingSchema };
 
 export const BatchResultSchema = z
   .object({
@@ -143,15 +222,15 @@ export const BatchResultSchema = z
       z.object({
         index: z.number().int(),
         status: z.number().int().openapi({ description: "What the item alone would have got: 202, or an error status" }),
-        result: SendResultSchema.optional(),
-        error: ErrorSchema.shape.error.optional(),
+        result: SendResultSchema.optional().openapi({ description: "With status 202" }),
+        error: ErrorSchema.shape.error.optional().openapi({ description: "With an error status" }),
       }),
     ),
   })
   .openapi("BatchResult");
 
 const TargetTrackingSchema = z.object({
-  deviceId: z.string(),
+  deviceId: DeviceIdSchema,
   state: z.enum(["pending", "delivered", "expired", "collapsed", "suppressed", "scheduled", "held", "failed"]),
   seq: z.number().int().nullable(),
   reason: z.string().nullable().openapi({
@@ -164,13 +243,13 @@ const TargetTrackingSchema = z.object({
 
 export const MessageStatusSchema = z
   .object({
-    messageId: z.string(),
-    topic: z.string().optional().openapi({ description: "For a topic message: its topic. Its targets are the topic's subscribers when it was published" }),
+    messageId: MessageIdSchema,
+    topic: TopicSchema.optional().openapi({ description: "For a topic message: its topic. Its targets are the topic's subscribers when it was published" }),
     offset: z.number().int().optional().openapi({ description: "For a topic message: its offset in the topic" }),
     createdAt: z.number().int(),
     expiresAt: z.number().int().nullable(),
     priority: z.number().int(),
-    category: z.string().nullable(),
+    category: orNull(CategorySchema),
     targets: z.number().int(),
     states: FinalStatesSchema,
     waiting: WaitingSchema,
@@ -179,14 +258,3 @@ export const MessageStatusSchema = z
     recipientsTruncated: z.boolean(),
   })
   .openapi("MessageStatus");
-
-export const errorResponses = {
-  400: { description: "Bad JSON or a request that fails the schema", content: { "application/json": { schema: ErrorSchema } } },
-  401: { description: "Missing or unknown API key", content: { "application/json": { schema: ErrorSchema } } },
-  403: { description: "The key lacks the route's scope", content: { "application/json": { schema: ErrorSchema } } },
-  429: {
-    description: "RATE_LIMITED or QUOTA_EXCEEDED; the Retry-After header says how many seconds to wait",
-    headers: { "Retry-After": { description: "Seconds until the window resets", schema: { type: "integer" as const } } },
-    content: { "application/json": { schema: ErrorSchema } },
-  },
-} as const;

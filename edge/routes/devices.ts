@@ -1,20 +1,19 @@
-import { createRoute } from "@hono/zod-openapi";
 import { signDeviceToken } from "../../core/auth.ts";
 import { PushmeshError } from "../../core/errors.ts";
 import { randomId } from "../../core/ids.ts";
 import { type EdgeDeps, newRouter, requireScope } from "../env.ts";
-import { DeviceTokenSchema, errorResponses, RegisterDeviceSchema } from "../schemas.ts";
+import { apiRoute } from "../route-docs.ts";
+import { DeviceTokenSchema, RegisterDeviceSchema } from "../schemas.ts";
 
-const register = createRoute({
+const register = apiRoute({
   method: "post",
   path: "/v1/devices",
   summary: "Register a device (or re-issue its token) and get a device token",
-  security: [{ apiKey: [] }],
+  scope: "send",
   request: { body: { required: true, content: { "application/json": { schema: RegisterDeviceSchema } } } },
   responses: {
     200: { description: "The device existed; a fresh token", content: { "application/json": { schema: DeviceTokenSchema } } },
     201: { description: "The device was created", content: { "application/json": { schema: DeviceTokenSchema } } },
-    ...errorResponses,
   },
 });
 

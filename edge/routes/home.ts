@@ -1,8 +1,9 @@
 // GET /: where things are, for whoever opens the edge's address first. JSON by default; a small
 // HTML page for a browser (a client that prefers text/html).
-import { createRoute, z } from "@hono/zod-openapi";
+import { z } from "@hono/zod-openapi";
 import { accepts } from "hono/accepts";
 import { type EdgeDeps, newRouter } from "../env.ts";
+import { apiRoute } from "../route-docs.ts";
 
 const HomeSchema = z
   .object({
@@ -15,7 +16,7 @@ const HomeSchema = z
   })
   .openapi("Home");
 
-const home = createRoute({
+const home = apiRoute({
   method: "get",
   path: "/",
   summary: "Where things are: the API document, the docs, health and the relay list; no API key needed",

@@ -1,77 +1,77 @@
-import { createRoute, z } from "@hono/zod-openapi";
+import type { z } from "@hono/zod-openapi";
 import { PushmeshError } from "../../core/errors.ts";
 import type { PriorityName } from "../../core/protocol.ts";
 import { type SendRequest, sendBatch, sendMessage } from "../../core/send/send.ts";
 import { trackMessage } from "../../core/tracking.ts";
 import { type EdgeDeps, newRouter, requireScope } from "../env.ts";
+import { MessageIdSchema, object, query, queryInteger } from "../fields.ts";
 import { errorBody, toPushmeshError } from "../http-errors.ts";
+import { apiRoute } from "../route-docs.ts";
 import {
   BatchResultSchema,
-  BatchSendSchema,
-  ErrorSchema,
-  errorResponses,
+  batchSendSchema,
   MessageStatusSchema,
-  SendMessageSchema,
+  type SendLimits,
+  sendMessageSchema,
   SendResultSchema,
 } from "../schemas.ts";
 
-const json = { "application/json": { schema: ErrorSchema } };
-
-const send = createRoute({
-  method: "post",
-  path: "/v1/messages",
-  summary: "Send a message; 202 only after it is durably stored (with a sequence per device, or as scheduled)",
-  security: [{ apiKey: [] }],
-  request: { body: { required: true, content: { "application/json": { schema: SendMessageSchema } } } },
-  responses: {
-    202: {
-      description: "Stored; delivery under way. A repeated idempotencyKey answers the first result again, with Idempotent-Replayed: true",
-      content: { "application/json": { schema: SendResultSchema } },
+/** The routes' shapes, bounded by this edge's maxTargetsPerSend and maxBatchMessages. */
+function routes(limits: SendLimits) {
+  const send = apiRoute({
+    method: "post",
+    path: "/v1/messages",
+    summary: "Send a message; 202 only after it is durably stored (with a sequence per device, or as scheduled)",
+    description:
+      "To devices (`to.deviceId`, `to.deviceIds`, `to.userId`): the answer is a DeviceSendResult. To a topic (`to.topic`): " +
+      "the message is stored once in the topic's stream and the answer is a TopicSendResult; deliverAt, delay, " +
+      "idempotencyKey and collapseKey cannot be used with it. 404 and 503 mean nothing was written.",
+    scope: "send",
+    errors: ["DEVICE_NOT_FOUND", "USER_NOT_FOUND", "IDEMPOTENCY_KEY_REUSED", "QUOTA_EXCEEDED", "STORE_UNAVAILABLE"],
+    request: { body: { required: true, content: { "application/json": { schema: sendMessageSchema(limits) } } } },
+    responses: {
+      202: {
+        description: "Stored; delivery under way. A repeated idempotencyKey answers the first result again, with Idempotent-Replayed: true",
+        headers: { "Idempotent-Replayed": { description: "true when this is the first send's answer again", schema: { type: "string", enum: ["true"] } } },
+        content: { "application/json": { schema: SendResultSchema } },
+      },
     },
-    ...errorResponses,
-    404: { description: "DEVICE_NOT_FOUND or USER_NOT_FOUND; nothing was written", content: json },
-    413: { description: "data exceeds the payload limit", content: json },
-    422: { description: "IDEMPOTENCY_KEY_REUSED: the key was first used for a different request", content: json },
-    503: { description: "The store cannot take writes; nothing was accepted", content: json },
-  },
-});
+  });
 
-const batch = createRoute({
-  method: "post",
-  path: "/v1/messages/batch",
-  summary: "Send up to maxBatchMessages (default 100) messages in order, each with its own result",
-  description:
-    "The body is validated as a whole (400 if any item fails the schema). Each item is then sent on its own: " +
-    "one failing (unknown device, quota, payload) does not stop the others.",
-  security: [{ apiKey: [] }],
-  request: { body: { required: true, content: { "application/json": { schema: BatchSendSchema } } } },
-  responses: {
-    200: { description: "Per-item results, in request order", content: { "application/json": { schema: BatchResultSchema } } },
-    ...errorResponses,
-    413: { description: "The body exceeds maxBatchMessages × the single-send body limit", content: json },
-  },
-});
+  const batch = apiRoute({
+    method: "post",
+    path: "/v1/messages/batch",
+    summary: `Send up to maxBatchMessages (here ${limits.maxBatchMessages}) messages in order, each with its own result`,
+    description:
+      "The body is validated as a whole (400 if any item fails the schema). Each item is then sent on its own: " +
+      "one failing (unknown device, quota, payload) does not stop the others; its result carries the status and error " +
+      "it would have got alone. The body may be maxBatchMessages times the single send's body limit (413 beyond).",
+    scope: "send",
+    request: { body: { required: true, content: { "application/json": { schema: batchSendSchema(limits) } } } },
+    responses: {
+      200: { description: "Per-item results, in request order", content: { "application/json": { schema: BatchResultSchema } } },
+    },
+  });
 
-const status = createRoute({
-  method: "get",
-  path: "/v1/messages/{id}",
-  summary: "A message's state per target, with counts and timestamps",
-  security: [{ apiKey: [] }],
-  request: {
-    params: z.object({ id: z.string().min(1).max(64) }),
-    query: z.object({
-      limit: z.coerce.number().int().min(0).max(10_000).optional().openapi({ description: "Recipients listed at most; default 1000" }),
-    }),
-  },
-  responses: {
-    200: { description: "Counts by state and the targets", content: { "application/json": { schema: MessageStatusSchema } } },
-    ...errorResponses,
-    404: { description: "No such message in this app", content: json },
-  },
-});
+  const status = apiRoute({
+    method: "get",
+    path: "/v1/messages/{id}",
+    summary: "A message's state per target, with counts and timestamps",
+    scope: "read",
+    errors: ["MESSAGE_NOT_FOUND"],
+    request: {
+      params: object({ id: MessageIdSchema }),
+      query: query({ limit: queryInteger(0, 10_000).optional().openapi({ description: "Recipients listed at most; default 1000" }) }),
+    },
+    responses: {
+      200: { description: "Counts by state and the targets", content: { "application/json": { schema: MessageStatusSchema } } },
+    },
+  });
+  return { send, batch, status };
+}
 
 /** The body as core/send.ts takes it. */
-function toSendRequest(body: z.infer<typeof SendMessageSchema>): SendRequest {
+function toSendRequest(body: z.infer<ReturnType<typeof sendMessageSchema>>): SendRequest {
   return {
     to: body.to,
     data: body.data,
@@ -86,6 +86,7 @@ function toSendRequest(body: z.infer<typeof SendMessageSchema>): SendRequest {
 }
 
 export function messageRoutes(deps: EdgeDeps) {
+  const { send, batch, status } = routes(deps.config);
   const app = newRouter();
   app.on("POST", ["/v1/messages", "/v1/messages/batch"], requireScope(deps.store, "send"));
   app.on("GET", "/v1/messages/:id", requireScope(deps.store, "read"));
@@ -100,9 +101,6 @@ export function messageRoutes(deps: EdgeDeps) {
   app.openapi(batch, async (c) => {
     const { appId } = c.get("identity");
     const { messages } = c.req.valid("json");
-    if (messages.length > deps.config.maxBatchMessages) {
-      throw new PushmeshError("INVALID_REQUEST", `at most ${deps.config.maxBatchMessages} messages per batch`);
-    }
     // In order: a batch keeps its order on every device it names twice (sendBatch).
     const outcomes = await sendBatch(deps, appId, messages.map(toSendRequest));
     const results: z.infer<typeof BatchResultSchema>["results"] = outcomes.map(({ outcome, error }, index) => {

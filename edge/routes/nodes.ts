@@ -1,47 +1,45 @@
-import { createRoute, z } from "@hono/zod-openapi";
+import { z } from "@hono/zod-openapi";
 import { PushmeshError } from "../../core/errors.ts";
 import { rankNodes, withHost } from "../../core/ranking.ts";
 import { type EdgeDeps, newRouter, requireScope } from "../env.ts";
-import { ErrorSchema, errorResponses } from "../schemas.ts";
-import { DrainSchema, NodeAdminSchema, NodeListQuerySchema, NodeListSchema } from "../schemas-ops.ts";
+import { apiRoute } from "../route-docs.ts";
+import { DrainSchema, NodeAdminSchema, NodeListQuerySchema, NodeListSchema, NodeParamsSchema } from "../schemas-ops.ts";
 
-const json = { "application/json": { schema: ErrorSchema } };
-
-const list = createRoute({
+const list = apiRoute({
   method: "get",
   path: "/v1/nodes",
   summary: "Relay nodes a device may connect to, best first; no API key needed",
   description:
     "Ranked by estimated RTT from the device's region (the `region` hint, else the edge's own) plus load; " +
-    "draining, silent and weight-0 nodes are left out, full nodes go last, canaries get their weight's share.",
+    "draining, silent and weight-0 nodes are left out, full nodes go last, canaries get their weight's share. " +
+    "A request that carries a valid API key counts against that app's rate limit (429) like any other.",
   request: { query: NodeListQuerySchema },
   responses: { 200: { description: "Ranked relays", content: { "application/json": { schema: NodeListSchema } } } },
 });
 
-const all = createRoute({
+const all = apiRoute({
   method: "get",
   path: "/v1/nodes/all",
   summary: "Every node in the registry, draining and stale ones too (admin scope)",
-  security: [{ apiKey: [] }],
+  scope: "admin",
   responses: {
     200: { description: "The registry", content: { "application/json": { schema: z.object({ nodes: z.array(NodeAdminSchema) }) } } },
-    ...errorResponses,
   },
 });
 
-const drain = createRoute({
+const drain = apiRoute({
   method: "post",
   path: "/v1/nodes/{id}/drain",
   summary: "Mark a node draining (admin scope): devices are no longer offered it and the relay moves its devices away",
-  security: [{ apiKey: [] }],
+  description: "The body is optional: without one (and without a Content-Type), the node is marked draining.",
+  scope: "admin",
+  errors: ["NODE_NOT_FOUND"],
   request: {
-    params: z.object({ id: z.string().min(1).max(64) }),
+    params: NodeParamsSchema,
     body: { required: false, content: { "application/json": { schema: DrainSchema } } },
   },
   responses: {
     200: { description: "The node as now recorded", content: { "application/json": { schema: NodeAdminSchema } } },
-    ...errorResponses,
-    404: { description: "No such node", content: json },
   },
 });
 

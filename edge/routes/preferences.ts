@@ -1,48 +1,41 @@
-import { createRoute, type z } from "@hono/zod-openapi";
+import type { z } from "@hono/zod-openapi";
 import { PushmeshError } from "../../core/errors.ts";
 import type { Preferences } from "../../core/preferences.ts";
 import type { SubjectType } from "../../core/store.ts";
 import { type EdgeDeps, newRouter, requireScope } from "../env.ts";
-import { ErrorSchema, errorResponses } from "../schemas.ts";
+import { apiRoute } from "../route-docs.ts";
 import { PreferencesSchema, subjectParams } from "../schemas-ops.ts";
 
-const json = { "application/json": { schema: ErrorSchema } };
 const body = { "application/json": { schema: PreferencesSchema } };
 
 function routesFor(type: SubjectType) {
   const path = `/v1/${type}s/{id}/preferences`;
   const params = subjectParams[type];
-  const put = createRoute({
+  const put = apiRoute({
     method: "put",
     path,
     summary: `Replace the ${type}'s delivery preferences (mutes, quiet hours, frequency caps)`,
-    security: [{ apiKey: [] }],
+    scope: "send",
+    errors: type === "device" ? ["DEVICE_NOT_FOUND"] : [],
     request: { params, body: { required: true, content: body } },
-    responses: {
-      200: { description: "Stored; applies to messages sent or released from now on", content: body },
-      ...errorResponses,
-      ...(type === "device" ? { 404: { description: "No such device in this app", content: json } } : {}),
-    },
+    responses: { 200: { description: "Stored; applies to messages sent or released from now on", content: body } },
   });
-  const get = createRoute({
+  const get = apiRoute({
     method: "get",
     path,
     summary: `The ${type}'s stored delivery preferences`,
-    security: [{ apiKey: [] }],
+    scope: "read",
+    errors: ["PREFERENCES_NOT_FOUND"],
     request: { params },
-    responses: {
-      200: { description: "The preferences", content: body },
-      ...errorResponses,
-      404: { description: "None stored", content: json },
-    },
+    responses: { 200: { description: "The preferences", content: body } },
   });
-  const remove = createRoute({
+  const remove = apiRoute({
     method: "delete",
     path,
     summary: `Forget the ${type}'s delivery preferences`,
-    security: [{ apiKey: [] }],
+    scope: "send",
     request: { params },
-    responses: { 204: { description: "Gone (or never stored)" }, ...errorResponses },
+    responses: { 204: { description: "Gone (or never stored)" } },
   });
   return { put, get, remove };
 }

@@ -1,49 +1,50 @@
-import { createRoute, z } from "@hono/zod-openapi";
+import { z } from "@hono/zod-openapi";
 import { changeSubscriptions } from "../../core/topics.ts";
 import { type EdgeDeps, newRouter, requireScope } from "../env.ts";
-import { deviceIdSchema, ErrorSchema, errorResponses } from "../schemas.ts";
+import { DeviceIdSchema, object, rule, TopicSchema } from "../fields.ts";
+import { apiRoute } from "../route-docs.ts";
 
-const json = { "application/json": { schema: ErrorSchema } };
-const topicParam = z.object({ topic: z.string().regex(/^[A-Za-z0-9._:-]{1,128}$/).openapi({ example: "match-7" }) });
-const SubscribersSchema = z.object({ deviceIds: z.array(deviceIdSchema).min(1).max(1000) }).strict().openapi("TopicSubscribers");
+const topicParam = object({ topic: TopicSchema });
+const subscribersRule = rule("must be a list of 1 to 1000 device ids");
+const SubscribersSchema = object({
+  deviceIds: z.array(DeviceIdSchema, subscribersRule).min(1, subscribersRule).max(1000, subscribersRule),
+}).openapi("TopicSubscribers");
 const SubscribedSchema = z
   .object({
-    topic: z.string(),
-    devices: z.number().int(),
+    topic: TopicSchema,
+    devices: z.number().int().openapi({ description: "How many device ids the request named" }),
     offset: z.number().int().openapi({ description: "The topic's latest offset: new subscribers get what comes after it" }),
   })
   .openapi("TopicSubscribed");
-const TopicInfoSchema = z.object({ topic: z.string(), offset: z.number().int(), subscribers: z.number().int() }).openapi("TopicInfo");
+const TopicInfoSchema = z.object({ topic: TopicSchema, offset: z.number().int(), subscribers: z.number().int() }).openapi("TopicInfo");
 
-const subscribe = createRoute({
+const subscribe = apiRoute({
   method: "post",
   path: "/v1/topics/{topic}/subscribers",
   summary: "Subscribe devices to a topic (idempotent); connected devices start receiving at once",
-  security: [{ apiKey: [] }],
+  description: "An unknown device: 404 DEVICE_NOT_FOUND and nobody was subscribed.",
+  scope: "send",
+  errors: ["DEVICE_NOT_FOUND"],
   request: { params: topicParam, body: { required: true, content: { "application/json": { schema: SubscribersSchema } } } },
-  responses: {
-    200: { description: "Subscribed", content: { "application/json": { schema: SubscribedSchema } } },
-    ...errorResponses,
-    404: { description: "A device does not exist; nobody was subscribed", content: json },
-  },
+  responses: { 200: { description: "Subscribed", content: { "application/json": { schema: SubscribedSchema } } } },
 });
 
-const unsubscribe = createRoute({
+const unsubscribe = apiRoute({
   method: "delete",
   path: "/v1/topics/{topic}/subscribers",
-  summary: "Unsubscribe devices from a topic",
-  security: [{ apiKey: [] }],
+  summary: "Unsubscribe devices from a topic (idempotent: devices not subscribed are skipped)",
+  scope: "send",
   request: { params: topicParam, body: { required: true, content: { "application/json": { schema: SubscribersSchema } } } },
-  responses: { 200: { description: "Unsubscribed", content: { "application/json": { schema: SubscribedSchema } } }, ...errorResponses },
+  responses: { 200: { description: "Unsubscribed", content: { "application/json": { schema: SubscribedSchema } } } },
 });
 
-const info = createRoute({
+const info = apiRoute({
   method: "get",
   path: "/v1/topics/{topic}",
   summary: "A topic's latest offset and subscriber count",
-  security: [{ apiKey: [] }],
+  scope: "read",
   request: { params: topicParam },
-  responses: { 200: { description: "The topic", content: { "application/json": { schema: TopicInfoSchema } } }, ...errorResponses },
+  responses: { 200: { description: "The topic", content: { "application/json": { schema: TopicInfoSchema } } } },
 });
 
 export function topicRoutes(deps: EdgeDeps) {

@@ -2,7 +2,7 @@
 // turns the edge's answer into a named error.
 import { API_KEY_PREFIX } from "../../core/auth.ts";
 import { TOPIC_PATTERN } from "../../core/protocol.ts";
-import { deviceIdSchema } from "../../edge/schemas.ts";
+import { DeviceIdSchema } from "../../edge/fields.ts";
 import { list, text } from "./args.ts";
 import { CliError } from "./errors.ts";
 
@@ -17,7 +17,7 @@ export const edgeFlags = {
 export const optionalKeyFlag = text("API_KEY", "an API key of the app, to register the device", { env: "PUSHMESH_KEY", check: checkKey });
 export type EdgeFlags = { edge: string; key?: string };
 
-export const checkDeviceId = (id: string) => (deviceIdSchema.safeParse(id).success ? null : "takes device ids of letters, digits and . _ : @ - (1…128)");
+export const checkDeviceId = (id: string) => (DeviceIdSchema.safeParse(id).success ? null : "takes device ids of letters, digits and . _ : @ - (1…128)");
 export const checkTopic = (topic: string) => (TOPIC_PATTERN.test(topic) ? null : "takes topic names of letters, digits and . _ : - (1…128)");
 
 export const deviceList = (help: string) => list("ID[,ID…]", help, { check: checkDeviceId });
