@@ -13,15 +13,19 @@ import { FrameType, type PushFrame, TOPIC_PATTERN, type TopicPushFrame } from ".
 const LEAVE = Symbol("leave to cbor-x");
 const EMPTY = new Uint8Array(0);
 const utf8Strict = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
-const fromCharCode = String.fromCharCode;
 
-// Keys and short values repeat from frame to frame, and building a string from bytes costs several
-// times more than comparing the bytes with those of one built before. Only ASCII text is cached,
-// so a full match also proves the bytes are ASCII.
+// Keys and short values repeat from frame to frame, and making a string from bytes costs several
+// times more than comparing the bytes with those of one made before. Only ASCII text is cached, so
+// a full match of `length` bytes also proves that they are ASCII.
 const SHORT_TEXT = 32;
 const TEXT_CACHE_SIZE = 1024;
 const textCache: (string | undefined)[] = new Array(TEXT_CACHE_SIZE).fill(undefined);
 const textCacheBytes = new Uint8Array(TEXT_CACHE_SIZE * SHORT_TEXT);
+// Text is decoded from a copy in this buffer, through a view made once per length: under Bun a
+// subarray() of the frame, which TextDecoder would need otherwise, costs more than the copy.
+const SCRATCH = 256;
+const scratchBytes = new Uint8Array(SCRATCH);
+const scratchViews = Array.from({ length: SCRATCH + 1 }, (_, n) => new Uint8Array(scratchBytes.buffer, 0, n));
 
 class PushFrameReader {
   private b: Uint8Array = EMPTY;
@@ -222,29 +226,43 @@ class PushFrameReader {
     if (n > SHORT_TEXT) return this.utf8(start, end);
     const slot = (n * 0x9e37 + b[start]! * 0x3b1 + b[end - 1]! * 31 + b[start + (n >> 1)]!) & (TEXT_CACHE_SIZE - 1);
     const known = textCache[slot];
+    const base = slot * SHORT_TEXT - start;
     if (known !== undefined && known.length === n) {
-      const base = slot * SHORT_TEXT;
-      let i = 0;
-      while (i < n && textCacheBytes[base + i] === b[start + i]) i++;
-      if (i === n) return known;
+      let i = start;
+      for (; i + 4 <= end; i += 4) {
+        if (textCacheBytes[base + i] !== b[i] || textCacheBytes[base + i + 1] !== b[i + 1] || textCacheBytes[base + i + 2] !== b[i + 2] || textCacheBytes[base + i + 3] !== b[i + 3]) break;
+      }
+      while (i < end && textCacheBytes[base + i] === b[i]) i++;
+      if (i === end) return known;
     }
-    let out = "";
+    // A miss: one pass copies the bytes into the cache slot and the scratch buffer and tells ASCII.
+    textCache[slot] = undefined;
+    let high = 0;
     for (let i = start; i < end; i++) {
       const c = b[i]!;
-      if (c >= 0x80) return this.utf8(start, end);
-      out += fromCharCode(c);
+      high |= c;
+      textCacheBytes[base + i] = c;
+      scratchBytes[i - start] = c;
     }
-    textCache[slot] = out;
-    textCacheBytes.set(b.subarray(start, end), slot * SHORT_TEXT);
-    return out;
+    if (high >= 0x80) return this.utf8(start, end);
+    const text = utf8Strict.decode(scratchViews[n]!);
+    textCache[slot] = text;
+    return text;
   }
 
+  /** Strict UTF-8, through the scratch buffer up to its size. */
   private utf8(start: number, end: number): string {
     const b = this.b;
+    const n = end - start;
     // How a leading BOM and invalid UTF-8 come out differs between decoders; keep cbor-x's.
-    if (end - start >= 3 && b[start] === 0xef && b[start + 1] === 0xbb && b[start + 2] === 0xbf) throw LEAVE;
+    if (n >= 3 && b[start] === 0xef && b[start + 1] === 0xbb && b[start + 2] === 0xbf) throw LEAVE;
+    let view: Uint8Array;
+    if (n <= SCRATCH) {
+      for (let i = 0; i < n; i++) scratchBytes[i] = b[start + i]!;
+      view = scratchViews[n]!;
+    } else view = b.subarray(start, end);
     try {
-      return utf8Strict.decode(b.subarray(start, end));
+      return utf8Strict.decode(view);
     } catch {
       throw LEAVE;
     }
