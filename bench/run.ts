@@ -87,7 +87,7 @@ const docPath = join(import.meta.dir, "..", "docs", "benchmarks.md");
 const chartDir = join(import.meta.dir, "..", "docs", "benchmarks");
 const headlinePath = join(chartDir, "headlines.json");
 const headlines = readHeadlines(headlinePath);
-const sections = readSections(docPath);
+const { sections, written } = readSections(docPath);
 for (const name of selected) {
   const bench = benches[name]!;
   process.stderr.write(`running ${name}${quick ? " (quick)" : ""}…\n`);
@@ -106,27 +106,34 @@ for (const name of selected) {
 if (!quick) {
   const ordered = Object.keys(benches).flatMap((name) => (sections.has(name) ? [sections.get(name)!] : []));
   const glance = headlineTable(headlines, Object.entries(benches).map(([name, b]) => ({ name, title: b.title })));
-  const doc = `# Benchmarks\n\nEvery figure and its baseline come from the same run on the same machine (${machine}). Regenerate with \`npm run bench\` (all) or \`npm run bench -- <name>\` (one section); each section says when and at which commit it was measured.\n\n## At a glance\n\n${glance}\n\n${ordered.join("\n")}`;
+  const doc = `# Benchmarks\n\nEvery figure and its baseline come from the same run on the same machine (${machine}). Regenerate with \`npm run bench\` (all) or \`npm run bench -- <name>\` (one section); each section says when and at which commit it was measured.\n\n## At a glance\n\n${glance}\n\n${[...ordered, ...written].join("\n")}`;
   writeFileSync(docPath, doc);
   mkdirSync(chartDir, { recursive: true });
   writeFileSync(headlinePath, `${JSON.stringify(headlines, null, 2)}\n`);
   process.stderr.write("wrote docs/benchmarks.md\n");
 }
 
-/** Sections already in docs/benchmarks.md, keyed by benchmark name, so one benchmark's run keeps the others'. */
-function readSections(path: string): Map<string, string> {
-  const out = new Map<string, string>();
+/**
+ * Sections already in docs/benchmarks.md: each benchmark's, keyed by name, so that one benchmark's
+ * run keeps the others'; and those written by hand (no "Command:" line under the heading, such as
+ * "Codec decision"), kept as they are after the benchmarks' sections.
+ */
+function readSections(path: string): { sections: Map<string, string>; written: string[] } {
+  const sections = new Map<string, string>();
+  const written: string[] = [];
   let text = "";
   try {
     text = readFileSync(path, "utf8");
   } catch {
-    return out;
+    return { sections, written };
   }
   for (const chunk of text.split(/\n(?=## )/).slice(1)) {
-    const name = /npm run bench -- (\w+)/.exec(chunk)?.[1];
-    if (name && benches[name]) out.set(name, `${chunk.trimEnd()}\n`);
+    if (chunk.startsWith("## At a glance\n")) continue;
+    const name = /^## [^\n]*\n\nCommand: `npm run bench -- (\w+)`/.exec(chunk)?.[1];
+    if (name && benches[name]) sections.set(name, `${chunk.trimEnd()}\n`);
+    else if (!name) written.push(`${chunk.trimEnd()}\n`);
   }
-  return out;
+  return { sections, written };
 }
 
 function readHeadlines(path: string): Record<string, Headline[]> {

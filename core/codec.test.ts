@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { decodeFrame, decodeValue, encodeFrame, encodeTcpFrame, encodeValue, TcpFrameReader, varintLength } from "./codec.ts";
+import { decodeFrame, decodeValue, encodeData, encodeFrame, encodeTcpFrame, encodeValue, TcpFrameReader, varintLength } from "./codec.ts";
 import { DEVICE_FRAMES, type Frame, FrameError, FrameType, SERVER_FRAMES, uuidToBytes } from "./protocol.ts";
 
 const ALL = new Set([...DEVICE_FRAMES, ...SERVER_FRAMES]);
@@ -50,6 +50,7 @@ test("decodeFrame names what is wrong", () => {
   expect(code(new Uint8Array([]))).toBe("MALFORMED_FRAME");
   expect(code(new Uint8Array([0x82, 0x04]))).toBe("MALFORMED_FRAME");
   expect(code(new Uint8Array([0x82, 0x04, 0x01, 0x01]))).toBe("MALFORMED_FRAME"); // trailing bytes
+  expect(code(new Uint8Array([0xff]))).toBe("MALFORMED_FRAME"); // a lone break: not well-formed
   expect(code(new Uint8Array([0x82, 0x04, 0x01]), DEVICE_FRAMES, 2)).toBe("FRAME_TOO_LARGE");
   expect(code(encodeFrame(samples[4]!))).toBe("ok");
   expect(code(encodeFrame({ type: FrameType.ACK, seq: -1 } as Frame))).toBe("INVALID_FRAME");
@@ -112,8 +113,19 @@ describe("the encoder writes standard CBOR any decoder reads back", () => {
     expect([...encodeValue(23)]).toEqual([0x17]);
     expect([...encodeValue(24)]).toEqual([0x18, 24]);
     expect([...encodeValue(-1)]).toEqual([0x20]);
-    expect([...encodeValue(2 ** 32)]).toEqual([0x1b, 0, 0, 0, 1, 0, 0, 0, 0]);
+    expect([...encodeValue(2 ** 32 - 1)]).toEqual([0x1a, 0xff, 0xff, 0xff, 0xff]);
+    expect([...encodeValue(-(2 ** 32))]).toEqual([0x3a, 0xff, 0xff, 0xff, 0xff]);
     expect([...encodeValue({ a: 1 })]).toEqual([0xa1, 0x61, 0x61, 0x01]);
+  });
+
+  test("a whole number of 2^32 or more inside data is a float64, while the frame's own uint fields stay integers", () => {
+    const hex = (b: Uint8Array) => Array.from(b, (x) => x.toString(16).padStart(2, "0")).join(" ");
+    const frame: Frame = { type: FrameType.PUSH, seq: 2 ** 32, messageId: new Uint8Array(16), priority: 1, data: [2 ** 32, -(2 ** 32) - 1, 2 ** 32 - 1, -(2 ** 32)], sentAt: 2 ** 40, collapseKey: null };
+    const id = " 00".repeat(16);
+    expect(hex(encodeFrame(frame))).toBe(
+      `86 03 1b 00 00 00 01 00 00 00 00 50${id} 01 84 fb 41 f0 00 00 00 00 00 00 fb c1 f0 00 00 00 10 00 00 1a ff ff ff ff 3a ff ff ff ff 1b 00 00 01 00 00 00 00 00`,
+    );
+    expect(decodeFrame(encodeFrame(frame), ALL)).toEqual(frame);
   });
 
   test("a key named __proto__ stays a plain key", () => {
@@ -122,4 +134,16 @@ describe("the encoder writes standard CBOR any decoder reads back", () => {
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
     expect(Object.keys(decoded)).toEqual(["__proto__"]);
   });
+});
+
+test("encodeFrame writes data encodeData would refuse as cbor-x writes it, for tests and raw clients", () => {
+  const deep = JSON.parse(`${"[".repeat(40)}1${"]".repeat(40)}`);
+  for (const data of [{ bytes: new Uint8Array([1, 2]) }, deep, [1, undefined]]) {
+    const frame: Frame = { type: FrameType.PUSH, seq: 1, messageId: new Uint8Array(16), priority: 1, data, sentAt: 1, collapseKey: null };
+    expect(decodeFrame(encodeFrame(frame), ALL)).toEqual(frame);
+  }
+  // What encodeData takes is written exactly as it writes it: the bytes the relay splices in.
+  const data = { a: "\ud800", b: undefined };
+  const bytes = encodeFrame({ type: FrameType.TOPIC_PUSH, topic: "t", offset: 1, messageId: new Uint8Array(16), priority: 1, data, sentAt: 1 });
+  expect(Buffer.from(bytes).includes(Buffer.from(encodeData(data)))).toBe(true);
 });

@@ -1,64 +1,93 @@
-// The only module that calls cbor-x. Frames go out as positional CBOR arrays; on raw TCP each
-// one is preceded by its length as an unsigned LEB128 varint (1 byte below 128 bytes).
-// Both directions take the fast paths in cbor.ts; cbor-x decodes whatever the reader leaves to
-// it (tags, indefinite lengths, invalid UTF-8, ...), so any valid CBOR a peer sends still reads.
-import { Encoder } from "cbor-x";
-import { CborWriter } from "./cbor.ts";
-import { CborNotFast, readCbor } from "./cbor-reader.ts";
-import { type Frame, FrameError, FrameType, frameToArray, type PriorityCode, validateFrame } from "./protocol.ts";
+// The wire codec, and the only module that imports cbor-x: cbor-x is the project's CBOR encoder and
+// decoder of record. Frames go out as positional CBOR arrays; on raw TCP each one is preceded by its
+// length as an unsigned LEB128 varint (1 byte below 128 bytes).
+//
+// A message's `data` is encoded once, at the edge (encodeData); the relay splices those bytes into
+// PUSH and TOPIC_PUSH (encodePushFrame, encodeTopicPushFrame), whose envelope is written by hand
+// because cbor-x cannot splice bytes. A device reads those two frames through a hand-written fast
+// path that leaves everything it does not take to cbor-x. Why, with figures: docs/benchmarks.md,
+// "Codec decision".
+import { Decoder, Encoder } from "cbor-x";
+import { CborFormatError, checkCbor } from "./cbor-check.ts";
+import { checkData, DataError } from "./data-check.ts";
+import { type Frame, FrameError, FrameType, frameToArray, validateFrame } from "./protocol.ts";
+import { type PushFields, type TopicPushFields, writePushFrame, writeTopicPushFrame } from "./push-frame-writer.ts";
+import { readPushFrame } from "./push-frame-reader.ts";
 
-// useRecords/tagUint8Array off: plain RFC 8949 CBOR. int64AsNumber: a peer may write any
-// unsigned integer in the 8-byte form; it still reads as a number. Maps come back as Map and are
-// turned into plain objects here, so a "__proto__" key stays a key instead of setting a prototype.
-const cbor = new Encoder({ useRecords: false, tagUint8Array: false, mapsAsObjects: false, int64AsNumber: true } as ConstructorParameters<typeof Encoder>[0]);
-const writer = new CborWriter();
+export { DataError, type DataRule, MAX_DATA_DEPTH } from "./data-check.ts";
+export { CborFormatError, MAX_CBOR_NESTING } from "./cbor-check.ts";
+export type { PushFields, TopicPushFields } from "./push-frame-writer.ts";
+
+// Plain RFC 8949: no records (a cbor-x extension), no tag on byte strings, and map headers in their
+// shortest form (without variableMapSize every object gets the 3-byte `b9` header).
+const encoder = new Encoder({ useRecords: false, tagUint8Array: false, variableMapSize: true } as ConstructorParameters<typeof Encoder>[0]);
+// Maps come back as Map and become plain objects in plain(): cbor-x's own object mode renames a
+// "__proto__" key to "__proto_". int64AsNumber: the 8-byte unsigned form reads as a number.
+const decoder = new Decoder({ useRecords: false, mapsAsObjects: false, int64AsNumber: true } as ConstructorParameters<typeof Decoder>[0]);
 
 export const DEFAULT_MAX_FRAME_BYTES = 64 * 1024;
 
-export function encodeFrame(frame: Frame): Uint8Array {
-  return writer.encode(frameToArray(frame));
-}
-
-/** A message's `data`, encoded once at the edge into the bytes every PUSH of it carries. */
+/**
+ * Checks a message's `data` (a JSON value) and encodes it to CBOR, once: the bytes are stored and
+ * spliced into every PUSH and TOPIC_PUSH that carries it. Throws DataError (rule "depth", "type" or
+ * "number") for what cannot be delivered; docs/protocol.md §4.4 gives the rules and the encoding.
+ */
 export function encodeData(value: unknown): Uint8Array {
-  return writer.encode(value);
+  return encodeValue(checkData(value));
 }
 
-type PushFields = { seq: number; messageId: Uint8Array; priority: PriorityCode; data: Uint8Array; sentAt: number; collapseKey: string | null };
-type TopicPushFields = { topic: string; offset: number; messageId: Uint8Array; priority: PriorityCode; data: Uint8Array; sentAt: number };
-
-/** A PUSH frame around `data` bytes from encodeData. */
+/** A PUSH around `data` bytes from encodeData, spliced in as they are. */
 export function encodePushFrame(f: PushFields): Uint8Array {
-  return encodeFrame({ type: FrameType.PUSH, ...f, data: decodeValue(f.data) });
+  return writePushFrame(f);
 }
 
-/** A TOPIC_PUSH frame around `data` bytes from encodeData. */
+/** A TOPIC_PUSH around `data` bytes from encodeData; encoded once and sent to every subscriber. */
 export function encodeTopicPushFrame(f: TopicPushFields): Uint8Array {
-  return encodeFrame({ type: FrameType.TOPIC_PUSH, ...f, data: decodeValue(f.data) });
+  return writeTopicPushFrame(f);
 }
 
-/** Encodes any CBOR value; used to measure payload sizes against the frame limit. */
-export function encodeValue(value: unknown): Uint8Array {
-  return writer.encode(value);
-}
-
-export function decodeValue(bytes: Uint8Array): unknown {
-  try {
-    return readCbor(bytes);
-  } catch (error) {
-    // A CborDecodeError is final: whatever the reader refuses, cbor-x refuses too (core/cbor.test.ts
-    // holds the two to that), so malformed frames are not parsed twice.
-    if (error !== CborNotFast.signal) throw error;
+/**
+ * Any frame. PUSH and TOPIC_PUSH carry a decoded `data` value here: written as encodeData writes it
+ * when it passes encodeData's checks (the bytes the relay splices in), and otherwise as cbor-x
+ * writes the value, so that tests and raw clients can still send any CBOR in `data`.
+ */
+export function encodeFrame(frame: Frame): Uint8Array {
+  if (frame.type === FrameType.PUSH) return writePushFrame({ ...frame, data: frameData(frame.data) });
+  if (frame.type === FrameType.TOPIC_PUSH) return writeTopicPushFrame({ ...frame, data: frameData(frame.data) });
+  const fields = frameToArray(frame);
+  // cbor-x writes a number of 2^32 or more as a float64, but every uint field of a frame is an
+  // unsigned integer on the wire (docs/protocol.md §4.2); a BigInt is written as one.
+  for (let i = 1; i < fields.length; i++) {
+    const v = fields[i];
+    if (typeof v === "number" && v >= 0x1_0000_0000 && Number.isSafeInteger(v)) fields[i] = BigInt(v);
   }
-  return decodeWithCborX(bytes);
+  return encodeValue(fields);
 }
 
-/** The decoder of record: what decodeValue returned before the fast reader, and still returns for input the reader leaves. */
-export function decodeWithCborX(bytes: Uint8Array): unknown {
-  return plain(cbor.decode(bytes));
+function frameData(value: unknown): Uint8Array {
+  try {
+    return encodeData(value);
+  } catch (error) {
+    if (error instanceof DataError) return encodeValue(value);
+    throw error;
+  }
+}
+
+/** Any value as cbor-x writes it: numbers as docs/protocol.md §4.4 says, no check of what it is given. */
+export function encodeValue(value: unknown): Uint8Array {
+  // A copy: the encoder returns a view of its shared buffer (a Buffer under Bun, where it exists).
+  return new Uint8Array(encoder.encode(value));
+}
+
+/** One CBOR item, checked well-formed first (CborFormatError), with maps as plain objects and byte strings as copies. */
+export function decodeValue(bytes: Uint8Array): unknown {
+  checkCbor(bytes);
+  return plain(decoder.decode(bytes));
 }
 
 function plain(value: unknown): unknown {
+  // A copy, as the fast reader gives: a plain Uint8Array (not a Buffer) that keeps no frame alive.
+  if (value instanceof Uint8Array) return new Uint8Array(value);
   if (Array.isArray(value)) {
     for (let i = 0; i < value.length; i++) value[i] = plain(value[i]);
     return value;
@@ -78,11 +107,14 @@ export function decodeFrame(bytes: Uint8Array, accept: ReadonlySet<number>, maxB
     throw new FrameError("FRAME_TOO_LARGE", `frame of ${bytes.length} bytes exceeds ${maxBytes}`);
   }
   if (bytes.length === 0) throw new FrameError("MALFORMED_FRAME", "empty frame");
+  const push = readPushFrame(bytes, accept);
+  if (push !== undefined) return push;
   let value: unknown;
   try {
     value = decodeValue(bytes);
   } catch (cause) {
-    throw new FrameError("MALFORMED_FRAME", "frame is not a single CBOR value", { cause });
+    const detail = cause instanceof CborFormatError ? `: ${cause.message}` : "";
+    throw new FrameError("MALFORMED_FRAME", `frame is not a single CBOR value${detail}`, { cause });
   }
   return validateFrame(value, accept);
 }

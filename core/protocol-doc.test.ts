@@ -1,9 +1,10 @@
 // docs/protocol.md is what a stranger writes a client from: every byte example in its worked
-// examples (§9) must decode as a valid frame and be exactly what the codec writes for that frame.
+// examples (§9) must decode as a valid frame and be exactly what the codec writes for that frame,
+// and every example of how `data` is encoded (§4.4) must be exactly what encodeData writes.
 import { expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { decodeFrame, encodeFrame, encodeTcpFrame, TcpFrameReader } from "./codec.ts";
+import { decodeFrame, encodeData, encodeFrame, encodeTcpFrame, TcpFrameReader } from "./codec.ts";
 import { DEVICE_FRAMES, SERVER_FRAMES } from "./protocol.ts";
 
 const ALL_FRAMES = new Set([...DEVICE_FRAMES, ...SERVER_FRAMES]);
@@ -66,5 +67,15 @@ test("every worked example in docs/protocol.md decodes, and the codec writes exa
     const frame = decodeFrame(tcpBody ?? bytes, ALL_FRAMES);
     const again = tcpBody ? encodeTcpFrame(frame) : encodeFrame(frame);
     expect({ heading, hex: Buffer.from(again).toString("hex") }).toEqual({ heading, hex: Buffer.from(bytes).toString("hex") });
+  }
+});
+
+test("every example in docs/protocol.md §4.4 is exactly what encodeData writes", () => {
+  const section = doc.slice(doc.indexOf("### 4.4 `data`"), doc.indexOf("## 5. Frames"));
+  // `<JSON>` → `<hex>`, e.g. `-25` → `38 18`, or `"\ud800"` → `63 ef bf bd`
+  const pairs = [...section.matchAll(/`([^`]+)` → `([0-9a-f ]+)`/g)].map(([, json, hex]) => ({ json: json!, hex: hex! }));
+  expect(pairs.length).toBeGreaterThanOrEqual(20);
+  for (const { json, hex } of pairs) {
+    expect({ json, hex: Buffer.from(encodeData(JSON.parse(json))).toString("hex").replace(/(..)(?!$)/g, "$1 ") }).toEqual({ json, hex });
   }
 });

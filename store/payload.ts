@@ -1,7 +1,7 @@
 // Message bodies as the store keeps them: CBOR bytes since migration 0003; JSON text in rows
 // written before it. Reads turn both into what the relay pushes, and never fail for one row: a
 // body the codec refuses comes back as undeliverable, so one damaged row cannot stop a page.
-import { encodeValue } from "../core/codec.ts";
+import { encodeData } from "../core/codec.ts";
 import type { Payload } from "../core/store.ts";
 
 export function payloadOf(stored: unknown): Payload {
@@ -9,7 +9,7 @@ export function payloadOf(stored: unknown): Payload {
   if (stored instanceof ArrayBuffer) return new Uint8Array(stored);
   if (typeof stored === "string") {
     try {
-      return encodeValue(JSON.parse(stored) as unknown);
+      return encodeData(JSON.parse(stored) as unknown);
     } catch (error) {
       return { undeliverable: `undeliverable_payload: ${error instanceof Error ? error.message : String(error)}` };
     }

@@ -38,6 +38,9 @@ type Case = { name: string; tcp: Uint8Array; ws?: Uint8Array; error: WireErrorNa
 const cases: Case[] = [
   { name: "garbage bytes", tcp: lengthPrefixed(new Uint8Array([0xff, 0x00, 0x13, 0x37])), ws: new Uint8Array([0xff, 0x00, 0x13, 0x37]), error: "MALFORMED_FRAME" },
   { name: "a truncated CBOR value", tcp: lengthPrefixed(new Uint8Array([0x83, 0x01, 0x02])), ws: new Uint8Array([0x83, 0x01, 0x02]), error: "MALFORMED_FRAME" },
+  // Not well-formed although a lenient decoder reads a value from them (docs/protocol.md §4.1).
+  { name: "a lone CBOR break byte", tcp: lengthPrefixed(new Uint8Array([0xff])), ws: new Uint8Array([0xff]), error: "MALFORMED_FRAME" },
+  { name: "a break inside a definite-length array", tcp: lengthPrefixed(new Uint8Array([0x82, 0x04, 0xff])), ws: new Uint8Array([0x82, 0x04, 0xff]), error: "MALFORMED_FRAME" },
   // 5 GiB announced in the length prefix: refused before any body arrives.
   { name: "an oversized length prefix", tcp: new Uint8Array([0x80, 0x80, 0x80, 0x80, 0x14]), error: "FRAME_TOO_LARGE" },
   { name: "a length just over the frame limit", tcp: new Uint8Array([0x81, 0x80, 0x04]), error: "FRAME_TOO_LARGE" },
