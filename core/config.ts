@@ -47,7 +47,7 @@ export const configSchema = z
     /** A connection is dead after this many announced intervals without a frame. */
     heartbeatGrace: z.coerce.number().min(1.5).max(10).default(2.5),
     maxFrameBytes: z.coerce.number().int().min(256).max(2 ** 28).default(64 * 1024),
-    /** Largest message `data`, measured as JSON text. */
+    /** Largest message `data`, measured as the CBOR it is stored and pushed as. */
     maxPayloadBytes: z.coerce.number().int().min(16).max(1024 * 1024).default(32 * 1024),
     maxTargetsPerSend: z.coerce.number().int().positive().max(10_000).default(1000),
     tokenTtlSeconds: seconds.default(30 * 24 * 3600),

@@ -52,13 +52,13 @@ describe("encodeData refuses what a device could not be given", () => {
     expect(refusal(Number.NEGATIVE_INFINITY)).toEqual({ rule: "number", message: "data: -Infinity is not a JSON number" });
   });
 
-  test("a DataError is an INVALID_REQUEST (400) that names its rule and path", () => {
+  test("a DataError is a DATA_INVALID (400) that names its rule and path", () => {
     try {
       encodeData({ deep: nestedArrays(40) });
       throw new Error("accepted");
     } catch (e) {
       expect(e).toBeInstanceOf(PushmeshError);
-      expect(e).toMatchObject({ code: "INVALID_REQUEST", status: 400, rule: "depth", details: { rule: "depth", path: `data.deep${"[0]".repeat(31)}` } });
+      expect(e).toMatchObject({ code: "DATA_INVALID", status: 400, rule: "depth", details: [{ path: `data.deep${"[0]".repeat(31)}` }] });
     }
   });
 });

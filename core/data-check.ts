@@ -12,14 +12,14 @@ export const MAX_DATA_DEPTH = 32;
 /** depth: nested too deep; type: not a JSON value (function, symbol, bigint, undefined in an array, a Date…); number: NaN or ±Infinity. */
 export type DataRule = "depth" | "type" | "number";
 
-/** `data` cannot be delivered as it is. An INVALID_REQUEST (400) whose details name the rule and where. */
+/** `data` cannot be delivered as it is: DATA_INVALID (400), whose details name the place and the rule. */
 export class DataError extends PushmeshError {
   constructor(
     readonly rule: DataRule,
     readonly path: string,
     problem: string,
   ) {
-    super("INVALID_REQUEST", `${path}: ${problem}`, { details: { rule, path } });
+    super("DATA_INVALID", `${path}: ${problem}`, { details: [{ path, message: problem }] });
     this.name = "DataError";
   }
 }

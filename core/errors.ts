@@ -4,6 +4,7 @@
 export const ApiError = {
   BAD_JSON: { status: 400, reason: "the request body is not valid JSON" },
   INVALID_REQUEST: { status: 400, reason: "a parameter or field breaks its rule, or is unknown; details lists each with its path" },
+  DATA_INVALID: { status: 400, reason: "a message's data cannot be delivered: nested deeper than 32 levels, or not a JSON value; details names the place" },
   UNAUTHORIZED: { status: 401, reason: "no API key, or one that is unknown or revoked" },
   FORBIDDEN: { status: 403, reason: "the API key lacks the scope this route needs" },
   DEVICE_NOT_FOUND: { status: 404, reason: "a target device does not exist in this app" },

@@ -41,7 +41,7 @@ export const ErrorSchema = z
       message: z.string(),
       details: z
         .union([
-          z.array(IssueSchema).openapi({ description: "INVALID_REQUEST: every failing field, with its path" }),
+          z.array(IssueSchema).openapi({ description: "INVALID_REQUEST: every failing field, with its path; DATA_INVALID: the place in data (data.a[0].b) and the rule" }),
           z.object({ deviceIds: z.array(z.string()) }).openapi({ description: "DEVICE_NOT_FOUND: the devices that do not exist" }),
           z.object({ retryAfterSeconds: z.number().int().min(1) }).openapi({ description: "RATE_LIMITED, QUOTA_EXCEEDED: as Retry-After" }),
         ])

@@ -27,7 +27,7 @@ function routes(limits: SendLimits) {
       "the message is stored once in the topic's stream and the answer is a TopicSendResult; deliverAt, delay, " +
       "idempotencyKey and collapseKey cannot be used with it. 404 and 503 mean nothing was written.",
     scope: "send",
-    errors: ["DEVICE_NOT_FOUND", "USER_NOT_FOUND", "IDEMPOTENCY_KEY_REUSED", "QUOTA_EXCEEDED", "STORE_UNAVAILABLE"],
+    errors: ["DATA_INVALID", "DEVICE_NOT_FOUND", "USER_NOT_FOUND", "IDEMPOTENCY_KEY_REUSED", "QUOTA_EXCEEDED", "STORE_UNAVAILABLE"],
     request: { body: { required: true, content: { "application/json": { schema: sendMessageSchema(limits) } } } },
     responses: {
       202: {
