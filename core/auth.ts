@@ -82,9 +82,33 @@ export async function verifyDeviceToken(secret: string, token: string, now = Dat
 }
 
 export const API_KEY_PREFIX = "pm_";
+/** Operator credentials look different from app keys, so neither is ever taken for the other. */
+export const OPERATOR_KEY_PREFIX = "po_";
 
 export function newApiKey(): string {
   return `${API_KEY_PREFIX}${base64url(randomBytes(24))}`;
+}
+
+export function newOperatorKey(): string {
+  return `${OPERATOR_KEY_PREFIX}${base64url(randomBytes(24))}`;
+}
+
+/**
+ * A key derived from a stored secret: the same secret always gives the same key, so a process can
+ * print a working key at every start while the store keeps only the secret (the demo app's key,
+ * the one-process mesh's operator key).
+ */
+export async function deriveKey(prefix: string, secret: string, label: string): Promise<string> {
+  return `${prefix}${base64url((await hmac(secret, label)).slice(0, 24))}`;
+}
+
+/** Whether `given` is one of `known`, comparing digests so the time taken says nothing about either. */
+export async function isOneOf(given: string, known: readonly string[]): Promise<boolean> {
+  const digest = async (s: string) => new Uint8Array(await crypto.subtle.digest("SHA-256", encoder.encode(s)));
+  const mine = await digest(given);
+  let found = false;
+  for (const key of known) if (equalBytes(mine, await digest(key))) found = true;
+  return found;
 }
 
 export const hashApiKey = sha256Hex;

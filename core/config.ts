@@ -112,6 +112,14 @@ export const configSchema = z
     publicIps: z
       .preprocess((v) => (typeof v === "string" ? v.split(",").filter((s) => s.trim() !== "").map((s) => s.trim()) : v), z.array(z.string().min(1)))
       .default([]),
+    /**
+     * Operator credentials (po_…), comma-separated: what the fleet routes (node registry, drain,
+     * apps) take, never an app's key. Several while one is being replaced. The one-process mesh
+     * derives one from its store when none is given and prints it.
+     */
+    operatorKeys: z
+      .preprocess((v) => (typeof v === "string" ? v.split(",").filter((s) => s.trim() !== "").map((s) => s.trim()) : v), z.array(z.string().regex(/^po_[A-Za-z0-9_-]{16,}$/, "operator keys look like po_ followed by at least 16 of [A-Za-z0-9_-]")))
+      .default([]),
     version: z.string().default("0.1.0"),
   })
   .strict()

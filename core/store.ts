@@ -8,7 +8,9 @@ import type { PriorityCode } from "./protocol.ts";
 
 export type Scope = "send" | "read" | "admin";
 export type ApiKeyIdentity = { keyId: string; appId: string; scopes: Scope[] };
-export type AppRecord = { id: string; name: string; tokenSecret: string };
+export type AppRecord = { id: string; name: string; tokenSecret: string; createdAt: number };
+/** An API key as listed: never the key itself, which is shown once when it is made. */
+export type ApiKeyRecord = { keyId: string; name: string; scopes: Scope[]; createdAt: number; revokedAt: number | null };
 
 export type DeviceRecord = {
   appId: string;
@@ -184,15 +186,21 @@ export type NodeRecord = {
 export interface AppStore {
   /** A new app with a fresh token secret and a key with every scope. */
   createApp(name: string, now?: number): Promise<{ appId: string; apiKey: string }>;
-  createApiKey(appId: string, name: string, scopes: Scope[], now?: number): Promise<string>;
+  /** A new key with these scopes; the key itself is in the answer and nowhere else. */
+  createApiKey(appId: string, name: string, scopes: Scope[], now?: number): Promise<{ keyId: string; key: string }>;
+  listApiKeys(appId: string): Promise<ApiKeyRecord[]>;
+  /** The key stops working at `at` (now, or later for a rotation's grace); an earlier revocation stands. Null: no such key in the app. */
+  revokeApiKey(appId: string, keyId: string, at: number): Promise<ApiKeyRecord | null>;
   /** Stores the hash of a key the caller made (the demo key is derived, not random); a known key is left as it is. */
   insertApiKey(appId: string, key: string, name: string, scopes: Scope[], now?: number): Promise<void>;
   findApp(appId: string): Promise<AppRecord | null>;
   listApps(): Promise<AppRecord[]>;
   /** The app's token secret; cached briefly, so a rotated secret is seen within APP_SECRET_CACHE_MS. */
   appSecret(appId: string, now?: number): Promise<string | null>;
-  /** The key's app and scopes; answers are cached briefly, so a revocation takes effect within that. */
+  /** The key's app and scopes; answers are cached briefly (API_KEY_CACHE_MS), so elsewhere a revocation takes effect within that. */
   authenticate(key: string, now?: number): Promise<ApiKeyIdentity | null>;
+  /** A random secret of the mesh's own, made at first use and the same ever after (it derives the one-process mesh's operator key). */
+  meshSecret(name: string): Promise<string>;
 }
 
 export interface DeviceStore {

@@ -15,6 +15,8 @@ import { nodeRoutes } from "./routes/nodes.ts";
 import { preferenceRoutes } from "./routes/preferences.ts";
 import { statsRoutes } from "./routes/stats.ts";
 import { topicRoutes } from "./routes/topics.ts";
+import { keyRoutes } from "./routes/keys.ts";
+import { appRoutes } from "./routes/apps.ts";
 
 const API_DESCRIPTION = [
   "Every error answers `{\"error\":{\"code\",\"message\",\"details\"?}}`; each response lists the codes it can carry in `x-error-codes`.",
@@ -85,11 +87,18 @@ export function createEdgeApp(deps: EdgeDeps) {
   app.route("/", preferenceRoutes(deps));
   app.route("/", statsRoutes(deps));
   app.route("/", topicRoutes(deps));
+  app.route("/", keyRoutes(deps));
+  app.route("/", appRoutes(deps));
 
   app.openAPIRegistry.registerComponent("securitySchemes", "apiKey", {
     type: "http",
     scheme: "bearer",
     description: "An app's API key. The security requirement of each route names the scope it needs: send, read or admin",
+  });
+  app.openAPIRegistry.registerComponent("securitySchemes", "operatorKey", {
+    type: "http",
+    scheme: "bearer",
+    description: "The operator credential (po_…) configured at start: the fleet routes take it, never an app's API key",
   });
   for (const [name, response] of Object.entries(sharedResponses())) app.openAPIRegistry.registerComponent("responses", name, response);
   const info = { title: "pushmesh edge API", version: deps.config.version, description: API_DESCRIPTION };

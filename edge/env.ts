@@ -1,4 +1,5 @@
 // What every edge route can reach: the store, the engine, the limiter, the config, and the caller's identity.
+import { API_KEY_PREFIX, isOneOf, OPERATOR_KEY_PREFIX } from "../core/auth.ts";
 import type { Config } from "../core/config.ts";
 import type { Engine } from "../core/engine.ts";
 import type { RateLimiter } from "../core/engine.ts";
@@ -45,8 +46,29 @@ export function requireScope(store: Store, scope: Scope): MiddlewareHandler<Edge
       throw new PushmeshError("UNAUTHORIZED", "send Authorization: Bearer <apiKey>");
     }
     const identity = await identify(c, store);
+    if (!identity && bearer(c).startsWith(OPERATOR_KEY_PREFIX)) {
+      throw new PushmeshError("UNAUTHORIZED", "the operator credential does not act for an app: send one of the app's API keys");
+    }
     if (!identity) throw new PushmeshError("UNAUTHORIZED", "unknown or revoked API key");
     if (!identity.scopes.includes(scope)) throw new PushmeshError("FORBIDDEN", `this key lacks the '${scope}' scope`);
+    await next();
+  };
+}
+
+const bearer = (c: Context): string => /^Bearer\s+(\S+)$/i.exec(c.req.header("authorization") ?? "")?.[1] ?? "";
+
+/**
+ * The fleet routes (the node registry, drain, apps) take the operator credential configured at
+ * start (`operatorKeys`), never an app's key: one app must not be able to drain the relays every
+ * app shares.
+ */
+export function requireOperator(config: Pick<Config, "operatorKeys">): MiddlewareHandler<EdgeEnv> {
+  return async (c, next) => {
+    const given = bearer(c);
+    if (given === "") throw new PushmeshError("UNAUTHORIZED", "send Authorization: Bearer <operator key>");
+    if (given.startsWith(API_KEY_PREFIX)) throw new PushmeshError("OPERATOR_REQUIRED");
+    if (config.operatorKeys.length === 0) throw new PushmeshError("OPERATOR_REQUIRED", "this edge has no operator credential configured (--operator-keys)");
+    if (!(await isOneOf(given, config.operatorKeys))) throw new PushmeshError("UNAUTHORIZED", "unknown operator key");
     await next();
   };
 }

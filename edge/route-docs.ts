@@ -36,15 +36,18 @@ export function errorResponses(codes: Iterable<ApiErrorCode>): Record<number, Ro
 type RouteExtras = {
   /** The API key scope the route needs; none: the route needs no key. */
   scope?: Scope;
+  /** A fleet route: it takes the operator credential, never an app's key. */
+  operator?: true;
   /** Codes the route's own logic answers, beyond those its shape implies. */
   errors?: readonly ApiErrorCode[];
 };
 
 /** The codes a route's shape implies; `errors` adds what its own logic answers. */
-function impliedCodes(route: RouteConfig, scope: Scope | undefined): ApiErrorCode[] {
+function impliedCodes(route: RouteConfig, scope: Scope | undefined, operator: boolean): ApiErrorCode[] {
   const codes: ApiErrorCode[] = ["INVALID_REQUEST", "INTERNAL"];
   if (route.request?.body) codes.push("BAD_JSON", "PAYLOAD_TOO_LARGE", "UNSUPPORTED_MEDIA_TYPE");
   if (scope) codes.push("UNAUTHORIZED", "FORBIDDEN");
+  if (operator) codes.push("UNAUTHORIZED", "OPERATOR_REQUIRED");
   if (route.path.startsWith("/v1/")) {
     // Every /v1 request that carries a valid key counts against its app's rate, even on a route
     // that needs none; every write may be forwarded to the edge beside the primary.
@@ -55,14 +58,14 @@ function impliedCodes(route: RouteConfig, scope: Scope | undefined): ApiErrorCod
 }
 
 export function apiRoute<const R extends RouteConfig>(definition: R & RouteExtras): R {
-  const { scope, errors = [], ...route } = definition;
+  const { scope, operator = false, errors = [], ...route } = definition;
   const request = { ...route.request, query: route.request?.query ?? query() };
   const full = { ...route, request } as unknown as RouteConfig;
   return createRoute({
     ...full,
-    ...(scope ? { security: [{ apiKey: [scope] }] } : {}),
+    ...(scope ? { security: [{ apiKey: [scope] }] } : operator ? { security: [{ operatorKey: [] }] } : {}),
     middleware: [wholeRequestIssues(request)],
-    responses: { ...route.responses, ...errorResponses([...impliedCodes(full, scope), ...errors]) },
+    responses: { ...route.responses, ...errorResponses([...impliedCodes(full, scope, operator), ...errors]) },
   }) as unknown as R;
 }
 

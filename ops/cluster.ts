@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Log } from "../core/log.ts";
 import { openStore } from "../store/open.ts";
-import { ensureDemoApp } from "./mesh.ts";
+import { devOperatorKey, ensureDemoApp } from "./mesh.ts";
 import { type RedisServer, startRedisServer } from "./redis-server.ts";
 import { type Sqld, startSqld } from "./sqld.ts";
 import { startUpstashBridge, type UpstashBridge } from "./upstash-bridge.ts";
@@ -57,6 +57,8 @@ export type Cluster = {
   regions: Record<string, ClusterRegion>;
   appId: string;
   apiKey: string;
+  /** What every edge's fleet routes take: the same operator key for the whole cluster, derived from the store's own secret. */
+  operatorKey: string;
   /** One line of JSON describing the topology. */
   describe(): Record<string, unknown>;
   /** Kills a relay process (SIGKILL) as a crash would. */
@@ -137,6 +139,7 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
     // Migrations and the demo app, once, against the primary.
     const store = await openStore({ db: primary.url, dbSync: "normal" });
     const { appId, apiKey } = await ensureDemoApp(store);
+    const operatorKey = await devOperatorKey(store);
     store.close();
 
     const common = (region: string, name: string) => [
@@ -153,7 +156,7 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
     const startEdge = (region: string, extra: string[] = []) => {
       const edgeName = `${region}-edge`;
       const engine = options.edgeEngine ?? "rest";
-      const edgeArgs = ["edge", "--node-id", edgeName, "--engine", engine, "--edge-port", "0", ...common(region, edgeName), ...extra];
+      const edgeArgs = ["edge", "--node-id", edgeName, "--engine", engine, "--edge-port", "0", "--operator-keys", operatorKey, ...common(region, edgeName), ...extra];
       if (engine === "rest") edgeArgs.push("--rest-url", link(region, rest.url), "--rest-token", rest.token);
       return spawnReady(edgeName, edgeArgs, logDir).then((p) => {
         processes.set(edgeName, p);
@@ -206,7 +209,8 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
       },
       appId,
       apiKey,
-      describe: () => ({ ready: true, dir, redis: redis.url, rest: rest.url, primary: primary.url, appId, apiKey, regions: regions() }),
+      operatorKey,
+      describe: () => ({ ready: true, dir, redis: redis.url, rest: rest.url, primary: primary.url, appId, apiKey, operatorKey, regions: regions() }),
       async killRelay(nodeId) {
         const p = processes.get(nodeId);
         if (!p) throw new Error(`no relay ${nodeId}`);

@@ -1,6 +1,5 @@
 // The whole mesh in one process: store, memory engine, relay listeners and the edge HTTP API.
-import { base64url } from "../core/ids.ts";
-import { API_KEY_PREFIX } from "../core/auth.ts";
+import { API_KEY_PREFIX, deriveKey, OPERATOR_KEY_PREFIX } from "../core/auth.ts";
 import type { Config } from "../core/config.ts";
 import { MemoryEngine } from "../engines/memory.ts";
 import { MemoryRateLimiter } from "../engines/memory.ts";
@@ -22,6 +21,8 @@ export type Mesh = {
   engine: MemoryEngine;
   /** Releases scheduled and held messages when due. */
   scheduler: Scheduler;
+  /** What the fleet routes take: the configured one, or the key derived from this store's own secret. */
+  operatorKey: string;
   /** Stops; with `graceMs`, drains the relay's devices to other nodes first. */
   stop(graceMs?: number): Promise<void>;
 };
@@ -43,7 +44,9 @@ export async function startMesh(config: Config, log: Log): Promise<Mesh> {
   const limiter = new MemoryRateLimiter();
   const scheduler = new Scheduler({ store, engine, config, log });
   scheduler.start();
-  const app = createEdgeApp({ store, engine, config, log, limiter, scheduler });
+  const operatorKey = config.operatorKeys[0] ?? (await devOperatorKey(store));
+  const edgeConfig = { ...config, operatorKeys: config.operatorKeys.length > 0 ? config.operatorKeys : [operatorKey] };
+  const app = createEdgeApp({ store, engine, config: edgeConfig, log, limiter, scheduler });
   let edgeServer: ReturnType<typeof Bun.serve>;
   try {
     edgeServer = Bun.serve({ hostname: config.host, port: config.edgePort, fetch: app.fetch });
@@ -67,6 +70,7 @@ export async function startMesh(config: Config, log: Log): Promise<Mesh> {
     relay,
     engine,
     scheduler,
+    operatorKey,
     stop(graceMs = 0) {
       stopped ??= (async () => {
         await node.stop(graceMs);
@@ -89,9 +93,15 @@ export async function ensureDemoApp(store: Store): Promise<{ appId: string; apiK
   const existing = (await store.listApps()).find((a) => a.name === "demo");
   const app = existing ?? (await store.findApp((await store.createApp("demo")).appId));
   if (!app) throw new Error("demo app could not be created");
-  const key = await crypto.subtle.importKey("raw", new TextEncoder().encode(app.tokenSecret), { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
-  const mac = new Uint8Array(await crypto.subtle.sign("HMAC", key, new TextEncoder().encode("pushmesh demo api key")));
-  const apiKey = `${API_KEY_PREFIX}${base64url(mac.slice(0, 24))}`;
+  const apiKey = await deriveKey(API_KEY_PREFIX, app.tokenSecret, "pushmesh demo api key");
   await store.insertApiKey(app.id, apiKey, "demo", ["send", "read", "admin"]);
   return { appId: app.id, apiKey };
+}
+
+/**
+ * The one-process mesh's operator key when none is configured: derived from a secret of the
+ * store's own (no app's), so every start prints the same working key and nothing stores the key.
+ */
+export async function devOperatorKey(store: Store): Promise<string> {
+  return deriveKey(OPERATOR_KEY_PREFIX, await store.meshSecret("operator"), "pushmesh operator key");
 }

@@ -1,15 +1,16 @@
 // Apps and their API keys. Every HELLO needs an app's token secret and every request resolves a
 // key, so both answers are cached briefly: a rotation or revocation is seen within the cache's life.
-import { asc, eq } from "drizzle-orm";
+import { and, asc, eq, isNull, or, gt } from "drizzle-orm";
 import { hashApiKey, newApiKey, newSecret } from "../core/auth.ts";
 import { randomId } from "../core/ids.ts";
-import type { ApiKeyIdentity, AppRecord, Scope } from "../core/store.ts";
+import type { ApiKeyIdentity, ApiKeyRecord, AppRecord, Scope } from "../core/store.ts";
 import type { DeviceReads } from "./device-reads.ts";
 import { ExpiringCache } from "./expiring-cache.ts";
-import { apiKeys, apps } from "./schema.ts";
+import { apiKeys, apps, meshSecrets } from "./schema.ts";
 import type { Db } from "./statement.ts";
 
-const API_KEY_CACHE_MS = 30_000;
+/** How long a process trusts a cached key answer: elsewhere, a revoked key stops working within this. */
+export const API_KEY_CACHE_MS = 30_000;
 const API_KEY_CACHE_MAX = 10_000;
 /** How long a relay trusts a cached app secret: a rotated secret is seen within this. */
 export const APP_SECRET_CACHE_MS = 30_000;
@@ -27,14 +28,38 @@ export class AppRecords {
   async createApp(name: string, now = Date.now()): Promise<{ appId: string; apiKey: string }> {
     const appId = randomId("app");
     await this.db.insert(apps).values({ id: appId, name, tokenSecret: newSecret(), createdAt: now });
-    const apiKey = await this.createApiKey(appId, "default", ["send", "read", "admin"], now);
-    return { appId, apiKey };
+    const { key } = await this.createApiKey(appId, "default", ["send", "read", "admin"], now);
+    return { appId, apiKey: key };
   }
 
-  async createApiKey(appId: string, name: string, scopes: Scope[], now = Date.now()): Promise<string> {
+  async createApiKey(appId: string, name: string, scopes: Scope[], now = Date.now()): Promise<{ keyId: string; key: string }> {
     const key = newApiKey();
-    await this.insertApiKey(appId, key, name, scopes, now);
-    return key;
+    const keyId = randomId("key");
+    await this.db.insert(apiKeys).values({ id: keyId, appId, keyHash: await hashApiKey(key), name, scopes: scopes.join(","), createdAt: now });
+    return { keyId, key };
+  }
+
+  async listApiKeys(appId: string): Promise<ApiKeyRecord[]> {
+    const rows = await this.db.select().from(apiKeys).where(eq(apiKeys.appId, appId)).orderBy(asc(apiKeys.createdAt), asc(apiKeys.id));
+    return rows.map(keyRecord);
+  }
+
+  async revokeApiKey(appId: string, keyId: string, at: number): Promise<ApiKeyRecord | null> {
+    const mine = and(eq(apiKeys.appId, appId), eq(apiKeys.id, keyId));
+    await this.db.update(apiKeys).set({ revokedAt: at }).where(and(mine, or(isNull(apiKeys.revokedAt), gt(apiKeys.revokedAt, at))));
+    const [row] = await this.db.select().from(apiKeys).where(mine);
+    if (!row) return null;
+    // This process forgets the key's answer now; others within API_KEY_CACHE_MS.
+    this.keyCache.forget((identity) => identity?.keyId === keyId);
+    return keyRecord(row);
+  }
+
+  /** Made at first use: the insert that loses a race leaves the winner's value, which both then read. */
+  async meshSecret(name: string): Promise<string> {
+    await this.db.insert(meshSecrets).values({ name, value: newSecret(), createdAt: Date.now() }).onConflictDoNothing();
+    const [row] = await this.db.select({ value: meshSecrets.value }).from(meshSecrets).where(eq(meshSecrets.name, name));
+    if (!row) throw new Error(`mesh secret ${name} was not written`);
+    return row.value;
   }
 
   async insertApiKey(appId: string, key: string, name: string, scopes: Scope[], now = Date.now()): Promise<void> {
@@ -45,12 +70,12 @@ export class AppRecords {
   }
 
   async findApp(appId: string): Promise<AppRecord | null> {
-    const [row] = await this.db.select({ id: apps.id, name: apps.name, tokenSecret: apps.tokenSecret }).from(apps).where(eq(apps.id, appId));
+    const [row] = await this.db.select().from(apps).where(eq(apps.id, appId));
     return row ?? null;
   }
 
   listApps(): Promise<AppRecord[]> {
-    return this.db.select({ id: apps.id, name: apps.name, tokenSecret: apps.tokenSecret }).from(apps).orderBy(asc(apps.createdAt));
+    return this.db.select().from(apps).orderBy(asc(apps.createdAt), asc(apps.id));
   }
 
   async appSecret(appId: string, now = Date.now()): Promise<string | null> {
@@ -70,8 +95,18 @@ export class AppRecords {
     if (cached !== undefined) return cached;
     const hash = await hashApiKey(key);
     const [row] = await this.db.select().from(apiKeys).where(eq(apiKeys.keyHash, hash));
-    const identity = row && row.revokedAt === null ? { keyId: row.id, appId: row.appId, scopes: row.scopes.split(",") as Scope[] } : null;
-    this.keyCache.set(key, identity, now);
+    const live = row && (row.revokedAt === null || row.revokedAt > now);
+    const identity = live ? { keyId: row.id, appId: row.appId, scopes: row.scopes.split(",") as Scope[] } : null;
+    // A key that stops working later (a rotation's grace) is not trusted past that moment.
+    this.keyCache.set(key, identity, now, live && row.revokedAt !== null ? row.revokedAt : Infinity);
     return identity;
   }
 }
+
+const keyRecord = (row: typeof apiKeys.$inferSelect): ApiKeyRecord => ({
+  keyId: row.id,
+  name: row.name,
+  scopes: row.scopes.split(",") as Scope[],
+  createdAt: row.createdAt,
+  revokedAt: row.revokedAt,
+});

@@ -15,8 +15,14 @@ export class ExpiringCache<K, V> {
     return entry && entry.until > now ? entry.value : undefined;
   }
 
-  set(key: K, value: V, now: number): void {
+  /** Keeps `value` for the cache's life, or until `until` when that comes first (an answer that changes then). */
+  set(key: K, value: V, now: number, until = Infinity): void {
     if (this.entries.size >= this.maxEntries) this.entries.clear();
-    this.entries.set(key, { value, until: now + this.ttlMs });
+    this.entries.set(key, { value, until: Math.min(now + this.ttlMs, until) });
+  }
+
+  /** Drops every entry whose value matches, at once. */
+  forget(matches: (value: V) => boolean): void {
+    for (const [key, entry] of this.entries) if (matches(entry.value)) this.entries.delete(key);
   }
 }

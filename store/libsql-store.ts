@@ -7,6 +7,7 @@ import { drizzle } from "drizzle-orm/libsql";
 import type { Preferences } from "../core/preferences.ts";
 import {
   type ApiKeyIdentity,
+  type ApiKeyRecord,
   type AppCounts,
   type AppRecord,
   type Assigned,
@@ -46,7 +47,7 @@ import type { Db } from "./statement.ts";
 import * as topics from "./topic-streams.ts";
 import { appCounts, messageTargets } from "./tracking.ts";
 
-export { APP_SECRET_CACHE_MS } from "./apps.ts";
+export { API_KEY_CACHE_MS, APP_SECRET_CACHE_MS } from "./apps.ts";
 
 export class LibsqlStore implements Store {
   /** For migrations and the store's own tests; the product goes through the Store methods. */
@@ -71,8 +72,17 @@ export class LibsqlStore implements Store {
   createApp(name: string, now?: number): Promise<{ appId: string; apiKey: string }> {
     return this.apps.createApp(name, now);
   }
-  createApiKey(appId: string, name: string, scopes: Scope[], now?: number): Promise<string> {
+  createApiKey(appId: string, name: string, scopes: Scope[], now?: number): Promise<{ keyId: string; key: string }> {
     return this.apps.createApiKey(appId, name, scopes, now);
+  }
+  listApiKeys(appId: string): Promise<ApiKeyRecord[]> {
+    return this.apps.listApiKeys(appId);
+  }
+  revokeApiKey(appId: string, keyId: string, at: number): Promise<ApiKeyRecord | null> {
+    return this.apps.revokeApiKey(appId, keyId, at);
+  }
+  meshSecret(name: string): Promise<string> {
+    return this.apps.meshSecret(name);
   }
   insertApiKey(appId: string, key: string, name: string, scopes: Scope[], now?: number): Promise<void> {
     return this.apps.insertApiKey(appId, key, name, scopes, now);

@@ -128,7 +128,14 @@ export const nodes = sqliteTable("nodes", {
     .default(sql`0`),
 });
 
-export const schema = { apps, apiKeys, devices, messages, inbox, nodes };
+/** Secrets of the mesh itself rather than of an app, made at first use (e.g. the dev operator key's seed). */
+export const meshSecrets = sqliteTable("mesh_secrets", {
+  name: text().primaryKey(),
+  value: text().notNull(),
+  createdAt: integer().notNull(),
+});
+
+export const schema = { apps, apiKeys, devices, messages, inbox, nodes, meshSecrets };
 
 // --- Edge: preferences, targets held back from the inbox, frequency caps, idempotency keys ---
 

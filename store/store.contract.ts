@@ -279,7 +279,7 @@ export function storeContract(name: string, open: OpenStore): void {
       await using store = await open();
       const { appId, apiKey } = await store.createApp("keys");
       expect(await store.authenticate(apiKey)).toMatchObject({ appId, scopes: ["send", "read", "admin"] });
-      const readOnly = await store.createApiKey(appId, "reader", ["read"]);
+      const readOnly = (await store.createApiKey(appId, "reader", ["read"])).key;
       expect((await store.authenticate(readOnly))?.scopes).toEqual(["read"]);
       expect(await store.authenticate("pm_unknown")).toBeNull();
     });

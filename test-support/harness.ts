@@ -46,7 +46,8 @@ export async function startTestMesh(overrides: Partial<ConfigInput> = {}, dir?: 
       headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
       body: body === undefined ? undefined : typeof body === "string" ? body : JSON.stringify(body),
     });
-    return { status: res.status, body: await res.json() };
+    const text = await res.text();
+    return { status: res.status, body: text === "" ? null : JSON.parse(text) };
   };
   return {
     ...mesh,

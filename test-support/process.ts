@@ -5,7 +5,7 @@ import type { Subprocess } from "bun";
 export const CLI = join(import.meta.dir, "..", "ops", "cli.ts");
 export const ROOT = join(import.meta.dir, "..");
 
-export type Ready = { ready: true; edge: string; ws: string; tcp: string; appId: string; apiKey: string };
+export type Ready = { ready: true; edge: string; ws: string; tcp: string; appId: string; apiKey: string; operatorKey: string };
 
 export type CliProcess = {
   proc: Subprocess<"ignore", "pipe", "pipe">;

@@ -1,7 +1,7 @@
 import { z } from "@hono/zod-openapi";
 import { PushmeshError } from "../../core/errors.ts";
 import { rankNodes, withHost } from "../../core/ranking.ts";
-import { type EdgeDeps, newRouter, requireScope } from "../env.ts";
+import { type EdgeDeps, newRouter, requireOperator } from "../env.ts";
 import { apiRoute } from "../route-docs.ts";
 import { DrainSchema, NodeAdminSchema, NodeListQuerySchema, NodeListSchema, NodeParamsSchema } from "../schemas-ops.ts";
 
@@ -20,8 +20,8 @@ const list = apiRoute({
 const all = apiRoute({
   method: "get",
   path: "/v1/nodes/all",
-  summary: "Every node in the registry, draining and stale ones too (admin scope)",
-  scope: "admin",
+  summary: "Every node in the registry, draining and stale ones too (operator credential)",
+  operator: true,
   responses: {
     200: { description: "The registry", content: { "application/json": { schema: z.object({ nodes: z.array(NodeAdminSchema) }) } } },
   },
@@ -30,9 +30,9 @@ const all = apiRoute({
 const drain = apiRoute({
   method: "post",
   path: "/v1/nodes/{id}/drain",
-  summary: "Mark a node draining (admin scope): devices are no longer offered it and the relay moves its devices away",
+  summary: "Mark a node draining, or not (operator credential): devices are no longer offered it and the relay moves its devices away",
   description: "The body is optional: without one (and without a Content-Type), the node is marked draining.",
-  scope: "admin",
+  operator: true,
   errors: ["NODE_NOT_FOUND"],
   request: {
     params: NodeParamsSchema,
@@ -46,8 +46,8 @@ const drain = apiRoute({
 export function nodeRoutes(deps: EdgeDeps) {
   const { config } = deps;
   const app = newRouter();
-  app.on("GET", "/v1/nodes/all", requireScope(deps.store, "admin"));
-  app.on("POST", "/v1/nodes/:id/drain", requireScope(deps.store, "admin"));
+  app.on("GET", "/v1/nodes/all", requireOperator(config));
+  app.on("POST", "/v1/nodes/:id/drain", requireOperator(config));
 
   app.openapi(list, async (c) => {
     const region = c.req.valid("query").region ?? config.region;

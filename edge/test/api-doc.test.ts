@@ -40,7 +40,10 @@ function statedForAll(method: string, path: string, scope: string | null, hasBod
     add("413", "PAYLOAD_TOO_LARGE");
     add("415", "UNSUPPORTED_MEDIA_TYPE");
   }
-  if (scope) {
+  if (scope === "operator") {
+    add("401", "UNAUTHORIZED");
+    add("403", "OPERATOR_REQUIRED");
+  } else if (scope) {
     add("401", "UNAUTHORIZED");
     add("403", "FORBIDDEN");
   }
@@ -62,7 +65,7 @@ test("docs/api.md lists every route with the scope, statuses and error codes /op
         statuses.filter((s) => Number(s) >= 400).map((s) => [s, [...op.responses[s]["x-error-codes"]].sort()]),
       );
       documented[`${method.toUpperCase()} ${path}`] = {
-        scope: op.security?.[0]?.apiKey?.[0] ?? null,
+        scope: op.security?.[0]?.apiKey?.[0] ?? (op.security?.[0]?.operatorKey ? "operator" : null),
         success: statuses.filter((s) => Number(s) < 400),
         errors,
       };

@@ -60,11 +60,11 @@ test("oversized payloads get 413, single and batch", async () => {
   expect(body.body.error.code).toBe("PAYLOAD_TOO_LARGE");
 });
 
-test("a key without the route's scope gets 403; operator routes need admin", async () => {
+test("a key without the route's scope gets 403; fleet routes take only the operator credential, never an app key", async () => {
   await using mesh = await startTestMesh();
   await mesh.device("d");
-  const reader = await mesh.store.createApiKey(mesh.appId, "reader", ["read"]);
-  const sender = await mesh.store.createApiKey(mesh.appId, "sender", ["send"]);
+  const reader = (await mesh.store.createApiKey(mesh.appId, "reader", ["read"])).key;
+  const sender = (await mesh.store.createApiKey(mesh.appId, "sender", ["send"])).key;
   const { messageId } = await mesh.send("d", 1);
 
   const cases: [string, string, unknown, string, number][] = [
@@ -76,13 +76,20 @@ test("a key without the route's scope gets 403; operator routes need admin", asy
     ["GET", "/v1/nodes/all", undefined, sender, 403],
     ["GET", "/v1/nodes/all", undefined, reader, 403],
     ["POST", "/v1/nodes/relay-1/drain", {}, sender, 403],
+    // The app's admin key is still an app key: it cannot drain the relays every app shares.
+    ["GET", "/v1/nodes/all", undefined, mesh.apiKey, 403],
+    ["POST", "/v1/nodes/relay-1/drain", {}, mesh.apiKey, 403],
+    ["GET", "/v1/apps", undefined, mesh.apiKey, 403],
     ["GET", `/v1/messages/${messageId}`, undefined, reader, 200],
     ["POST", "/v1/messages", { to: { deviceId: "d" }, data: 1 }, sender, 202],
-    ["GET", "/v1/nodes/all", undefined, mesh.apiKey, 200],
+    ["GET", "/v1/nodes/all", undefined, mesh.operatorKey, 200],
+    // Nor does the operator credential act for an app.
+    ["POST", "/v1/messages", { to: { deviceId: "d" }, data: 1 }, mesh.operatorKey, 401],
   ];
   for (const [method, path, body, key, status] of cases) {
     const res = await mesh.api(method, path, body, key);
     expect([method, path, res.status]).toEqual([method, path, status]);
-    if (status === 403) expect(res.body.error.code).toBe("FORBIDDEN");
+    if (status === 403) expect(res.body.error.code).toBe(path.startsWith("/v1/nodes") || path === "/v1/apps" ? "OPERATOR_REQUIRED" : "FORBIDDEN");
   }
+  expect((await mesh.api("GET", "/v1/nodes/all", undefined, "po_not-the-configured-one-at-all")).status).toBe(401);
 });

@@ -56,19 +56,19 @@ test("an operator drains a node: it leaves the device list at once and shows as 
   const listed = async () => ((await (await fetch(`${mesh.edge}/v1/nodes`)).json()) as any).nodes.map((n: any) => n.id).sort();
   expect(await listed()).toEqual(["eu-2", "relay-1"]);
 
-  const drained = await mesh.api("POST", "/v1/nodes/eu-2/drain", {});
+  const drained = await mesh.api("POST", "/v1/nodes/eu-2/drain", {}, mesh.operatorKey);
   expect(drained.status).toBe(200);
   expect(drained.body).toMatchObject({ id: "eu-2", draining: true, stale: false });
   expect(await listed()).toEqual(["relay-1"]);
-  const all = await mesh.api("GET", "/v1/nodes/all");
+  const all = await mesh.api("GET", "/v1/nodes/all", undefined, mesh.operatorKey);
   expect(all.body.nodes.map((n: any) => [n.id, n.draining])).toEqual([
     ["eu-2", true],
     ["relay-1", false],
   ]);
 
-  expect((await mesh.api("POST", "/v1/nodes/eu-2/drain", { draining: false })).body.draining).toBe(false);
+  expect((await mesh.api("POST", "/v1/nodes/eu-2/drain", { draining: false }, mesh.operatorKey)).body.draining).toBe(false);
   expect(await listed()).toEqual(["eu-2", "relay-1"]);
-  const missing = await mesh.api("POST", "/v1/nodes/nope/drain", {});
+  const missing = await mesh.api("POST", "/v1/nodes/nope/drain", {}, mesh.operatorKey);
   expect(missing.status).toBe(404);
   expect(missing.body.error.code).toBe("NODE_NOT_FOUND");
 });
@@ -83,7 +83,7 @@ test("the relay announces its raw IP when its host is one", async () => {
 test("a canary relay registers the weight and version it was started with", async () => {
   await using mesh = await startTestMesh();
   await mesh.addRelay({ nodeId: "canary-1", weight: 5, version: "0.2.0-rc1" });
-  const all = await mesh.api("GET", "/v1/nodes/all");
+  const all = await mesh.api("GET", "/v1/nodes/all", undefined, mesh.operatorKey);
   const canary = (all.body.nodes as { id: string; weight: number; version: string }[]).find((n) => n.id === "canary-1");
   expect(canary).toMatchObject({ weight: 5, version: "0.2.0-rc1" });
 });

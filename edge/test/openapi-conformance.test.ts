@@ -10,10 +10,10 @@ import { check, type Document } from "./json-schema.ts";
 import { apply, breakingChanges, type Change, type Operation, operations, passingChanges } from "./openapi-walk.ts";
 
 type Request = { params?: Record<string, string>; query?: Record<string, string>; body?: unknown };
-type Fixtures = { messageId: string; now: number };
+type Fixtures = { messageId: string; now: number; rotatable: string; revocable: string };
 
 /** One valid request per route. A route the document lists without one here fails the test. */
-function validRequests({ messageId, now }: Fixtures): Record<string, Request> {
+function validRequests({ messageId, now, rotatable, revocable }: Fixtures): Record<string, Request> {
   const preferences = {
     timeZone: "Europe/Berlin",
     quietHours: { start: "22:00", end: "07:00", allowHighPriority: true },
@@ -43,6 +43,12 @@ function validRequests({ messageId, now }: Fixtures): Record<string, Request> {
     "POST /v1/topics/{topic}/subscribers": { params: { topic: "news" }, body: { deviceIds: ["d"] } },
     "DELETE /v1/topics/{topic}/subscribers": { params: { topic: "news" }, body: { deviceIds: ["d"] } },
     "GET /v1/topics/{topic}": { params: { topic: "news" } },
+    "GET /v1/keys": {},
+    "POST /v1/keys": { body: { name: "ci", scopes: ["send", "read"] } },
+    "POST /v1/keys/{keyId}/rotate": { params: { keyId: rotatable }, body: { graceSeconds: 60 } },
+    "DELETE /v1/keys/{keyId}": { params: { keyId: revocable } },
+    "GET /v1/apps": {},
+    "POST /v1/apps": { body: { name: "another app" } },
   };
 }
 
@@ -124,7 +130,10 @@ async function prepare(mesh: TestMesh): Promise<Fixtures> {
   await mesh.api("POST", "/v1/devices", { deviceId: "d", userId: "u" });
   await mesh.api("POST", "/v1/topics/news/subscribers", { deviceIds: ["d"] });
   const { messageId } = await mesh.send("d", { first: true });
-  return { messageId, now: Date.now() };
+  // Keys the valid requests rotate and revoke; each such request is made once per check, so each check gets fresh ones.
+  const rotatable = (await mesh.store.createApiKey(mesh.appId, "to rotate", ["send"])).keyId;
+  const revocable = (await mesh.store.createApiKey(mesh.appId, "to revoke", ["send"])).keyId;
+  return { messageId, now: Date.now(), rotatable, revocable };
 }
 
 const paramPath = (p: { in: string; name: string }) => `${p.in}.${p.name}`;
@@ -137,7 +146,7 @@ test("every route answers only what /openapi.json documents, with the documented
   const found = new Findings();
   const scopes = ["send", "read", "admin"] as const;
   const lacking = Object.fromEntries(
-    await Promise.all(scopes.map(async (s) => [s, await mesh.store.createApiKey(mesh.appId, `no-${s}`, scopes.filter((o) => o !== s))])),
+    await Promise.all(scopes.map(async (s) => [s, (await mesh.store.createApiKey(mesh.appId, `no-${s}`, scopes.filter((o) => o !== s))).key])),
   );
 
   for (const op of operations(doc)) {
@@ -148,7 +157,8 @@ test("every route answers only what /openapi.json documents, with the documented
       continue;
     }
     const run = async (label: string, call: Omit<Call, "method">) => {
-      const answer = await send(mesh, op.path, { method: op.method, ...call });
+      const key = call.key === undefined && op.operator ? mesh.operatorKey : call.key;
+      const answer = await send(mesh, op.path, { method: op.method, ...call, key });
       found.documented(doc, `${name} ${label}`, op.responses[String(answer.status)], answer, op.method);
       return answer;
     };
@@ -160,6 +170,11 @@ test("every route answers only what /openapi.json documents, with the documented
       found.expectStatus(`${name} without a key`, await run("without a key", { request, key: null }), 401, "UNAUTHORIZED");
       found.expectStatus(`${name} unknown key`, await run("unknown key", { request, key: "pm_unknown" }), 401, "UNAUTHORIZED");
       found.expectStatus(`${name} lacking ${op.scope}`, await run(`lacking ${op.scope}`, { request, key: lacking[op.scope] }), 403, "FORBIDDEN");
+    }
+    if (op.operator) {
+      found.expectStatus(`${name} without a key`, await run("without a key", { request, key: null }), 401, "UNAUTHORIZED");
+      found.expectStatus(`${name} unknown operator key`, await run("unknown key", { request, key: "po_unknown-operator-key" }), 401, "UNAUTHORIZED");
+      found.expectStatus(`${name} an app's admin key`, await run("an app's admin key", { request, key: mesh.apiKey }), 403, "OPERATOR_REQUIRED");
     }
 
     const unknown = await run("unknown query parameter", { request: { ...request, query: { ...request.query, zzUnknown: "1" } } });
@@ -231,7 +246,7 @@ test("every route answers only what /openapi.json documents, with the documented
 test("past the rate limit every route with a key answers its documented 429 with Retry-After", async () => {
   await using mesh = await startTestMesh({ rateLimitRequests: 1, rateLimitWindowSeconds: 86_400 });
   const doc = await documentOf(mesh);
-  const valid = validRequests({ messageId: "0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b", now: Date.now() });
+  const valid = validRequests({ messageId: "0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b", now: Date.now(), rotatable: "key_x", revocable: "key_y" });
   const found = new Findings();
   await send(mesh, "/v1/stats", { method: "GET", request: {} });
   for (const op of operations(doc)) {
@@ -246,7 +261,7 @@ test("past the rate limit every route with a key answers its documented 429 with
 test("when the home edge is down every write answers its documented 503 with Retry-After", async () => {
   await using mesh = await startTestMesh({ forwardWritesTo: "http://127.0.0.1:9" });
   const doc = await documentOf(mesh);
-  const valid = validRequests({ messageId: "0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b", now: Date.now() });
+  const valid = validRequests({ messageId: "0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b", now: Date.now(), rotatable: "key_x", revocable: "key_y" });
   const found = new Findings();
   for (const op of operations(doc).filter((o) => o.method !== "GET" && o.path.startsWith("/v1/"))) {
     const label = `${op.method} ${op.path} while forwarding fails`;

@@ -7,6 +7,8 @@ export type Operation = {
   method: string;
   path: string;
   scope: string | null;
+  /** A fleet route: it takes the operator credential. */
+  operator: boolean;
   parameters: { name: string; in: "path" | "query"; required: boolean; schema: Schema }[];
   body: { schema: Schema; required: boolean } | null;
   responses: Record<string, { content?: Record<string, { schema: Schema }>; headers?: Record<string, unknown>; "x-error-codes"?: string[] }>;
@@ -18,6 +20,7 @@ export function operations(doc: any): Operation[] {
       method: method.toUpperCase(),
       path,
       scope: op.security?.[0]?.apiKey?.[0] ?? null,
+      operator: op.security?.[0]?.operatorKey !== undefined,
       parameters: op.parameters ?? [],
       body: op.requestBody ? { schema: op.requestBody.content["application/json"].schema, required: op.requestBody.required === true } : null,
       responses: op.responses,

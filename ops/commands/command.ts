@@ -46,6 +46,8 @@ const CONFIG_HELP: Record<string, [value: string, help: string]> = {
   "tls-key": ["FILE", "PEM key for --tls-cert"],
   heartbeat: ["JSON", `heartbeat bounds in seconds, e.g. '{"min":5,"default":30,"max":600}'`],
   "shutdown-grace-ms": ["MS", "how long SIGTERM may spend draining devices to other relays"],
+  "operator-keys": ["po_KEY[,…]", "operator credentials the fleet routes take (node registry, drain, apps); dev derives one when none is given"],
+  "forward-writes-to": ["URL", "an edge far from the primary: send every write to the edge beside it"],
 };
 
 function table(rows: [left: string, right: string][]): string {

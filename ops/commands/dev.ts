@@ -8,11 +8,12 @@ export const dev = defineCommand({
   name: "dev",
   summary: "the whole mesh in one process (what `npm start` runs); prints one ready line of JSON",
   flags: {},
-  configFlags: ["db", "db-sync", "host", "public-host", "edge-port", "ws-port", "tcp-port", "node-id", "region", "tls-cert", "tls-key", "heartbeat", "shutdown-grace-ms"],
+  configFlags: ["db", "db-sync", "host", "public-host", "edge-port", "ws-port", "tcp-port", "node-id", "region", "tls-cert", "tls-key", "heartbeat", "shutdown-grace-ms", "operator-keys"],
   description: [
     "Runs the store (a local libSQL file), the relay's WebSocket and TCP listeners and the edge HTTP API",
     "in this process, with a demo app. When ready it prints one line of JSON on stdout: the edge, ws and",
-    "tcp addresses, and the demo app's id and API key (the same key on every start). Logs go to stderr.",
+    "tcp addresses, the demo app's id and API key, and the operator key the fleet routes take (the same",
+    "keys on every start; --operator-keys sets your own). Logs go to stderr.",
     "SIGINT or SIGTERM stops it, draining devices for up to --shutdown-grace-ms.",
   ].join("\n"),
   examples: [
@@ -34,6 +35,6 @@ export const dev = defineCommand({
     process.once("SIGINT", () => shutdown("SIGINT"));
     process.once("SIGTERM", () => shutdown("SIGTERM"));
     const { appId, apiKey } = await ensureDemoApp(mesh.store);
-    print({ ready: true, edge: mesh.edge, ws: mesh.ws, tcp: mesh.tcp, appId, apiKey });
+    print({ ready: true, edge: mesh.edge, ws: mesh.ws, tcp: mesh.tcp, appId, apiKey, operatorKey: mesh.operatorKey });
   },
 });

@@ -21,7 +21,7 @@ test("dev prints one ready line; a kill -9 between send and reconnect loses noth
   let creds: { deviceId: string; token: string };
   {
     await using first = await startDev(db);
-    expect(Object.keys(first.ready).sort()).toEqual(["apiKey", "appId", "edge", "ready", "tcp", "ws"]);
+    expect(Object.keys(first.ready).sort()).toEqual(["apiKey", "appId", "edge", "operatorKey", "ready", "tcp", "ws"]);
     expect(first.ready.edge).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
     creds = (await post(first.ready, "/v1/devices", { deviceId: "survivor" })).body;
     {
@@ -45,7 +45,7 @@ test("dev prints one ready line; a kill -9 between send and reconnect loses noth
 test("the demo app and its key survive a restart", async () => {
   using dir = tempDir();
   const db = join(dir.path, "mesh.db");
-  let first: { appId: string; apiKey: string };
+  let first: { appId: string; apiKey: string; operatorKey: string };
   {
     await using dev = await startDev(db);
     first = dev.ready;
@@ -55,7 +55,10 @@ test("the demo app and its key survive a restart", async () => {
   await using dev = await startDev(db);
   expect(dev.ready.appId).toBe(first.appId);
   expect(dev.ready.apiKey).toBe(first.apiKey);
+  expect(dev.ready.operatorKey).toBe(first.operatorKey);
   expect((await post(dev.ready, "/v1/devices", { deviceId: "x" })).status).toBe(201);
+  const fleet = await fetch(`${dev.ready.edge}/v1/nodes/all`, { headers: { authorization: `Bearer ${dev.ready.operatorKey}` } });
+  expect(fleet.status).toBe(200);
 });
 
 test("listen prints each message once as a JSON line and resumes where it left off", async () => {

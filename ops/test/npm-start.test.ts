@@ -20,7 +20,7 @@ test("npm start prints only the ready line of JSON on stdout, and a SIGTERM to n
   });
   const first = await start.nextLine(30_000);
   expect(typeof first).toBe("object");
-  expect(Object.keys(first).sort()).toEqual(["apiKey", "appId", "edge", "ready", "tcp", "ws"]);
+  expect(Object.keys(first).sort()).toEqual(["apiKey", "appId", "edge", "operatorKey", "ready", "tcp", "ws"]);
   expect((await fetch(`${first.edge}/healthz`)).status).toBe(200);
   // Only npm is signalled, as a supervisor (or `docker stop`) would: it must reach the mesh.
   start.proc.kill("SIGTERM");
