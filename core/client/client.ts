@@ -69,6 +69,8 @@ export class PushClient {
   private readonly unreachableUntil = new Map<string, number>();
   private readonly replaced: ReplacedBackoff;
   private welcomedAt = 0;
+  /** The code of the ERROR the relay sent before closing: on raw TCP the stream's end carries none. */
+  private closingCode = 0;
 
   constructor(private readonly options: ClientOptions) {
     if (options.addresses.length === 0) throw new Error("PushClient needs at least one address");
@@ -141,6 +143,7 @@ export class PushClient {
     const address = this.addresses[this.addressIndex % this.addresses.length]!;
     this.welcomed = false;
     this.opened = false;
+    this.closingCode = 0;
     this.receivedSeq = this.state.lastSeq;
     const transport = this.options.transport(address, {
       onOpen: () => {
@@ -220,6 +223,7 @@ export class PushClient {
         const name = WIRE_ERROR_NAMES.get(frame.code) ?? String(frame.code);
         const event: ClientEvent = { type: "error", code: name, message: frame.message };
         if (FATAL.has(frame.code)) this.fatal = event;
+        this.closingCode = frame.code;
         if (this.welcomed) this.topicRequests.refused(frame.code, frame.message);
         this.emit(event);
         return;
@@ -303,7 +307,8 @@ export class PushClient {
     this.answerTimer = null;
   }
 
-  private disconnected(code: number, reason: string): void {
+  private disconnected(closeCode: number, reason: string): void {
+    const code = closeCode >= 4000 ? closeCode : this.closingCode || closeCode;
     this.generation++;
     this.transport = null;
     this.welcomed = false;
