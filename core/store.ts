@@ -298,7 +298,11 @@ export interface RegistryStore {
   upsertNode(node: NodeRecord): Promise<void>;
   /** Records the node's connection count; answers its drain flag, or null for an unknown node. */
   reportNodeLoad(id: string, connections: number, now?: number): Promise<{ draining: boolean } | null>;
-  setNodeDraining(id: string, draining: boolean): Promise<boolean>;
+  /**
+   * Sets or clears the drain flag; false for an unknown node. An operator's drain outlives the
+   * node's restart; a graceful stop's (`by: "shutdown"`) is cleared when the node starts again.
+   */
+  setNodeDraining(id: string, draining: boolean, by?: "operator" | "shutdown"): Promise<boolean>;
   listNodes(): Promise<NodeRecord[]>;
 }
 

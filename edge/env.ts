@@ -8,7 +8,8 @@ import type { ApiKeyIdentity, Scope, Store } from "../core/store.ts";
 import type { Log } from "../core/log.ts";
 import { OpenAPIHono } from "@hono/zod-openapi";
 import type { Context, MiddlewareHandler } from "hono";
-import { type Issue, validationHook } from "./validation.ts";
+import type { EdgeEnv } from "./request-context.ts";
+import { validationHook } from "./validation.ts";
 
 export type EdgeDeps = {
   store: Store;
@@ -21,13 +22,7 @@ export type EdgeDeps = {
   scheduler?: { wake(at: number): void };
 };
 
-export type EdgeEnv = {
-  Variables: {
-    identity: ApiKeyIdentity;
-    /** Every issue of this request against its route's schemas (edge/validation.ts). */
-    issuesOfRequest?: () => Promise<Issue[]>;
-  };
-};
+export type { EdgeEnv } from "./request-context.ts";
 
 async function identify(c: Context<EdgeEnv>, store: Store): Promise<ApiKeyIdentity | null> {
   const known = c.get("identity") as ApiKeyIdentity | undefined;

@@ -4,10 +4,10 @@ import type { RouteConfig } from "@hono/zod-openapi";
 import type { Context, MiddlewareHandler } from "hono";
 import type { z } from "zod";
 import { PushmeshError } from "../core/errors.ts";
-import type { EdgeEnv } from "./env.ts";
+import type { EdgeEnv, Issue } from "./request-context.ts";
 
 /** One failing field: `path` as `query.limit`, `path.id`, `body.to.deviceIds.3`. */
-export type Issue = { path: string; message: string };
+export type { Issue } from "./request-context.ts";
 
 /** Where a value came from, as an issue's path starts. */
 export type Location = "query" | "path" | "body";

@@ -250,8 +250,8 @@ export class LibsqlStore implements Store {
   reportNodeLoad(id: string, connections: number, now = Date.now()): Promise<{ draining: boolean } | null> {
     return registry.reportNodeLoad(this.db, id, connections, now);
   }
-  setNodeDraining(id: string, draining: boolean): Promise<boolean> {
-    return registry.setNodeDraining(this.db, id, draining);
+  setNodeDraining(id: string, draining: boolean, by: "operator" | "shutdown" = "operator"): Promise<boolean> {
+    return registry.setNodeDraining(this.db, id, draining, by);
   }
   listNodes(): Promise<NodeRecord[]> {
     return registry.listNodes(this.db);

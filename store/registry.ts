@@ -1,14 +1,26 @@
 // The relay registry: where each node can be reached, its load, and the drain flag operators set.
-import { eq } from "drizzle-orm";
+import { eq, sql } from "drizzle-orm";
 import type { NodeRecord } from "../core/store.ts";
 import { nodes } from "./schema.ts";
 import type { Db } from "./statement.ts";
 
 export async function upsertNode(db: Db, node: NodeRecord): Promise<void> {
   const row = { ...node, ips: JSON.stringify(node.ips) };
-  // A restarting node keeps an operator's drain flag: only `node undrain` clears it.
+  // A restarting node keeps an operator's drain flag (only `node undrain` clears it), not the one
+  // its own graceful stop set.
   const { id: _id, draining: _draining, ...changes } = row;
-  await db.insert(nodes).values(row).onConflictDoUpdate({ target: nodes.id, set: changes });
+  const shutdownOver = sql`${nodes.drainedBy} = 'shutdown'`;
+  await db
+    .insert(nodes)
+    .values(row)
+    .onConflictDoUpdate({
+      target: nodes.id,
+      set: {
+        ...changes,
+        draining: sql`CASE WHEN ${shutdownOver} THEN 0 ELSE ${nodes.draining} END`,
+        drainedBy: sql`CASE WHEN ${shutdownOver} THEN NULL ELSE ${nodes.drainedBy} END`,
+      },
+    });
 }
 
 export async function reportNodeLoad(db: Db, id: string, connections: number, now: number): Promise<{ draining: boolean } | null> {
@@ -16,12 +28,16 @@ export async function reportNodeLoad(db: Db, id: string, connections: number, no
   return row ?? null;
 }
 
-export async function setNodeDraining(db: Db, id: string, draining: boolean): Promise<boolean> {
-  const rows = await db.update(nodes).set({ draining }).where(eq(nodes.id, id)).returning({ id: nodes.id });
+export async function setNodeDraining(db: Db, id: string, draining: boolean, by: "operator" | "shutdown"): Promise<boolean> {
+  const rows = await db
+    .update(nodes)
+    .set({ draining, drainedBy: draining ? by : null })
+    .where(eq(nodes.id, id))
+    .returning({ id: nodes.id });
   return rows.length > 0;
 }
 
 export async function listNodes(db: Db): Promise<NodeRecord[]> {
   const rows = await db.select().from(nodes);
-  return rows.map((r) => ({ ...r, ips: JSON.parse(r.ips) as string[] }));
+  return rows.map(({ drainedBy: _by, ...r }) => ({ ...r, ips: JSON.parse(r.ips) as string[] }));
 }

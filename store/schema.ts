@@ -120,6 +120,8 @@ export const nodes = sqliteTable("nodes", {
   capacity: integer().notNull(),
   connections: integer().notNull().default(0),
   draining: integer({ mode: "boolean" }).notNull().default(false),
+  /** Who set `draining`: an operator's drain outlives a restart, a graceful stop's does not. */
+  drainedBy: text({ enum: ["operator", "shutdown"] }),
   version: text().notNull(),
   weight: integer().notNull().default(100),
   startedAt: integer().notNull(),

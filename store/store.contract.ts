@@ -310,6 +310,12 @@ export function storeContract(name: string, open: OpenStore): void {
       expect(await store.setNodeDraining("nope", true)).toBe(false);
       expect((await store.listNodes()).filter((n) => n.id === id)).toEqual([{ ...node, connections: 7, updatedAt: 50, draining: true }]);
       expect(await store.reportNodeLoad("nope", 1)).toBeNull();
+      // A restart keeps an operator's drain, and drops the one the node's own graceful stop set.
+      await store.upsertNode({ ...node, startedAt: 60, updatedAt: 60 });
+      expect(await store.reportNodeLoad(id, 0, 61)).toEqual({ draining: true });
+      expect(await store.setNodeDraining(id, true, "shutdown")).toBe(true);
+      await store.upsertNode({ ...node, startedAt: 70, updatedAt: 70 });
+      expect(await store.reportNodeLoad(id, 0, 71)).toEqual({ draining: false });
     });
 
     storeEdgeCases(open);

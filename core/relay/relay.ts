@@ -359,7 +359,7 @@ export class Relay implements SessionHost<Session> {
   async stop(graceMs = 0): Promise<void> {
     this.shuttingDown = true;
     if (graceMs > 0 && this.all.size > 0) {
-      await this.store.setNodeDraining(this.config.nodeId, true).catch(() => false);
+      await this.store.setNodeDraining(this.config.nodeId, true, "shutdown").catch(() => false);
       // Fast enough to finish within the grace period, never slower than the configured rate.
       this.startDrain("SERVER_SHUTDOWN", Math.max(this.config.drainRate, (this.all.size * 1000) / Math.max(1, graceMs * 0.8)));
       await this.waitDrained(graceMs);
