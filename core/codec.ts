@@ -8,15 +8,15 @@
 // path that leaves everything it does not take to cbor-x. Why, with figures: docs/benchmarks.md,
 // "Codec decision".
 import { Decoder, Encoder } from "cbor-x";
-import { CborFormatError, checkCbor } from "./cbor-check.ts";
-import { checkData, DataError } from "./data-check.ts";
+import { CborFormatError, checkCbor } from "./codec/cbor-check.ts";
+import { checkData, DataError } from "./codec/data-check.ts";
 import { type Frame, FrameError, FrameType, frameToArray, validateFrame } from "./protocol.ts";
-import { type PushFields, type TopicPushFields, writePushFrame, writeTopicPushFrame } from "./push-frame-writer.ts";
-import { readPushFrame } from "./push-frame-reader.ts";
+import { type PushFields, type TopicPushFields, writePushFrame, writeTopicPushFrame } from "./codec/push-frame-writer.ts";
+import { readPushFrame } from "./codec/push-frame-reader.ts";
 
-export { DataError, type DataRule, MAX_DATA_DEPTH } from "./data-check.ts";
-export { CborFormatError, MAX_CBOR_NESTING } from "./cbor-check.ts";
-export type { PushFields, TopicPushFields } from "./push-frame-writer.ts";
+export { DataError, type DataRule, MAX_DATA_DEPTH } from "./codec/data-check.ts";
+export { CborFormatError, MAX_CBOR_NESTING } from "./codec/cbor-check.ts";
+export type { PushFields, TopicPushFields } from "./codec/push-frame-writer.ts";
 
 // Plain RFC 8949: no records (a cbor-x extension), no tag on byte strings, and map headers in their
 // shortest form (without variableMapSize every object gets the 3-byte `b9` header).

@@ -4,7 +4,7 @@
 // the frame from a value (docs/benchmarks.md, "Codec decision"). Every head is in its shortest form
 // and uint fields of 2^32 or more take the 8-byte form `1b` (docs/protocol.md §4.2); cbor-x decodes
 // every byte written here (push-frame.test.ts).
-import { FrameType, type PriorityCode } from "./protocol.ts";
+import { FrameType, type PriorityCode } from "../protocol.ts";
 
 export type PushFields = {
   seq: number;

@@ -1,6 +1,6 @@
 // What a message's `data` may be: a JSON value a device can decode, checked once at the edge before
 // it is encoded (codec.ts encodeData). docs/protocol.md §4.4 states these rules for client authors.
-import { PushmeshError } from "./errors.ts";
+import { PushmeshError } from "../errors.ts";
 
 /**
  * Arrays and objects in `data` nest at most this deep (`[[1]]` is 2 levels). The frame around

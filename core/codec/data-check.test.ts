@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test";
-import { DataError, decodeFrame, decodeValue, encodeData, encodeFrame, encodePushFrame, encodeTopicPushFrame, MAX_DATA_DEPTH } from "./codec.ts";
-import { PushmeshError } from "./errors.ts";
-import { FrameType, type PushFrame, SERVER_FRAMES, type TopicPushFrame } from "./protocol.ts";
+import { DataError, decodeFrame, decodeValue, encodeData, encodeFrame, encodePushFrame, encodeTopicPushFrame, MAX_DATA_DEPTH } from "../codec.ts";
+import { PushmeshError } from "../errors.ts";
+import { FrameType, type PushFrame, SERVER_FRAMES, type TopicPushFrame } from "../protocol.ts";
 
 const hex = (b: Uint8Array) => Array.from(b, (x) => x.toString(16).padStart(2, "0")).join(" ");
 

@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { CborFormatError, checkCbor, MAX_CBOR_NESTING } from "./cbor-check.ts";
-import { decodeFrame, decodeValue } from "./codec.ts";
-import { DEVICE_FRAMES, type FrameError, SERVER_FRAMES } from "./protocol.ts";
+import { decodeFrame, decodeValue } from "../codec.ts";
+import { DEVICE_FRAMES, type FrameError, SERVER_FRAMES } from "../protocol.ts";
 
 const bytesOf = (hex: string) => Uint8Array.from(hex.split(" ").filter(Boolean), (h) => Number.parseInt(h, 16));
 const code = (bytes: Uint8Array, accept: ReadonlySet<number>) => {

@@ -2,8 +2,8 @@
 // writer's bytes are what cbor-x writes for the same frame, and the reader gives what the cbor-x
 // path gives or leaves the bytes to it. Seeded, so a failure prints a seed and an index to replay.
 import { describe, expect, test } from "bun:test";
-import { decodeFrame, decodeValue, encodeData, encodePushFrame, encodeTopicPushFrame, encodeValue } from "./codec.ts";
-import { DEVICE_FRAMES, type Frame, FrameError, FrameType, type PriorityCode, SERVER_FRAMES, validateFrame } from "./protocol.ts";
+import { decodeFrame, decodeValue, encodeData, encodePushFrame, encodeTopicPushFrame, encodeValue } from "../codec.ts";
+import { DEVICE_FRAMES, type Frame, FrameError, FrameType, type PriorityCode, SERVER_FRAMES, validateFrame } from "../protocol.ts";
 import { readPushFrame } from "./push-frame-reader.ts";
 import { type PushFields, type TopicPushFields } from "./push-frame-writer.ts";
 

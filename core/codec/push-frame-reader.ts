@@ -7,7 +7,7 @@
 // UTF-8, malformed input - it returns undefined and codec.ts decodes with cbor-x, so each error and
 // each unusual value keeps cbor-x's answer (push-frame.test.ts compares the two on random input).
 import { MAX_CBOR_NESTING } from "./cbor-check.ts";
-import { FrameType, type PushFrame, TOPIC_PATTERN, type TopicPushFrame } from "./protocol.ts";
+import { FrameType, type PushFrame, TOPIC_PATTERN, type TopicPushFrame } from "../protocol.ts";
 
 // Thrown to stop reading and leave the frame to cbor-x; one shared value, so it costs no allocation.
 const LEAVE = Symbol("leave to cbor-x");
