@@ -1,5 +1,5 @@
 // Multi-region latency: the cluster topology in three regions with user-space proxies delaying
-// every cross-region link (relay/latency-proxy.ts; this machine has no tc netem). Devices pick a
+// every cross-region link (ops/latency-proxy.ts; this machine has no tc netem). Devices pick a
 // relay the way the SDK does (ranked /v1/nodes from their region's edge, parallel probes, keep
 // the fastest) over links that are themselves delayed; then every edge sends to devices in every
 // region and the send → receive time is reported against the injected one-way latency.
