@@ -37,7 +37,8 @@ async function connectAll(fleet: Fleet, mode: "raw" | "pushmesh", port: { ws: nu
   let seconds = 0;
   const errors: string[] = [];
   for (const [i, ip] of DESTINATIONS.entries()) {
-    const share = devices.filter((_, j) => j % DESTINATIONS.length === i);
+    // Devices alternate ws, tcp (mixedDevices): pairs go to each address, so each (address, port) gets a quarter.
+    const share = devices.filter((_, j) => Math.floor(j / 2) % DESTINATIONS.length === i);
     const r = await fleet.connect(mode, `ws://${ip}:${port.ws}`, `${ip}:${port.tcp}`, share);
     seconds += r.seconds;
     errors.push(...r.errors);
@@ -82,39 +83,41 @@ export async function runHost(quick: boolean): Promise<HostResult> {
   await using redis = await startRedisServer(join(dir.path, "redis"));
   const rows: HostRow[] = [];
 
-  const created = await cli(["app", "create", "bench", "--db", db]);
-  const edge = await cli(["edge", "--db", db, "--engine", "redis", "--redis-url", redis.url, "--edge-port", "0", "--migrate-on-start", "false"]);
-  let registerSeconds = 0;
-  let creds;
-  try {
-    const started = performance.now();
-    process.stderr.write(`  registering ${n} devices over POST /v1/devices…\n`);
-    creds = await registerDevices(edge.ready.edge, created.ready.apiKey, Array.from({ length: n }, (_, i) => `host-${i}`), 64);
-    registerSeconds = (performance.now() - started) / 1000;
-  } finally {
-    await edge.proc.kill("SIGTERM");
-  }
-
-  const host = await cli(
-    ["relay", "--workers", String(workers), "--node-id", "host", "--db", db, "--engine", "redis", "--redis-url", redis.url],
-    { PUSHMESH_HOST: "0.0.0.0", PUSHMESH_PUBLIC_HOST: "127.0.0.1", PUSHMESH_WS_PORT: "0", PUSHMESH_TCP_PORT: "0", PUSHMESH_CAPACITY: String(n * 2), PUSHMESH_MIGRATE_ON_START: "false", PUSHMESH_SHUTDOWN_GRACE_MS: "0" },
-  );
-  try {
-    const port = { ws: Number(new URL(host.ready.ws).port), tcp: Number(String(host.ready.tcp).split(":").pop()) };
-    const pids = [host.ready.pid as number, ...(host.ready.workers as { pid: number }[]).map((w) => w.pid)];
-    rows.push(await measure(`pushmesh relay host, ${workers} workers (HELLO → WELCOME)`, () => pids, "pushmesh", port, mixedDevices(creds), swarms));
-  } finally {
-    await host.proc.kill("SIGTERM");
-  }
-
+  // Every listener binds before the first device connects: afterwards the closed devices' sockets
+  // hold most ephemeral ports in TIME_WAIT, and binding port 0 may find none free.
   const raws: Child[] = [];
+  const first = await spawnChild("raw-1", RAW, [JSON.stringify({ hostname: "0.0.0.0", reusePort: true })]);
+  raws.push(first);
+  const rawPort = { ws: first.ready.wsPort as number, tcp: first.ready.tcpPort as number };
+  for (let i = 2; i <= workers; i++) raws.push(await spawnChild(`raw-${i}`, RAW, [JSON.stringify({ hostname: "0.0.0.0", wsPort: rawPort.ws, tcpPort: rawPort.tcp, reusePort: true })]));
+  let registerSeconds = 0;
   try {
-    const first = await spawnChild("raw-1", RAW, [JSON.stringify({ hostname: "0.0.0.0", reusePort: true })]);
-    raws.push(first);
-    const port = { ws: first.ready.wsPort as number, tcp: first.ready.tcpPort as number };
-    for (let i = 2; i <= workers; i++) raws.push(await spawnChild(`raw-${i}`, RAW, [JSON.stringify({ hostname: "0.0.0.0", wsPort: port.ws, tcpPort: port.tcp, reusePort: true })]));
+    const created = await cli(["app", "create", "bench", "--db", db]);
+    const edge = await cli(["edge", "--db", db, "--engine", "redis", "--redis-url", redis.url, "--edge-port", "0", "--migrate-on-start", "false"]);
+    let creds;
+    try {
+      const started = performance.now();
+      process.stderr.write(`  registering ${n} devices over POST /v1/devices…\n`);
+      creds = await registerDevices(edge.ready.edge, created.ready.apiKey, Array.from({ length: n }, (_, i) => `host-${i}`), 64);
+      registerSeconds = (performance.now() - started) / 1000;
+    } finally {
+      await edge.proc.kill("SIGTERM");
+    }
+
+    const host = await cli(
+      ["relay", "--workers", String(workers), "--node-id", "host", "--db", db, "--engine", "redis", "--redis-url", redis.url],
+      { PUSHMESH_HOST: "0.0.0.0", PUSHMESH_PUBLIC_HOST: "127.0.0.1", PUSHMESH_WS_PORT: "0", PUSHMESH_TCP_PORT: "0", PUSHMESH_CAPACITY: String(n * 2), PUSHMESH_MIGRATE_ON_START: "false", PUSHMESH_SHUTDOWN_GRACE_MS: "0" },
+    );
+    try {
+      const port = { ws: Number(new URL(host.ready.ws).port), tcp: Number(String(host.ready.tcp).split(":").pop()) };
+      const pids = [host.ready.pid as number, ...(host.ready.workers as { pid: number }[]).map((w) => w.pid)];
+      rows.push(await measure(`pushmesh relay host, ${workers} workers (HELLO → WELCOME)`, () => pids, "pushmesh", port, mixedDevices(creds), swarms));
+    } finally {
+      await host.proc.kill("SIGTERM");
+    }
+
     const bare = mixedDevices(Array.from({ length: n }, (_, i) => ({ deviceId: `raw-${i}`, token: "" })));
-    rows.push(await measure(`raw Bun, ${workers} processes on shared ports (baseline)`, () => raws.map((r) => r.pid), "raw", port, bare, swarms));
+    rows.push(await measure(`raw Bun, ${workers} processes on shared ports (baseline)`, () => raws.map((r) => r.pid), "raw", rawPort, bare, swarms));
   } finally {
     await Promise.all(raws.map((r) => r.kill()));
   }
