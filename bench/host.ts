@@ -73,6 +73,24 @@ async function cli(args: string[], extraEnv: Record<string, string> = {}): Promi
   }
 }
 
+const taken = new Set<number>();
+
+/** A port in 20000–32767 that nothing listens on now, and not handed out before in this run. */
+function lowFreePort(): number {
+  for (;;) {
+    const port = 20_000 + Math.floor(Math.random() * 12_768);
+    if (taken.has(port)) continue;
+    try {
+      const probe = Bun.listen({ hostname: "0.0.0.0", port, socket: { data() {} } });
+      probe.stop(true);
+      taken.add(port);
+      return port;
+    } catch {
+      // in use: draw again
+    }
+  }
+}
+
 export async function runHost(quick: boolean): Promise<HostResult> {
   const n = quick ? 600 : 100_000;
   const workers = Math.max(2, Math.ceil(n / PER_WORKER));
@@ -84,12 +102,12 @@ export async function runHost(quick: boolean): Promise<HostResult> {
   const rows: HostRow[] = [];
 
   // Every listener binds before the first device connects: afterwards the closed devices' sockets
-  // hold most ephemeral ports in TIME_WAIT, and binding port 0 may find none free.
+  // hold most ephemeral ports in TIME_WAIT.
+  // Ports below the ephemeral range (32768 and up): a run just before may hold those in TIME_WAIT.
+  const rawPort = { ws: lowFreePort(), tcp: lowFreePort() };
+  const hostPort = { ws: lowFreePort(), tcp: lowFreePort() };
   const raws: Child[] = [];
-  const first = await spawnChild("raw-1", RAW, [JSON.stringify({ hostname: "0.0.0.0", reusePort: true })]);
-  raws.push(first);
-  const rawPort = { ws: first.ready.wsPort as number, tcp: first.ready.tcpPort as number };
-  for (let i = 2; i <= workers; i++) raws.push(await spawnChild(`raw-${i}`, RAW, [JSON.stringify({ hostname: "0.0.0.0", wsPort: rawPort.ws, tcpPort: rawPort.tcp, reusePort: true })]));
+  for (let i = 1; i <= workers; i++) raws.push(await spawnChild(`raw-${i}`, RAW, [JSON.stringify({ hostname: "0.0.0.0", wsPort: rawPort.ws, tcpPort: rawPort.tcp, reusePort: true })]));
   let registerSeconds = 0;
   try {
     const created = await cli(["app", "create", "bench", "--db", db]);
@@ -106,10 +124,10 @@ export async function runHost(quick: boolean): Promise<HostResult> {
 
     const host = await cli(
       ["relay", "--workers", String(workers), "--node-id", "host", "--db", db, "--engine", "redis", "--redis-url", redis.url],
-      { PUSHMESH_HOST: "0.0.0.0", PUSHMESH_PUBLIC_HOST: "127.0.0.1", PUSHMESH_WS_PORT: "0", PUSHMESH_TCP_PORT: "0", PUSHMESH_CAPACITY: String(n * 2), PUSHMESH_MIGRATE_ON_START: "false", PUSHMESH_SHUTDOWN_GRACE_MS: "0" },
+      { PUSHMESH_HOST: "0.0.0.0", PUSHMESH_PUBLIC_HOST: "127.0.0.1", PUSHMESH_WS_PORT: String(hostPort.ws), PUSHMESH_TCP_PORT: String(hostPort.tcp), PUSHMESH_CAPACITY: String(n * 2), PUSHMESH_MIGRATE_ON_START: "false", PUSHMESH_SHUTDOWN_GRACE_MS: "0" },
     );
     try {
-      const port = { ws: Number(new URL(host.ready.ws).port), tcp: Number(String(host.ready.tcp).split(":").pop()) };
+      const port = hostPort;
       const pids = [host.ready.pid as number, ...(host.ready.workers as { pid: number }[]).map((w) => w.pid)];
       rows.push(await measure(`pushmesh relay host, ${workers} workers (HELLO → WELCOME)`, () => pids, "pushmesh", port, mixedDevices(creds), swarms));
     } finally {
