@@ -131,7 +131,8 @@ test("SIGTERM drains every worker's devices to another relay, then the host and 
   const other = await edge.startOtherRelay();
   await using host = startHost(db, redis.url);
   const ready = await host.nextLine(30_000);
-  const ids = Array.from({ length: 12 }, (_, i) => `drain-${i}`);
+  // 20 devices: all on one worker is a 1-in-500,000 draw, so both workers have devices to drain.
+  const ids = Array.from({ length: 20 }, (_, i) => `drain-${i}`);
   const devices: TestDevice[] = [];
   for (const id of ids) devices.push(await connectDevice(ready.ws, await edge.api("/v1/devices", { deviceId: id }), { heartbeat: 1 }));
   await Promise.all(devices.map((d) => d.waitForEvent("connected")));
@@ -142,11 +143,30 @@ test("SIGTERM drains every worker's devices to another relay, then the host and 
   await host.kill("SIGTERM");
   const exit = await host.finished(20_000);
   expect(exit.code).toBe(0);
+  // Both workers drained (each logs drain_started), and the host's own shutdown names them.
   expect(host.events("drain_started").length).toBe(2);
+  expect(host.events("shutdown").find((e) => e.workers === 2)).toBeDefined();
   for (const w of ready.workers as { pid: number }[]) expect(alive(w.pid)).toBe(false);
-  await until(() => other.relay.connections.ws === 12, "every device on the other relay");
+  await until(() => other.relay.connections.ws === 20, "every device on the other relay");
   await edge.api("/v1/messages", { to: { deviceIds: ids }, data: { n: 2 } });
   await Promise.all(devices.map((d) => d.waitFor(2)));
   for (const d of devices) expect(d.received.map((m) => m.seq)).toEqual([1, 2]);
   await Promise.all(devices.map((d) => d.client.stop()));
+}, 60_000);
+
+test("node drain with the host's id drains every worker; node undrain takes them all back", async () => {
+  using dir = tempDir();
+  await using redis = await startRedis();
+  const db = `file:${join(dir.path, "mesh.db")}`;
+  await using edge = await startEdge(db, redis.url);
+  await using host = startHost(db, redis.url);
+  await host.nextLine(30_000);
+  await using drain = runCli(["node", "drain", "host", "--db", db]);
+  expect((await drain.finished()).code).toBe(0);
+  expect(drain.lines[0]).toEqual({ node: "host", draining: true, workers: ["host.w1", "host.w2"] });
+  await until(() => host.events("drain_started").length === 2, "both workers to start draining");
+  await using undrain = runCli(["node", "undrain", "host", "--db", db]);
+  expect((await undrain.finished()).code).toBe(0);
+  await until(() => host.events("drain_cancelled").length === 2, "both workers to serve again");
+  expect((await edge.store.listNodes()).filter((n) => n.id.startsWith("host.w")).map((n) => n.draining)).toEqual([false, false]);
 }, 60_000);
