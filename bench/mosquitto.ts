@@ -1,7 +1,8 @@
 // A broker as a peer: Mosquitto (Debian's package) with persistent sessions (clean: false, a
 // fixed client id, QoS 1 subscriptions, on-disk persistence) driven by mqtt.js, for the figures
 // the pushmesh sections measure against raw Bun: memory per idle connection, unicast push rate
-// (one topic per device, QoS 1 end to end, PUBACKs on both legs) and latency at 1,000/s. Our own
+// (one topic per device, QoS 1 end to end, PUBACKs on both legs) and latency at 1,000/s, with the
+// bare Bun server measured again in the same run for the first two. Our own
 // mosquitto runs on a free loopback port (a system one may hold 1883). The clients live in this
 // process, so send and receive times come from one clock.
 import { existsSync, writeFileSync } from "node:fs";
@@ -9,15 +10,19 @@ import { join } from "node:path";
 import mqtt, { type MqttClient } from "mqtt";
 import { freePort } from "../ops/free-port.ts";
 import { tempDir } from "../test-support/harness.ts";
-import { rssOf, runContext } from "./child-process.ts";
+import { rssOf, runContext, spawnChild } from "./child-process.ts";
+import { Fleet, mixedDevices } from "./fleet.ts";
 import type { Headline } from "./headline.ts";
 
 const MOSQUITTO = process.env.PUSHMESH_MOSQUITTO ?? "/usr/sbin/mosquitto";
+const RAW = join(import.meta.dir, "raw-server.ts");
 
 export type MosquittoResult = {
   idle: { connections: number; seconds: number; rssBefore: number; rssAfter: number };
   unicast: { devices: number; messages: number; seconds: number };
   latency: { rate: number; sent: number; received: number; p50: number; p99: number; max: number };
+  /** The bare Bun server of the other sections, in this run: the same idle count and unicast load, from device-swarm processes. */
+  raw: { idleRssBefore: number; idleRssAfter: number; idleConnected: number; unicastMessages: number; unicastSeconds: number };
   version: string;
   context: string;
 };
@@ -84,9 +89,37 @@ async function connectMany(port: number, ids: string[], onMessage: (topic: strin
 
 const endAll = (clients: MqttClient[]) => Promise.all(clients.map((c) => c.endAsync(true)));
 
+/** The baseline in this run: N idle sockets on a bare Bun server (RSS from /proc, as for the broker), then unicast pushes to `devices` of them. */
+async function rawBaseline(idleCount: number, devices: number, rounds: number): Promise<MosquittoResult["raw"]> {
+  const raw = await spawnChild("raw Bun server", RAW);
+  const fleet = await Fleet.start(2);
+  try {
+    const idleRssBefore = rssOf(raw.pid);
+    const all = mixedDevices(Array.from({ length: idleCount }, (_, i) => ({ deviceId: `raw-${i}`, token: "" })));
+    const conn = await fleet.connect("raw", raw.ready.ws as string, raw.ready.tcp as string, all);
+    await Bun.sleep(1000);
+    const idleRssAfter = rssOf(raw.pid);
+    // Unicast over the first `devices` sockets only: a fresh fleet of that size.
+    await fleet.stop();
+    const small = await Fleet.start(2);
+    try {
+      await small.connect("raw", raw.ready.ws as string, raw.ready.tcp as string, all.slice(0, devices));
+      const run = await small.timed(raw, (i) => small.assigned[i]!.length * rounds, () => raw.request("unicast", { rounds, window: devices * 16 }));
+      process.stderr.write(`  raw Bun: ${conn.connected} idle, RSS +${((idleRssAfter - idleRssBefore) / 2 ** 20).toFixed(1)} MiB; ${run.frames} unicast pushes in ${run.seconds.toFixed(2)} s\n`);
+      return { idleRssBefore, idleRssAfter, idleConnected: conn.connected, unicastMessages: run.frames, unicastSeconds: run.seconds };
+    } finally {
+      await small.stop();
+    }
+  } finally {
+    await fleet.stop().catch(() => undefined);
+    await raw.kill();
+  }
+}
+
 export async function runMosquitto(quick: boolean): Promise<MosquittoResult> {
   using dir = tempDir();
   const context = runContext();
+  const raw = await rawBaseline(quick ? 200 : 10_000, quick ? 100 : 2000, quick ? 5 : 20);
   const broker = await startMosquitto(dir.path);
   const help = Bun.spawnSync([MOSQUITTO, "-h"]);
   const version = /mosquitto version \S+/.exec(new TextDecoder().decode(help.stdout) + new TextDecoder().decode(help.stderr))?.[0] ?? "mosquitto";
@@ -145,6 +178,7 @@ export async function runMosquitto(quick: boolean): Promise<MosquittoResult> {
       idle: { connections: idle.length, seconds: idleSeconds, rssBefore, rssAfter },
       unicast: { devices, messages: devices * rounds, seconds: unicastSeconds },
       latency: { rate, sent: total, received: latencies.length, p50: pct(50), p99: pct(99), max: sorted.at(-1) ?? Number.NaN },
+      raw,
       version,
       context,
     };
@@ -155,23 +189,27 @@ export async function runMosquitto(quick: boolean): Promise<MosquittoResult> {
 
 const perIdle = (r: MosquittoResult) => (r.idle.rssAfter - r.idle.rssBefore) / Math.max(1, r.idle.connections);
 const pushRate = (r: MosquittoResult) => r.unicast.messages / r.unicast.seconds;
+const rawPerIdle = (r: MosquittoResult) => (r.raw.idleRssAfter - r.raw.idleRssBefore) / Math.max(1, r.raw.idleConnected);
+const rawRate = (r: MosquittoResult) => r.raw.unicastMessages / r.raw.unicastSeconds;
+const kib = (bytes: number) => `${(bytes / 1024).toFixed(2)} KiB`;
+const rate = (n: number) => `${Math.round(n).toLocaleString("en-US")}/s`;
 
 export function mosquittoMarkdown(r: MosquittoResult): string {
   return [
     `${r.version}, our own instance on a free loopback port with on-disk persistence; every device is an mqtt.js client with a persistent session (\`clean: false\`, a fixed client id) subscribed at QoS 1 to its own topic \`d/<id>\`, and every push is published at QoS 1 (PUBACK from the broker, and from the device). Clients run in the benchmark's process. Compare with the pushmesh and raw Bun rows of [idle connections](#idle-connections-memory-per-device-against-a-bare-bun-server), [push throughput](#push-throughput-unicast-and-topic-fan-out-against-a-bare-bun-server) and [latency](#end-to-end-latency-and-edge-throughput) (there: sends accepted over HTTP and written to the store first). ${r.context}`,
     "",
-    "| figure | Mosquitto |",
-    "| --- | ---: |",
-    `| RSS per idle persistent session, ${r.idle.connections} sessions | ${(perIdle(r) / 1024).toFixed(2)} KiB (RSS ${(r.idle.rssBefore / 2 ** 20).toFixed(1)} → ${(r.idle.rssAfter / 2 ** 20).toFixed(1)} MiB; connected in ${r.idle.seconds.toFixed(1)} s) |`,
-    `| unicast pushes, ${r.unicast.devices} devices × ${r.unicast.messages / r.unicast.devices}, QoS 1 | ${Math.round(pushRate(r)).toLocaleString("en-US")}/s |`,
-    `| publish → device receives at ${r.latency.rate.toLocaleString("en-US")}/s, ${r.latency.received} of ${r.latency.sent} | p50 ${r.latency.p50.toFixed(1)} ms, p99 ${r.latency.p99.toFixed(1)} ms, max ${r.latency.max.toFixed(1)} ms |`,
+    "| figure | Mosquitto | raw Bun, same run |",
+    "| --- | ---: | ---: |",
+    `| RSS per idle connection, ${r.idle.connections} persistent sessions / sockets (from /proc, no forced GC) | ${kib(perIdle(r))} (RSS ${(r.idle.rssBefore / 2 ** 20).toFixed(1)} → ${(r.idle.rssAfter / 2 ** 20).toFixed(1)} MiB; connected in ${r.idle.seconds.toFixed(1)} s) | ${kib(rawPerIdle(r))} |`,
+    `| unicast pushes, ${r.unicast.devices} devices × ${r.unicast.messages / r.unicast.devices} (Mosquitto: QoS 1) | ${rate(pushRate(r))} | ${rate(rawRate(r))} |`,
+    `| publish → device receives at ${r.latency.rate.toLocaleString("en-US")}/s, ${r.latency.received} of ${r.latency.sent} | p50 ${r.latency.p50.toFixed(1)} ms, p99 ${r.latency.p99.toFixed(1)} ms, max ${r.latency.max.toFixed(1)} ms | – (no send path) |`,
   ].join("\n");
 }
 
 export function mosquittoHeadlines(r: MosquittoResult): Headline[] {
   return [
-    { figure: "Mosquitto (peer): RSS per idle persistent session", measured: `${(perIdle(r) / 1024).toFixed(2)} KiB, ${r.idle.connections} sessions`, baseline: "–", target: "reported", met: null },
-    { figure: "Mosquitto (peer): unicast QoS 1 pushes", measured: `${Math.round(pushRate(r)).toLocaleString("en-US")}/s to ${r.unicast.devices} devices`, baseline: "–", target: "reported", met: null },
+    { figure: "Mosquitto (peer): RSS per idle persistent session", measured: `${kib(perIdle(r))}, ${r.idle.connections} sessions`, baseline: `raw Bun ${kib(rawPerIdle(r))}`, target: "reported", met: null },
+    { figure: "Mosquitto (peer): unicast QoS 1 pushes", measured: `${rate(pushRate(r))} to ${r.unicast.devices} devices`, baseline: `raw Bun ${rate(rawRate(r))}`, target: "reported", met: null },
     { figure: "Mosquitto (peer): publish → receive at 1,000/s", measured: `p50 ${r.latency.p50.toFixed(1)} ms, p99 ${r.latency.p99.toFixed(1)} ms`, baseline: "–", target: "reported", met: null },
   ];
 }
