@@ -11,6 +11,9 @@ import { collectAndMeasure, type Memory, serveParent } from "./child-process.ts"
 import { driveRounds, PAYLOAD, Progress, TOPIC } from "./rounds.ts";
 
 type WsData = { topic: boolean };
+
+/** `bun bench/raw-server.ts '{"wsPort":…,"tcpPort":…,"reusePort":true}'`: several of them share ports as a relay host's workers do. */
+const listen = JSON.parse(process.argv[2] ?? "{}") as { hostname?: string; wsPort?: number; tcpPort?: number; reusePort?: boolean };
 type TcpData = { outbox: Uint8Array[] };
 
 const wsSockets = new Set<ServerWebSocket<WsData>>();
@@ -18,8 +21,9 @@ const tcpSockets = new Set<Socket<TcpData>>();
 const progress = new Progress();
 
 const ws = Bun.serve({
-  hostname: "127.0.0.1",
-  port: 0,
+  hostname: listen.hostname ?? "127.0.0.1",
+  port: listen.wsPort ?? 0,
+  reusePort: listen.reusePort ?? false,
   fetch(req, server) {
     const topic = new URL(req.url).searchParams.has("topic");
     if (server.upgrade(req, { data: { topic } })) return undefined;
@@ -42,8 +46,9 @@ const ws = Bun.serve({
 });
 
 const tcp = Bun.listen<TcpData>({
-  hostname: "127.0.0.1",
-  port: 0,
+  hostname: listen.hostname ?? "127.0.0.1",
+  port: listen.tcpPort ?? 0,
+  ...({ reusePort: listen.reusePort ?? false } as {}),
   socket: {
     open(socket) {
       socket.data = { outbox: [] };
@@ -123,7 +128,7 @@ serveParent(
       });
     },
   },
-  { ws: `ws://127.0.0.1:${ws.port}`, tcp: `127.0.0.1:${tcp.port}`, pid: process.pid },
+  { ws: `ws://127.0.0.1:${ws.port}`, tcp: `127.0.0.1:${tcp.port}`, wsPort: ws.port, tcpPort: tcp.port, pid: process.pid },
 );
 
 async function measureMemory(): Promise<Memory & { ws: number; tcp: number }> {

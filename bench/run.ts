@@ -12,6 +12,8 @@ import { runWire, wireChart, wireMarkdown , wireHeadlines } from "./wire.ts";
 import { connectionsChart, connectionsMarkdown, runConnections , connectionsHeadlines } from "./connections.ts";
 import { runThroughput, throughputChart, throughputMarkdown , throughputHeadlines } from "./throughput.ts";
 import { runStorm, stormMarkdown , stormHeadlines } from "./storm.ts";
+import { hostHeadlines, hostMarkdown, runHost } from "./host.ts";
+import { mosquittoHeadlines, mosquittoMarkdown, runMosquitto } from "./mosquitto.ts";
 
 /** A benchmark's section: its tables, and an SVG chart written beside docs/benchmarks.md. */
 type Outcome = { table: string; svg?: string; headlines: Headline[] };
@@ -58,6 +60,20 @@ const benches: Record<string, Bench> = {
     run: async (quick) => {
       const r = await runConnections(quick);
       return { table: connectionsMarkdown(r), svg: connectionsChart(r), headlines: connectionsHeadlines(r) };
+    },
+  },
+  host: {
+    title: "A relay host at scale: 100,000 idle devices over worker processes",
+    run: async (quick) => {
+      const r = await runHost(quick);
+      return { table: hostMarkdown(r), headlines: hostHeadlines(r) };
+    },
+  },
+  mosquitto: {
+    title: "A broker as a peer: Mosquitto with persistent QoS 1 sessions",
+    run: async (quick) => {
+      const r = await runMosquitto(quick);
+      return { table: mosquittoMarkdown(r), headlines: mosquittoHeadlines(r) };
     },
   },
   throughput: {

@@ -38,6 +38,11 @@ export const configSchema = z
     nodeId: z.string().min(1).max(64).default("relay-1"),
     region: z.string().min(1).max(64).default("local"),
     capacity: z.coerce.number().int().positive().default(100_000),
+    /**
+     * `relay`: worker processes sharing its ports, each a sibling node of one host; 0 = one per core.
+     * Workers need a shared engine (Redis): with the memory engine the host runs one.
+     */
+    workers: z.coerce.number().int().min(0).max(256).default(0),
     /** Share of new devices this relay gets among equals (0 takes none); canaries run with a small one. */
     weight: z.coerce.number().int().min(0).max(10_000).default(100),
     heartbeat: z

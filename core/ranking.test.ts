@@ -146,3 +146,21 @@ test("each draw puts a node first in proportion to weight × free room", () => {
   expect(room.empty).toBeGreaterThan(4800);
   expect(room.empty).toBeLessThan(5200);
 });
+
+test("the workers of one relay host (same address) are ranked as one host with their load summed", () => {
+  const sibling = (id: string, connections: number) => node(id, { wsUrl: "ws://host-a:7701", tcpAddr: "host-a:7702", connections });
+  const nodes = [sibling("a.w2", 90), sibling("a.w1", 90), node("b", { connections: 50 }), sibling("a.w3", 0), node("c", { connections: 70 })];
+  const ranked = rankNodes(nodes, options());
+  expect(ids(ranked)).toEqual(["b", "a.w1", "c"]);
+  expect(ranked[1]).toMatchObject({ connections: 180, capacity: 300, wsUrl: "ws://host-a:7701" });
+  // A draining worker is left out, its siblings still offered.
+  expect(rankNodes([sibling("a.w1", 0), { ...sibling("a.w2", 0), draining: true }], options())[0]).toMatchObject({ id: "a.w1", capacity: 100 });
+});
+
+test("a worker's alternatives leave out its siblings and offer every other host once", () => {
+  const sibling = (host: string, id: string) => node(id, { wsUrl: `ws://${host}:7701`, tcpAddr: `${host}:7702` });
+  const nodes = [sibling("self-host", "self"), sibling("self-host", "self.sibling"), sibling("other", "o.w1"), sibling("other", "o.w2")];
+  const candidates = alternativeCandidates(nodes, config, NOW);
+  expect(candidates.map((c) => c.alternative)).toEqual([["o.w1", "ws://other:7701", "other:7702"]]);
+  expect(candidates[0]!.share).toBe(100 * 200);
+});

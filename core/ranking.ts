@@ -40,8 +40,7 @@ export function estimateRtt(table: RttTable, from: string, to: string, sameRegio
  */
 export function rankNodes(nodes: NodeRecord[], options: RankOptions): RankedNode[] {
   const random = options.random ?? Math.random;
-  const ranked = nodes
-    .filter((n) => isOffered(n, options.now, options.staleMs))
+  const ranked = hosts(nodes.filter((n) => isOffered(n, options.now, options.staleMs)))
     .map((n) => {
       const load = n.capacity > 0 ? n.connections / n.capacity : 1;
       const rttMs = estimateRtt(options.rttTable, options.region, n.region, options.sameRegionMs, options.unknownMs);
@@ -50,6 +49,24 @@ export function rankNodes(nodes: NodeRecord[], options: RankOptions): RankedNode
     });
   ranked.sort((a, b) => a.tier - b.tier || a.score - b.score || a.node.id.localeCompare(b.node.id));
   return ranked.slice(0, options.limit).map((r) => r.node);
+}
+
+/**
+ * Sibling nodes (the workers of one multi-process relay host, `relay --workers`) share their
+ * address: the kernel, not the device, picks the worker. Each host is offered once, as its
+ * lowest-id sibling with the siblings' connections and capacity summed.
+ */
+export function hosts(nodes: NodeRecord[]): NodeRecord[] {
+  const byAddress = new Map<string, NodeRecord>();
+  for (const n of [...nodes].sort((a, b) => a.id.localeCompare(b.id))) {
+    const host = byAddress.get(n.wsUrl);
+    if (!host) byAddress.set(n.wsUrl, { ...n });
+    else {
+      host.connections += n.connections;
+      host.capacity += n.capacity;
+    }
+  }
+  return [...byAddress.values()];
 }
 
 /** Whether a node may be offered to devices at all: it reported lately, is not draining, and its weight is above 0. */
@@ -71,12 +88,14 @@ export type CandidateConfig = Pick<Config, "nodeId" | "region" | "rttTable" | "r
 
 /**
  * The nodes a relay's devices may be sent to, nearest first: offered as in `rankNodes`, and with
- * room. A full node is left out here (where `rankNodes` puts it last): a device sent there would
+ * room, each host once. A full node is left out here (where `rankNodes` puts it last): a device sent there would
  * only be sent on again.
  */
 export function alternativeCandidates(nodes: NodeRecord[], config: CandidateConfig, now: number): AlternativeCandidate[] {
-  return nodes
-    .filter((n) => n.id !== config.nodeId && isOffered(n, now, config.nodeStaleMs) && n.connections < n.capacity)
+  // A sibling on the relay's own address is no alternative: a device sent there may come back to this worker.
+  const ownAddress = nodes.find((n) => n.id === config.nodeId)?.wsUrl;
+  return hosts(nodes.filter((n) => n.id !== config.nodeId && n.wsUrl !== ownAddress && isOffered(n, now, config.nodeStaleMs)))
+    .filter((n) => n.connections < n.capacity)
     .map((n) => ({
       alternative: [n.id, n.wsUrl, n.tcpAddr] as Alternative,
       rttMs: estimateRtt(config.rttTable, config.region, n.region, config.rttSameRegionMs, config.rttUnknownMs),

@@ -169,7 +169,8 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
       const count = typeof options.relaysPerRegion === "number" ? options.relaysPerRegion : (options.relaysPerRegion[region] ?? 1);
       for (let i = 1; i <= count; i++) {
         const nodeId = `${region}-relay-${i}`;
-        const args = ["relay", "--node-id", nodeId, "--engine", "redis", "--ws-port", "0", "--tcp-port", "0", ...common(region, nodeId)];
+        // One process per relay: the cluster's relays stand for machines, each a node it can kill alone.
+        const args = ["relay", "--node-id", nodeId, "--workers", "1", "--engine", "redis", "--ws-port", "0", "--tcp-port", "0", ...common(region, nodeId)];
         relayArgs.set(nodeId, args);
         starts.push(spawnReady(nodeId, args, logDir).then((p) => void processes.set(nodeId, p)));
       }

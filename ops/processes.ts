@@ -26,26 +26,43 @@ function stopOnSignals(target: Stoppable, log: Log): void {
   process.once("SIGTERM", () => shutdown("SIGTERM"));
 }
 
-export async function runRelayProcess(config: Config, log: Log): Promise<void> {
+/** `worker`: one worker of a relay host (ops/relay-host.ts): it shares the host's ports and stops when the host is gone. */
+/**
+ * A worker's stdin is a pipe from its host: it ends when the host exits, even by SIGKILL, and the
+ * worker then drains and stops rather than hold devices no one supervises.
+ */
+function stopWhenParentGone(target: Stoppable, log: Log): void {
+  void (async () => {
+    const reader = Bun.stdin.stream().getReader();
+    while (!(await reader.read()).done);
+    log("shutdown", { signal: "host_gone" });
+    await target.stop().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
+  })();
+}
+
+export async function runRelayProcess(config: Config, log: Log, options: { worker?: boolean } = {}): Promise<void> {
   const store = await openStore(config, log);
   const engine = await openEngine(config, log);
   let node: RelayNode;
   try {
-    node = await startRelayNode(config, { store, engine: engine.engine, log });
+    node = await startRelayNode(config, { store, engine: engine.engine, log, reusePort: options.worker });
   } catch (error) {
     throw relayPortInUse(error, config, { flags: ["--ws-port", "--tcp-port"], example: "npm run pushmesh -- relay … --ws-port 0 --tcp-port 0" });
   }
-  stopOnSignals(
-    {
-      async stop() {
-        await node.stop(config.shutdownGraceMs);
-        await engine.close();
-        store.close();
-      },
+  const target: Stoppable = {
+    async stop() {
+      await node.stop(config.shutdownGraceMs);
+      await engine.close();
+      store.close();
     },
-    log,
-  );
-  print({ ready: true, role: "relay", nodeId: config.nodeId, region: config.region, ws: node.ws, tcp: node.tcp, pid: process.pid });
+  };
+  stopOnSignals(target, log);
+  if (options.worker) stopWhenParentGone(target, log);
+  const ports = options.worker ? { wsPort: node.wsPort, tcpPort: node.tcpPort } : {};
+  print({ ready: true, role: options.worker ? "relay-worker" : "relay", nodeId: config.nodeId, region: config.region, ws: node.ws, tcp: node.tcp, ...ports, pid: process.pid });
 }
 
 export async function runEdgeProcess(config: Config, log: Log): Promise<void> {

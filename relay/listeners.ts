@@ -26,10 +26,11 @@ export type RelayListeners = {
 
 export type HttpRoutes = { metrics?: () => Promise<Response> };
 
-export function listenWebSocket(relay: Relay, hostname: string, port: number, tls?: Tls, routes: HttpRoutes = {}) {
+export function listenWebSocket(relay: Relay, hostname: string, port: number, tls?: Tls, routes: HttpRoutes = {}, reusePort = false) {
   return Bun.serve({
     hostname,
     port,
+    reusePort,
     tls: tls && { cert: tls.cert, key: tls.key },
     async fetch(req, server) {
       const path = new URL(req.url).pathname;
@@ -108,10 +109,12 @@ class WsConnection implements Connection {
 /** `outbox`: bytes the socket has not taken yet, in order; null while it takes everything (most of the time). */
 type TcpData = { reader: TcpFrameReader; session?: Session; outbox: Uint8Array[] | null; outboxBytes: number; closing: boolean };
 
-export function listenTcp(relay: Relay, hostname: string, port: number, tls?: Tls): TCPSocketListener<TcpData> {
+export function listenTcp(relay: Relay, hostname: string, port: number, tls?: Tls, reusePort = false): TCPSocketListener<TcpData> {
   return Bun.listen<TcpData>({
     hostname,
     port,
+    // Bun.listen sets SO_REUSEPORT from this as Bun.serve does; its type declarations omit it.
+    ...({ reusePort } as {}),
     tls: tls && { cert: tls.cert, key: tls.key },
     socket: {
       open(socket) {
@@ -208,9 +211,11 @@ export function startListeners(
   ports: { ws: number; tcp: number },
   tls?: Tls,
   routes?: HttpRoutes,
+  /** The workers of one relay host bind the same ports; Linux spreads new connections over them. */
+  reusePort = false,
 ): RelayListeners {
-  const ws = listenWebSocket(relay, hostname, ports.ws, tls, routes);
-  const tcp = listenTcp(relay, hostname, ports.tcp, tls);
+  const ws = listenWebSocket(relay, hostname, ports.ws, tls, routes, reusePort);
+  const tcp = listenTcp(relay, hostname, ports.tcp, tls, reusePort);
   return {
     wsPort: ws.port ?? ports.ws,
     tcpPort: tcp.port,

@@ -15,6 +15,8 @@ export type RelayNode = {
   ws: string;
   /** host:port, or tls://host:port when the listener serves TLS. */
   tcp: string;
+  wsPort: number;
+  tcpPort: number;
   /** Stops within `graceMs`: drains devices to other nodes first when there are any. */
   stop(graceMs?: number): Promise<void>;
 };
@@ -24,14 +26,14 @@ async function readTls(config: Config): Promise<Tls | undefined> {
   return { cert: await Bun.file(config.tlsCert).text(), key: await Bun.file(config.tlsKey).text() };
 }
 
-export async function startRelayNode(config: Config, deps: { store: Store; engine: Engine; log: Log }): Promise<RelayNode> {
+export async function startRelayNode(config: Config, deps: { store: Store; engine: Engine; log: Log; reusePort?: boolean }): Promise<RelayNode> {
   const metrics = prometheusMetrics(config.nodeId);
   const relay = new Relay({ config, store: deps.store, engine: deps.engine, log: deps.log, metrics });
   metrics.watch(relay);
   const tls = await readTls(config);
   const listeners = startListeners(relay, config.host, { ws: config.wsPort, tcp: config.tcpPort }, tls, {
     metrics: async () => new Response(await metrics.registry.metrics(), { headers: { "content-type": metrics.registry.contentType } }),
-  });
+  }, deps.reusePort);
   const host = config.publicHost ?? config.host;
   const ws = `${tls ? "wss" : "ws"}://${host}:${listeners.wsPort}`;
   const tcp = `${tls ? "tls://" : ""}${host}:${listeners.tcpPort}`;
@@ -41,6 +43,8 @@ export async function startRelayNode(config: Config, deps: { store: Store; engin
     relay,
     ws,
     tcp,
+    wsPort: listeners.wsPort,
+    tcpPort: listeners.tcpPort,
     stop(graceMs = 0) {
       stopped ??= (async () => {
         await relay.stop(graceMs);

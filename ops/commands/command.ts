@@ -40,6 +40,8 @@ const CONFIG_HELP: Record<string, [value: string, help: string]> = {
   "edge-port": ["PORT", "edge HTTP port; default 7700, 0 = any free port"],
   "ws-port": ["PORT", "relay WebSocket port; default 7701, 0 = any free port"],
   "tcp-port": ["PORT", "relay raw TCP port; default 7702, 0 = any free port"],
+  workers: ["N", "relay worker processes sharing the ports; default one per core (one with the memory engine)"],
+  capacity: ["N", "connections the relay host takes in all; default 100000"],
   "node-id": ["ID", "this relay's id in the registry; default relay-1"],
   region: ["NAME", "this process's region; default local"],
   "tls-cert": ["FILE", "PEM certificate; with --tls-key the relay serves wss:// and TLS over TCP"],

@@ -25,10 +25,17 @@ export const nodeList = defineCommand({
 const setDraining = (draining: boolean) => async ({ args: [id], config: flags }: { args: string[]; config: Record<string, string> }) => {
   const store = await openStore(configFrom(flags, process.env));
   try {
-    if (!(await store.setNodeDraining(id!, draining))) {
+    if (await store.setNodeDraining(id!, draining)) {
+      print({ node: id, draining });
+      return;
+    }
+    // A multi-process relay host registers its workers as <id>.w1, <id>.w2, …: its id names them all.
+    const workers = (await store.listNodes()).map((n) => n.id).filter((n) => n.startsWith(`${id}.w`) && /^\d+$/.test(n.slice(id!.length + 2)));
+    for (const worker of workers) await store.setNodeDraining(worker, draining);
+    if (workers.length === 0) {
       throw new CliError("NODE_NOT_FOUND", `no relay node '${id}' in the registry at ${flags.db ?? process.env.PUSHMESH_DB ?? "file:pushmesh.db"} (see node list)`);
     }
-    print({ node: id, draining });
+    print({ node: id, draining, workers });
   } finally {
     store.close();
   }
@@ -43,6 +50,7 @@ export const nodeDrain = defineCommand({
   description: [
     "Sets the relay's draining flag in the registry. The relay sees it within its report interval,",
     "stops answering /readyz, refuses new devices and sends its devices elsewhere at --drain-rate.",
+    "The id of a multi-process relay host (relay --workers) drains every one of its workers.",
   ].join("\n"),
   examples: ["node drain relay-1", "node drain relay-1 --db file:/var/lib/pushmesh/pushmesh.db"],
   run: setDraining(true),
