@@ -125,6 +125,10 @@ export const configSchema = z
     operatorKeys: z
       .preprocess((v) => (typeof v === "string" ? v.split(",").filter((s) => s.trim() !== "").map((s) => s.trim()) : v), z.array(z.string().regex(/^po_[A-Za-z0-9_-]{16,}$/, "operator keys look like po_ followed by at least 16 of [A-Za-z0-9_-]")))
       .default([]),
+    /** Take the operator credential over plain HTTP from other machines too (a trusted network); default: only over TLS or loopback. */
+    allowPlainOperator: z
+      .preprocess((v) => (v === "false" || v === "0" ? false : v === "true" || v === "1" ? true : v), z.boolean())
+      .default(false),
     version: z.string().default("0.1.0"),
   })
   .strict()

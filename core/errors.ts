@@ -6,6 +6,7 @@ export const ApiError = {
   INVALID_REQUEST: { status: 400, reason: "a parameter or field breaks its rule, or is unknown; details lists each with its path" },
   DATA_INVALID: { status: 400, reason: "a message's data cannot be delivered: nested deeper than 32 levels, or not a JSON value; details names the place" },
   UNAUTHORIZED: { status: 401, reason: "no API key, or one that is unknown or revoked" },
+  OPERATOR_TRANSPORT: { status: 403, reason: "the operator credential is taken only over TLS or from this machine (loopback); see allowPlainOperator" },
   OPERATOR_REQUIRED: { status: 403, reason: "the route is for operators: it takes the operator credential, never an app's API key" },
   FORBIDDEN: { status: 403, reason: "the API key lacks the scope this route needs" },
   DEVICE_NOT_FOUND: { status: 404, reason: "a target device does not exist in this app" },

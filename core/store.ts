@@ -252,6 +252,8 @@ export interface ScheduleStore {
   dueTargets(now: number, limit: number): Promise<DueTarget[]>;
   /** The earliest due time of any scheduled or held target; null when none waits. */
   nextDueAt(): Promise<number | null>;
+  /** How many targets wait (scheduled or held), due or not: the scheduler's queue depth. */
+  waitingTargets(): Promise<number>;
   loadMessages(messageIds: string[]): Promise<NewMessage[]>;
   pruneFrequencyLog(before: number): Promise<void>;
   pruneIdempotencyKeys(before: number): Promise<void>;

@@ -5,6 +5,7 @@ import { bodyLimit } from "hono/body-limit";
 import { PushmeshError } from "../core/errors.ts";
 import { type EdgeDeps, limitAppRate, newRouter } from "./env.ts";
 import { forwardWrites } from "./forward-writes.ts";
+import { noEdgeMetrics, observeRequests } from "./metrics.ts";
 import { errorResponse, toPushmeshError } from "./http-errors.ts";
 import { apiRoute, sharedResponses } from "./route-docs.ts";
 import { routeTable } from "./route-table.ts";
@@ -35,6 +36,14 @@ const health = apiRoute({
   responses: { 200: { description: "Up", content: { "application/json": { schema: z.object({ ok: z.literal(true) }) } } } },
 });
 
+const metricsRoute = apiRoute({
+  method: "get",
+  path: "/metrics",
+  summary: "Prometheus metrics of this process: requests by route and status, store writes, engine errors, the scheduler's waiting targets; no key",
+  description: "Label values are route templates, methods and statuses: no app, device or key appears.",
+  responses: { 200: { description: "The Prometheus text exposition", content: { "text/plain": { schema: z.string() } } } },
+});
+
 const openapiDocument = apiRoute({
   method: "get",
   path: "/openapi.json",
@@ -45,6 +54,8 @@ const openapiDocument = apiRoute({
 export function createEdgeApp(deps: EdgeDeps) {
   const app = newRouter();
   const routes = routeTable(app.openAPIRegistry);
+  const metrics = deps.metrics ?? noEdgeMetrics;
+  app.use("*", observeRequests(metrics));
 
   app.onError((error, c) => {
     const mapped = toPushmeshError(error);
@@ -80,6 +91,10 @@ export function createEdgeApp(deps: EdgeDeps) {
   });
 
   app.openapi(health, (c) => c.json({ ok: true as const }, 200));
+  app.openapi(metricsRoute, async (c) => {
+    const { contentType, text } = await metrics.scrape();
+    return c.text(text, 200, { "content-type": contentType });
+  });
   app.route("/", homeRoutes(deps));
   app.route("/", deviceRoutes(deps));
   app.route("/", messageRoutes(deps));

@@ -21,7 +21,7 @@ declare const Deno: {
   env: { get(name: string): string | undefined };
   serve(
     options: { hostname: string; port: number; onListen?: (addr: { hostname: string; port: number }) => void },
-    handler: (request: Request) => Response | Promise<Response>,
+    handler: (request: Request, info: { remoteAddr: { hostname: string } }) => Response | Promise<Response>,
   ): { addr: { port: number }; shutdown(): Promise<void> };
   addSignalListener(signal: "SIGTERM" | "SIGINT", handler: () => void): void;
   exit(code: number): never;
@@ -36,7 +36,9 @@ const limiter = new MemoryRateLimiter();
 const log = (event: string, fields: Record<string, unknown>) => console.error(JSON.stringify({ event, ...fields }));
 const app = createEdgeApp({ store, engine, config, log, limiter });
 
-const server = Deno.serve({ hostname: config.host, port: config.edgePort, onListen: () => {} }, app.fetch);
+const server = Deno.serve({ hostname: config.host, port: config.edgePort, onListen: () => {} }, (request, info) =>
+  app.fetch(request, { remoteAddress: info.remoteAddr.hostname, secure: false }),
+);
 console.log(JSON.stringify({ ready: true, runtime: "deno", edge: `http://${config.host}:${server.addr.port}` }));
 
 for (const signal of ["SIGTERM", "SIGINT"] as const) {

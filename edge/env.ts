@@ -8,6 +8,7 @@ import type { ApiKeyIdentity, Scope, Store } from "../core/store.ts";
 import type { Log } from "../core/log.ts";
 import { OpenAPIHono } from "@hono/zod-openapi";
 import type { Context, MiddlewareHandler } from "hono";
+import type { EdgeMetrics } from "./metrics.ts";
 import type { EdgeEnv } from "./request-context.ts";
 import { validationHook } from "./validation.ts";
 
@@ -20,6 +21,8 @@ export type EdgeDeps = {
   limiter?: RateLimiter;
   /** A scheduler in this process, woken when a send makes something due soon. */
   scheduler?: { wake(at: number): void };
+  /** Request counts and latencies, and /metrics; none: nothing is counted. */
+  metrics?: EdgeMetrics;
 };
 
 export type { EdgeEnv } from "./request-context.ts";
@@ -50,6 +53,13 @@ export function requireScope(store: Store, scope: Scope): MiddlewareHandler<Edge
   };
 }
 
+/** 127.0.0.0/8, ::1 and IPv4 on IPv6 loopback; an address the host did not give is not loopback. */
+function isLoopback(address: string | null | undefined): boolean {
+  if (!address) return false;
+  const v4 = address.startsWith("::ffff:") ? address.slice(7) : address;
+  return v4.startsWith("127.") || address === "::1";
+}
+
 const bearer = (c: Context): string => /^Bearer\s+(\S+)$/i.exec(c.req.header("authorization") ?? "")?.[1] ?? "";
 
 /**
@@ -57,8 +67,10 @@ const bearer = (c: Context): string => /^Bearer\s+(\S+)$/i.exec(c.req.header("au
  * start (`operatorKeys`), never an app's key: one app must not be able to drain the relays every
  * app shares.
  */
-export function requireOperator(config: Pick<Config, "operatorKeys">): MiddlewareHandler<EdgeEnv> {
+export function requireOperator(config: Pick<Config, "operatorKeys" | "allowPlainOperator">): MiddlewareHandler<EdgeEnv> {
   return async (c, next) => {
+    // The credential that can drain every relay never crosses a network in the clear.
+    if (!config.allowPlainOperator && c.env?.secure !== true && !isLoopback(c.env?.remoteAddress)) throw new PushmeshError("OPERATOR_TRANSPORT");
     const given = bearer(c);
     if (given === "") throw new PushmeshError("UNAUTHORIZED", "send Authorization: Bearer <operator key>");
     if (given.startsWith(API_KEY_PREFIX)) throw new PushmeshError("OPERATOR_REQUIRED");

@@ -6,6 +6,8 @@ import type { ApiKeyIdentity } from "../core/store.ts";
 export type Issue = { path: string; message: string };
 
 export type EdgeEnv = {
+  /** What the host knows of the connection (ops/edge-server.ts on Bun, edge/deno.ts on Deno). */
+  Bindings: { remoteAddress?: string | null; secure?: boolean };
   Variables: {
     identity: ApiKeyIdentity;
     issuesOfRequest?: () => Promise<Issue[]>;

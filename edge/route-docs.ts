@@ -47,7 +47,7 @@ function impliedCodes(route: RouteConfig, scope: Scope | undefined, operator: bo
   const codes: ApiErrorCode[] = ["INVALID_REQUEST", "INTERNAL"];
   if (route.request?.body) codes.push("BAD_JSON", "PAYLOAD_TOO_LARGE", "UNSUPPORTED_MEDIA_TYPE");
   if (scope) codes.push("UNAUTHORIZED", "FORBIDDEN");
-  if (operator) codes.push("UNAUTHORIZED", "OPERATOR_REQUIRED");
+  if (operator) codes.push("UNAUTHORIZED", "OPERATOR_REQUIRED", "OPERATOR_TRANSPORT");
   if (route.path.startsWith("/v1/")) {
     // Every /v1 request that carries a valid key counts against its app's rate, even on a route
     // that needs none; every write may be forwarded to the edge beside the primary.

@@ -9,7 +9,9 @@ import { Scheduler } from "../core/schedule.ts";
 import type { Store } from "../core/store.ts";
 import { createEdgeApp } from "../edge/app.ts";
 import { openStore } from "../store/open.ts";
-import { type RelayNode, startRelayNode } from "../relay/relay-node.ts";
+import { type RelayNode, readTls, startRelayNode } from "../relay/relay-node.ts";
+import { prometheusEdgeMetrics } from "./edge-metrics.ts";
+import { serveEdge } from "./edge-server.ts";
 import { DEV_PORTS, portInUse, relayPortInUse } from "./port-in-use.ts";
 
 export type Mesh = {
@@ -28,7 +30,9 @@ export type Mesh = {
 };
 
 export async function startMesh(config: Config, log: Log): Promise<Mesh> {
-  const store = await openStore(config);
+  const metrics = prometheusEdgeMetrics({ region: config.region, processMetrics: false });
+  const store = await openStore(config, undefined, { onGroupCommit: metrics.groupCommitted });
+  metrics.watchStore(store);
   const engine = new MemoryEngine();
   let node: RelayNode;
   try {
@@ -39,6 +43,8 @@ export async function startMesh(config: Config, log: Log): Promise<Mesh> {
     throw relayPortInUse(error, config, DEV_PORTS);
   }
   const { relay, ws, tcp } = node;
+  // One process: the edge's /metrics shows the relay's too.
+  metrics.alsoScrape(node.metricsRegistry);
   const host = config.publicHost ?? config.host;
 
   const limiter = new MemoryRateLimiter();
@@ -46,10 +52,11 @@ export async function startMesh(config: Config, log: Log): Promise<Mesh> {
   scheduler.start();
   const operatorKey = config.operatorKeys[0] ?? (await devOperatorKey(store));
   const edgeConfig = { ...config, operatorKeys: config.operatorKeys.length > 0 ? config.operatorKeys : [operatorKey] };
-  const app = createEdgeApp({ store, engine, config: edgeConfig, log, limiter, scheduler });
-  let edgeServer: ReturnType<typeof Bun.serve>;
+  const app = createEdgeApp({ store, engine, config: edgeConfig, log, limiter, scheduler, metrics });
+  const tls = await readTls(config);
+  let edgeServer: ReturnType<typeof serveEdge>;
   try {
-    edgeServer = Bun.serve({ hostname: config.host, port: config.edgePort, fetch: app.fetch });
+    edgeServer = serveEdge(app, config, tls);
   } catch (error) {
     // The relay runs by now (listeners, report timers): stop it, so a caller that goes on is not left with it.
     await node.stop();
@@ -59,7 +66,7 @@ export async function startMesh(config: Config, log: Log): Promise<Mesh> {
     store.close();
     throw portInUse(error, "edge HTTP", config.host, config.edgePort, DEV_PORTS);
   }
-  const edge = `http://${host}:${edgeServer.port}`;
+  const edge = `${tls ? "https" : "http"}://${host}:${edgeServer.port}`;
 
   let stopped: Promise<void> | null = null;
   return {

@@ -7,7 +7,9 @@ import { Scheduler } from "../core/schedule.ts";
 import { createEdgeApp } from "../edge/app.ts";
 import { openStore } from "../store/open.ts";
 import { openEngine } from "../engines/open.ts";
-import { type RelayNode, startRelayNode } from "../relay/relay-node.ts";
+import { type RelayNode, readTls, startRelayNode } from "../relay/relay-node.ts";
+import { prometheusEdgeMetrics } from "./edge-metrics.ts";
+import { serveEdge } from "./edge-server.ts";
 import { portInUse, relayPortInUse } from "./port-in-use.ts";
 
 type Stoppable = { stop(): Promise<void> };
@@ -66,14 +68,18 @@ export async function runRelayProcess(config: Config, log: Log, options: { worke
 }
 
 export async function runEdgeProcess(config: Config, log: Log): Promise<void> {
-  const store = await openStore(config, log);
+  const metrics = prometheusEdgeMetrics({ region: config.region, processMetrics: true });
+  const store = await openStore(config, log, { onGroupCommit: metrics.groupCommitted });
+  metrics.watchStore(store);
   const engine = await openEngine(config, log);
-  const scheduler = new Scheduler({ store, engine: engine.engine, config, log });
+  const watched = metrics.watchEngine(engine.engine);
+  const scheduler = new Scheduler({ store, engine: watched, config, log });
   scheduler.start();
-  const app = createEdgeApp({ store, engine: engine.engine, config, log, limiter: engine.limiter, scheduler });
-  let server: ReturnType<typeof Bun.serve>;
+  const app = createEdgeApp({ store, engine: watched, config, log, limiter: engine.limiter, scheduler, metrics });
+  const tls = await readTls(config);
+  let server: ReturnType<typeof serveEdge>;
   try {
-    server = Bun.serve({ hostname: config.host, port: config.edgePort, fetch: app.fetch });
+    server = serveEdge(app, config, tls);
   } catch (error) {
     throw portInUse(error, "edge HTTP", config.host, config.edgePort, { flags: ["--edge-port"], example: "npm run pushmesh -- edge … --edge-port 0" });
   }
@@ -89,5 +95,5 @@ export async function runEdgeProcess(config: Config, log: Log): Promise<void> {
     log,
   );
   const host = config.publicHost ?? config.host;
-  print({ ready: true, role: "edge", region: config.region, edge: `http://${host}:${server.port}`, pid: process.pid });
+  print({ ready: true, role: "edge", region: config.region, edge: `${tls ? "https" : "http"}://${host}:${server.port}`, pid: process.pid });
 }

@@ -7,7 +7,7 @@ import { announcedIps } from "../core/ranking.ts";
 import { Relay } from "../core/relay/relay.ts";
 import type { Store } from "../core/store.ts";
 import { startListeners, type Tls } from "./listeners.ts";
-import { prometheusMetrics } from "./metrics.ts";
+import { type PrometheusMetrics, prometheusMetrics } from "./metrics.ts";
 
 export type RelayNode = {
   relay: Relay;
@@ -19,9 +19,11 @@ export type RelayNode = {
   tcpPort: number;
   /** Stops within `graceMs`: drains devices to other nodes first when there are any. */
   stop(graceMs?: number): Promise<void>;
+  /** The relay's Prometheus registry (what its /metrics serves). */
+  metricsRegistry: PrometheusMetrics["registry"];
 };
 
-async function readTls(config: Config): Promise<Tls | undefined> {
+export async function readTls(config: Pick<Config, "tlsCert" | "tlsKey">): Promise<Tls | undefined> {
   if (!config.tlsCert || !config.tlsKey) return undefined;
   return { cert: await Bun.file(config.tlsCert).text(), key: await Bun.file(config.tlsKey).text() };
 }
@@ -45,6 +47,7 @@ export async function startRelayNode(config: Config, deps: { store: Store; engin
     tcp,
     wsPort: listeners.wsPort,
     tcpPort: listeners.tcpPort,
+    metricsRegistry: metrics.registry,
     stop(graceMs = 0) {
       stopped ??= (async () => {
         await relay.stop(graceMs);

@@ -27,6 +27,12 @@ export async function nextDueAt(db: Db): Promise<number | null> {
   return row?.at ?? null;
 }
 
+/** How many targets wait (scheduled or held), due or not. */
+export async function waitingTargets(db: Db): Promise<number> {
+  const [row] = await db.select({ n: sql<number>`count(*)` }).from(deferredTargets).where(lt(deferredTargets.state, DeferredState.suppressed));
+  return row?.n ?? 0;
+}
+
 export async function loadMessages(db: Db, messageIds: string[]): Promise<NewMessage[]> {
   if (messageIds.length === 0) return [];
   const rows = await db.select().from(messages).where(inArray(messages.id, messageIds));

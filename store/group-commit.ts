@@ -55,6 +55,8 @@ export class GroupCommit<W, R> {
     private readonly build: BuildGroup<W, R>,
     /** The most writes one transaction takes; the rest go in the next. */
     private readonly maxWrites = 1000,
+    /** Told of every committed group: how many writes it held and how long its transaction took. */
+    private readonly observe?: (writes: number, seconds: number) => void,
   ) {}
 
   /**
@@ -88,7 +90,9 @@ export class GroupCommit<W, R> {
     let results: Results;
     try {
       plan = this.build(group.map((q) => q.write));
+      const started = performance.now();
       results = plan.statements.length === 0 ? [] : await this.run(plan.statements);
+      this.observe?.(group.length, (performance.now() - started) / 1000);
     } catch (error) {
       if (group.length === 1 || storeFailure(error)) {
         for (const q of group) q.reject(error);

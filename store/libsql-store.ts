@@ -56,12 +56,15 @@ export class LibsqlStore implements Store {
   private readonly apps: AppRecords;
   private readonly writes: GroupCommit<MessageWrite, Assigned[]>;
 
-  constructor(readonly client: Client) {
+  constructor(
+    readonly client: Client,
+    options: { onGroupCommit?: (writes: number, seconds: number) => void } = {},
+  ) {
     this.db = drizzle(client, { schema, casing: "snake_case" });
     this.reads = new DeviceReads(client);
     this.apps = new AppRecords(this.db, this.reads);
     const run: RunBatch = isGroupWriter(client) ? client.writeGroup : (statements) => client.batch(statements, "write");
-    this.writes = new GroupCommit(run, groupStatements);
+    this.writes = new GroupCommit(run, groupStatements, 1000, options.onGroupCommit);
   }
 
   close(): void {
@@ -176,6 +179,9 @@ export class LibsqlStore implements Store {
   }
   nextDueAt(): Promise<number | null> {
     return deferred.nextDueAt(this.db);
+  }
+  waitingTargets(): Promise<number> {
+    return deferred.waitingTargets(this.db);
   }
   loadMessages(messageIds: string[]): Promise<NewMessage[]> {
     return deferred.loadMessages(this.db, messageIds);

@@ -11,8 +11,12 @@ export const MIGRATIONS_DIR = fileURLToPath(new URL("../migrations", import.meta
 type StoreConfig = Pick<Config, "db" | "dbSync"> &
   Partial<Pick<Config, "dbAuthToken" | "dbSyncUrl" | "dbPrimaryUrl" | "dbSyncIntervalMs" | "dbLocalWriter" | "migrateOnStart">>;
 
-export async function openStore(config: StoreConfig, log?: Log): Promise<LibsqlStore> {
-  const store = new LibsqlStore(await openClient(config, log));
+export async function openStore(
+  config: StoreConfig,
+  log?: Log,
+  options: ConstructorParameters<typeof LibsqlStore>[1] = {},
+): Promise<LibsqlStore> {
+  const store = new LibsqlStore(await openClient(config, log), options);
   if (config.migrateOnStart ?? true) await migrate(store.db, { migrationsFolder: MIGRATIONS_DIR });
   return store;
 }

@@ -43,6 +43,7 @@ function statedForAll(method: string, path: string, scope: string | null, hasBod
   if (scope === "operator") {
     add("401", "UNAUTHORIZED");
     add("403", "OPERATOR_REQUIRED");
+    add("403", "OPERATOR_TRANSPORT");
   } else if (scope) {
     add("401", "UNAUTHORIZED");
     add("403", "FORBIDDEN");

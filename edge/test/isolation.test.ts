@@ -27,6 +27,7 @@ const notForApps: Case = async () => {
 const CASES: Record<string, Case> = {
   "GET /": noAppData,
   "GET /healthz": noAppData,
+  "GET /metrics": noAppData,
   "GET /openapi.json": noAppData,
   "GET /v1/nodes": noAppData,
   "GET /v1/nodes/all": notForApps,

@@ -50,6 +50,7 @@ const CONFIG_HELP: Record<string, [value: string, help: string]> = {
   "shutdown-grace-ms": ["MS", "how long SIGTERM may spend draining devices to other relays"],
   "operator-keys": ["po_KEY[,…]", "operator credentials the fleet routes take (node registry, drain, apps); dev derives one when none is given"],
   "forward-writes-to": ["URL", "an edge far from the primary: send every write to the edge beside it"],
+  "allow-plain-operator": ["true|false", "take the operator credential over plain HTTP from other machines (default: only TLS or loopback)"],
 };
 
 function table(rows: [left: string, right: string][]): string {

@@ -1,20 +1,8 @@
 // TLS on both relay listeners, with a self-signed certificate the test makes and the SDK trusts.
 import { expect, test } from "bun:test";
-import { join } from "node:path";
 import { type TcpConnect, tcpTransport, webSocketTransport } from "../../core/client/transport.ts";
+import { selfSigned } from "../../test-support/tls.ts";
 import { connectDevice, startTestMesh, tempDir } from "../../test-support/harness.ts";
-
-async function selfSigned(dir: string): Promise<{ cert: string; key: string; pem: string }> {
-  const cert = join(dir, "cert.pem");
-  const key = join(dir, "key.pem");
-  const proc = Bun.spawn(
-    ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "1",
-      "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1", "-keyout", key, "-out", cert],
-    { stdout: "ignore", stderr: "pipe" },
-  );
-  if ((await proc.exited) !== 0) throw new Error(`openssl failed: ${await new Response(proc.stderr).text()}`);
-  return { cert, key, pem: await Bun.file(cert).text() };
-}
 
 test("a device connects over wss:// and over TLS on raw TCP and receives a push", async () => {
   using dir = tempDir();
@@ -22,7 +10,9 @@ test("a device connects over wss:// and over TLS on raw TCP and receives a push"
   await using mesh = await startTestMesh({ tlsCert: cert, tlsKey: key });
   expect(mesh.ws).toStartWith("wss://");
   expect(mesh.tcp).toStartWith("tls://");
-  const nodes = await (await fetch(`${mesh.edge}/v1/nodes`)).json() as { nodes: { ws: string; tcp: string }[] };
+  // The edge serves TLS with the same certificate; trusting it is enough.
+  expect(mesh.edge).toStartWith("https://");
+  const nodes = await (await fetch(`${mesh.edge}/v1/nodes`, { tls: { ca: pem } } as RequestInit)).json() as { nodes: { ws: string; tcp: string }[] };
   expect(nodes.nodes[0]).toMatchObject({ ws: mesh.ws, tcp: mesh.tcp });
 
   // Trusts exactly this certificate: a failed verification would never connect.

@@ -1,0 +1,100 @@
+// Prometheus metrics for an edge process (edge/metrics.ts's interface), named as the relay's are
+// (relay/metrics.ts): requests by route and status with their latency, the store's group commits,
+// engine errors and the scheduler's waiting targets. In `dev` the relay's registry joins the
+// scrape, so one /metrics shows the whole process.
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+import type { Engine } from "../core/engine.ts";
+import type { Store } from "../core/store.ts";
+import type { EdgeMetrics } from "../edge/metrics.ts";
+
+export type EdgeProcessMetrics = EdgeMetrics & {
+  registry: Registry;
+  /** For the store: each committed group's size and time. */
+  groupCommitted(writes: number, seconds: number): void;
+  /** The engine, with every failed call counted by operation. */
+  watchEngine(engine: Engine): Engine;
+  /** Reads the scheduler's waiting targets from `store` when scraped. */
+  watchStore(store: Pick<Store, "waitingTargets">): void;
+  /** Another registry of this process (the relay's, in `dev`) joins the edge's /metrics. */
+  alsoScrape(other: Registry): void;
+};
+
+export function prometheusEdgeMetrics(options: { region: string; processMetrics: boolean }): EdgeProcessMetrics {
+  const registry = new Registry();
+  registry.setDefaultLabels({ region: options.region });
+  if (options.processMetrics) collectDefaultMetrics({ register: registry, prefix: "pushmesh_edge_process_" });
+  const requests = new Counter({ name: "pushmesh_http_requests_total", help: "Edge requests by route template, method and status", labelNames: ["route", "method", "status"], registers: [registry] });
+  const latency = new Histogram({
+    name: "pushmesh_http_request_duration_seconds",
+    help: "Edge request latency by route template and method",
+    labelNames: ["route", "method"],
+    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    registers: [registry],
+  });
+  const commits = new Histogram({
+    name: "pushmesh_store_write_seconds",
+    help: "One group commit of the send path's writes: its transaction's time",
+    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
+    registers: [registry],
+  });
+  const groupSize = new Histogram({
+    name: "pushmesh_store_group_commit_writes",
+    help: "Messages written by one group commit",
+    buckets: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000],
+    registers: [registry],
+  });
+  const engineErrors = new Counter({ name: "pushmesh_engine_errors_total", help: "Engine calls that failed, by operation", labelNames: ["op"], registers: [registry] });
+  let waiting: Pick<Store, "waitingTargets"> | null = null;
+  new Gauge({
+    name: "pushmesh_scheduler_waiting_targets",
+    help: "Targets waiting for their time (scheduled) or for quiet hours to end (held)",
+    registers: [registry],
+    async collect() {
+      if (waiting) this.set(await waiting.waitingTargets().catch(() => Number.NaN));
+    },
+  });
+  let scraped = registry;
+  return {
+    registry,
+    request(route, method, status, seconds) {
+      requests.inc({ route, method, status: String(status) });
+      latency.observe({ route, method }, seconds);
+    },
+    scrape: async () => ({ contentType: scraped.contentType, text: await scraped.metrics() }),
+    groupCommitted(writes, seconds) {
+      groupSize.observe(writes);
+      commits.observe(seconds);
+    },
+    watchEngine(engine) {
+      return countingErrors(engine, (op) => engineErrors.inc({ op }));
+    },
+    watchStore(store) {
+      waiting = store;
+    },
+    alsoScrape(other) {
+      scraped = Registry.merge([registry, other]);
+    },
+  };
+}
+
+/** The engine with each failed call counted, then rethrown as it was. */
+function countingErrors(engine: Engine, failed: (op: string) => void): Engine {
+  const watched = (op: keyof Engine) =>
+    ((...args: unknown[]) =>
+      (engine[op] as (...a: unknown[]) => Promise<unknown>)(...args).catch((error: unknown) => {
+        failed(op);
+        throw error;
+      })) as never;
+  return {
+    ...engine,
+    setPresence: watched("setPresence"),
+    clearPresence: watched("clearPresence"),
+    getPresence: watched("getPresence"),
+    publish: watched("publish"),
+    broadcast: watched("broadcast"),
+    subscribe: engine.subscribe.bind(engine),
+    onTopic: engine.onTopic.bind(engine),
+    close: engine.close.bind(engine),
+    ...(engine.watchAvailability ? { watchAvailability: engine.watchAvailability.bind(engine) } : {}),
+  };
+}
