@@ -95,7 +95,10 @@ async function measureThroughput(target: string, concurrency: number, seconds: n
 export async function runLatency(quick: boolean): Promise<LatencyResult> {
   const loadBefore = loadavg()[0]!;
   using dir = tempDir();
-  await using dev = await startDev(join(dir.path, "mesh.db"));
+  // The per-app request limit (default 10,000/s) is raised above what the load can offer: this run
+  // measures the send path, and at the default the limiter, not the path, would cap single sends at
+  // the 10,000/s target. The limiter still counts every request, so its cost is in the figures.
+  await using dev = await startDev(join(dir.path, "mesh.db"), ["--rate-limit-requests", "10000000"]);
   const { edge, apiKey, ws } = dev.ready;
   const deviceCount = quick ? 20 : 200;
   const devices: { deviceId: string; token: string }[] = [];
@@ -149,14 +152,28 @@ export function latencyMarkdown(r: LatencyResult): string {
     "",
     "| offered rate (/s) | sent | received | p50 ms | p90 ms | p99 ms | max ms | target |",
     "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
-    ...r.latency.map((l) => `| ${l.rate} | ${l.sent} | ${l.received} | ${ms(l.p50)} | ${ms(l.p90)} | ${ms(l.p99)} | ${ms(l.max)} | ${l.rate === 1000 ? "p99 ≤ 10 ms" : ""} |`),
+    ...r.latency.map((l) => {
+      const target = P99_TARGET_MS[l.rate];
+      return `| ${l.rate} | ${l.sent} | ${l.received} | ${ms(l.p50)} | ${ms(l.p90)} | ${ms(l.p99)} | ${ms(l.max)} | ${target === undefined ? "" : `p99 ≤ ${target} ms: ${metOrMissed(l.p99 <= target)}`} |`;
+    }),
     "",
-    "| endpoint | concurrency | accepted requests | messages/s | vs Hono hello-world requests/s | failed |",
-    "| --- | ---: | ---: | ---: | ---: | ---: |",
-    ...r.throughput.map((t) => `| ${t.target} | ${t.concurrency} | ${t.requests} | ${t.perSecond.toFixed(0)} | ${(t.perSecond / base).toFixed(2)} | ${t.failed} |`),
+    "| endpoint | concurrency | accepted requests | messages/s | vs Hono hello-world requests/s | failed | target |",
+    "| --- | ---: | ---: | ---: | ---: | ---: | --- |",
+    ...r.throughput.map((t) => `| ${t.target} | ${t.concurrency} | ${t.requests} | ${t.perSecond.toFixed(0)} | ${(t.perSecond / base).toFixed(2)} | ${t.failed} | ${throughputTarget(t, base)} |`),
     "",
-    "Target: at least 10,000 accepted messages/s per process.",
+    "Targets: single sends ≥ 0.5× the hello-world requests/s and ≥ 10,000 accepted/s; batch messages/s ≥ 2× hello-world; accept → receive p99 ≤ 5 ms at 1,000/s and ≤ 20 ms at 5,000/s.",
   ].join("\n");
+}
+
+/** Accept → receive p99 targets by offered rate. */
+const P99_TARGET_MS: Record<number, number> = { 1000: 5, 5000: 20 };
+const metOrMissed = (met: boolean) => (met ? "met" : "**missed**");
+
+function throughputTarget(t: ThroughputRow, base: number): string {
+  if (t.target.startsWith("Hono")) return "";
+  const ratio = t.perSecond / base;
+  if (t.target.includes("batch")) return `≥ 2× hello-world: ${metOrMissed(ratio >= 2)}`;
+  return `≥ 0.5× hello-world and ≥ 10,000/s: ${metOrMissed(ratio >= 0.5 && t.perSecond >= 10_000)}`;
 }
 
 export function latencyChart(r: LatencyResult): string {
@@ -170,11 +187,23 @@ export function latencyChart(r: LatencyResult): string {
 
 export function latencyHeadlines(r: LatencyResult): Headline[] {
   const out: Headline[] = [];
-  const at1k = r.latency.find((l) => l.rate === 1000);
-  if (at1k) out.push({ figure: "send accepted → device receives at 1,000/s", measured: `p50 ${at1k.p50.toFixed(1)} ms, p99 ${at1k.p99.toFixed(1)} ms`, baseline: "–", target: "p99 ≤ 10 ms", met: at1k.p99 <= 10 });
+  for (const l of r.latency) {
+    const target = P99_TARGET_MS[l.rate];
+    if (target === undefined) continue;
+    out.push({ figure: `send accepted → device receives at ${l.rate.toLocaleString("en")}/s`, measured: `p50 ${l.p50.toFixed(1)} ms, p99 ${l.p99.toFixed(1)} ms`, baseline: "–", target: `p99 ≤ ${target} ms`, met: l.p99 <= target });
+  }
   const hello = r.throughput.find((t) => t.target.startsWith("Hono"));
+  const base = hello?.perSecond ?? Number.NaN;
   for (const t of r.throughput.filter((x) => x !== hello)) {
-    out.push({ figure: `accepted messages, ${t.target}`, measured: perSecond(t.perSecond), baseline: hello ? `Hono hello-world ${perSecond(hello.perSecond)} requests` : "–", target: "≥ 10,000/s per process", met: t.perSecond >= 10_000 });
+    const batch = t.target.includes("batch");
+    const ratio = t.perSecond / base;
+    out.push({
+      figure: `accepted messages, ${t.target}`,
+      measured: `${perSecond(t.perSecond)} (${ratio.toFixed(2)}×)`,
+      baseline: hello ? `Hono hello-world ${perSecond(hello.perSecond)} requests` : "–",
+      target: batch ? "≥ 2× hello-world" : "≥ 0.5× hello-world, ≥ 10,000/s per process",
+      met: batch ? ratio >= 2 : ratio >= 0.5 && t.perSecond >= 10_000,
+    });
   }
   return out;
 }

@@ -75,7 +75,8 @@ export function createEdgeApp(deps: EdgeDeps) {
     await next();
   });
   // Then the home edge authenticates, limits and writes forwarded requests.
-  app.use("/v1/*", forwardWrites(deps));
+  // Registered only when there is a home edge to forward to: every middleware is a step of every request.
+  if (deps.config.forwardWritesTo) app.use("/v1/*", forwardWrites(deps));
   app.use("/v1/*", limitAppRate(deps));
   // The whole body may carry some JSON around `data`; `data` itself is checked against
   // maxPayloadBytes. A batch may carry that much per message. Routes that take no body never read one.

@@ -152,8 +152,9 @@ export function runProcess(command: string[], options: { env?: Record<string, st
   };
 }
 
-export async function startDev(db: string): Promise<CliProcess & { ready: Ready }> {
-  const dev = runCli(["dev", "--db", `file:${db}`, "--edge-port", "0", "--ws-port", "0", "--tcp-port", "0"]);
+/** `flags`: more of `pushmesh dev`'s flags, as `["--rate-limit-requests", "1000000"]`. */
+export async function startDev(db: string, flags: string[] = []): Promise<CliProcess & { ready: Ready }> {
+  const dev = runCli(["dev", "--db", `file:${db}`, "--edge-port", "0", "--ws-port", "0", "--tcp-port", "0", ...flags]);
   const ready = (await dev.nextLine()) as Ready;
   return Object.assign(dev, { ready });
 }
