@@ -120,6 +120,14 @@ export const configSchema = z
     operatorKeys: z
       .preprocess((v) => (typeof v === "string" ? v.split(",").filter((s) => s.trim() !== "").map((s) => s.trim()) : v), z.array(z.string().regex(/^po_[A-Za-z0-9_-]{16,}$/, "operator keys look like po_ followed by at least 16 of [A-Za-z0-9_-]")))
       .default([]),
+    /**
+     * Origins whose browser pages may call the edge's unauthenticated device-facing routes (`GET /`,
+     * `GET /v1/nodes`, the browser SDK), comma-separated; `*` for any. Routes that take an API key
+     * follow the app's own list (`PUT /v1/app/cors`).
+     */
+    corsOrigins: z
+      .preprocess((v) => (typeof v === "string" ? v.split(",").filter((s) => s.trim() !== "").map((s) => s.trim()) : v), z.array(z.string().regex(/^(\*|https?:\/\/[^/\s]+)$/, "an origin is scheme://host[:port] with no path, or *")))
+      .default([]),
     version: z.string().default("0.1.0"),
   })
   .strict()
