@@ -20,11 +20,13 @@ export type EdgeDeps = {
   limiter?: RateLimiter;
   /** A scheduler in this process, woken when a send makes something due soon. */
   scheduler?: { wake(at: number): void };
+  /** The browser SDK as one ES module (built by the host's bundler); without it, /sdk/browser.js is 404. */
+  browserSdk?: () => Promise<string>;
 };
 
 export type { EdgeEnv } from "./request-context.ts";
 
-async function identify(c: Context<EdgeEnv>, store: Store): Promise<ApiKeyIdentity | null> {
+export async function identify(c: Context<EdgeEnv>, store: Store): Promise<ApiKeyIdentity | null> {
   const known = c.get("identity") as ApiKeyIdentity | undefined;
   if (known) return known;
   const match = /^Bearer\s+(\S+)$/i.exec(c.req.header("authorization") ?? "");

@@ -4,6 +4,7 @@
 import type { Config } from "../core/config.ts";
 import type { Log } from "../core/log.ts";
 import { Scheduler } from "../core/schedule.ts";
+import { browserBundle } from "../browser/build.ts";
 import { createEdgeApp } from "../edge/app.ts";
 import { openStore } from "../store/open.ts";
 import { openEngine } from "../engines/open.ts";
@@ -53,7 +54,7 @@ export async function runEdgeProcess(config: Config, log: Log): Promise<void> {
   const engine = await openEngine(config, log);
   const scheduler = new Scheduler({ store, engine: engine.engine, config, log });
   scheduler.start();
-  const app = createEdgeApp({ store, engine: engine.engine, config, log, limiter: engine.limiter, scheduler });
+  const app = createEdgeApp({ store, engine: engine.engine, config, log, limiter: engine.limiter, scheduler, browserSdk: browserBundle });
   let server: ReturnType<typeof Bun.serve>;
   try {
     server = Bun.serve({ hostname: config.host, port: config.edgePort, fetch: app.fetch });
