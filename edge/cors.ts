@@ -45,7 +45,8 @@ export function cors(deps: { store: Store; config: Pick<Config, "corsOrigins"> }
       return c.body(null, 204);
     }
     await next();
-    c.header("Vary", "Origin", { append: true });
+    // A forwarded answer already says so.
+    if (!(c.res.headers.get("Vary") ?? "").split(/,\s*/).includes("Origin")) c.header("Vary", "Origin", { append: true });
     if (origin !== undefined && (await allowsActual(c, deps, path.keyed, origin))) c.header("Access-Control-Allow-Origin", origin);
   };
 }

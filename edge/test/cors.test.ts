@@ -94,3 +94,16 @@ test("PUT /v1/app/cors refuses what is not an origin, and [] allows none again",
   expect((await mesh.api("PUT", "/v1/app/cors", { origins: [] })).body.origins).toEqual([]);
   expect((await preflight(mesh.edge, "/v1/devices", APP_PAGE, "POST")).headers.get("access-control-allow-origin")).toBeNull();
 });
+
+test("a registration forwarded to the home edge keeps the home edge's CORS answer", async () => {
+  await using home = await startTestMesh({ nodeId: "home" });
+  await using far = await startTestMesh({ nodeId: "far", forwardWritesTo: home.edge });
+  await home.api("PUT", "/v1/app/cors", { origins: [APP_PAGE] });
+  const res = await fetch(`${far.edge}/v1/devices`, {
+    method: "POST",
+    headers: { origin: APP_PAGE, authorization: `Bearer ${home.apiKey}`, "content-type": "application/json" },
+    body: JSON.stringify({ deviceId: "web-far" }),
+  });
+  expect(res.status).toBe(201);
+  expect(res.headers.get("access-control-allow-origin")).toBe(APP_PAGE);
+});
