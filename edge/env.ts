@@ -16,12 +16,12 @@ export type EdgeDeps = {
   engine: Engine;
   config: Config;
   log?: Log;
+  /** The browser SDK as one ES module (built by the host's bundler); without it, /sdk/browser.js is 404. */
+  browserSdk?: () => Promise<string>;
   /** Per-app request rates and message quotas; without one, neither is enforced. */
   limiter?: RateLimiter;
   /** A scheduler in this process, woken when a send makes something due soon. */
   scheduler?: { wake(at: number): void };
-  /** The browser SDK as one ES module (built by the host's bundler); without it, /sdk/browser.js is 404. */
-  browserSdk?: () => Promise<string>;
 };
 
 export type { EdgeEnv } from "./request-context.ts";
