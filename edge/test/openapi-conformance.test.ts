@@ -86,11 +86,11 @@ class Findings {
   /** The answer is one the response entry documents: body schema, error code, Retry-After. */
   documented(doc: Document, label: string, response: Operation["responses"][string] | undefined, answer: Answer, method: string) {
     if (!response) return this.add(label, `status ${answer.status} is not documented (${answer.text.slice(0, 200)})`);
-    const schema = response.content?.["application/json"]?.schema;
-    const type = (answer.headers.get("content-type") ?? "").split(";")[0]!.trim();
     // A text answer (a page, a script) is checked for its documented media type, not parsed.
-    const documentedText = type !== "application/json" && response.content?.[type] !== undefined;
-    if (method !== "HEAD" && method !== "TRACE" && !documentedText) {
+    const type = (answer.headers.get("content-type") ?? "").split(";")[0]!.trim();
+    if (type !== "application/json" && response.content?.[type] !== undefined) return;
+    const schema = response.content?.["application/json"]?.schema;
+    if (method !== "HEAD" && method !== "TRACE") {
       if (!schema) {
         if (answer.text !== "") this.add(label, `${answer.status} documents no body but got ${answer.text.slice(0, 100)}`);
       } else {
