@@ -118,6 +118,14 @@ export const configSchema = z
       .preprocess((v) => (typeof v === "string" ? v.split(",").filter((s) => s.trim() !== "").map((s) => s.trim()) : v), z.array(z.string().min(1)))
       .default([]),
     /**
+     * Origins whose browser pages may call the edge's unauthenticated device-facing routes (`GET /`,
+     * `GET /v1/nodes`, the browser SDK), comma-separated; `*` for any. Routes that take an API key
+     * follow the app's own list (`PUT /v1/app/cors`).
+     */
+    corsOrigins: z
+      .preprocess((v) => (typeof v === "string" ? v.split(",").filter((s) => s.trim() !== "").map((s) => s.trim()) : v), z.array(z.string().regex(/^(\*|https?:\/\/[^/\s]+)$/, "an origin is scheme://host[:port] with no path, or *")))
+      .default([]),
+    /**
      * Operator credentials (po_…), comma-separated: what the fleet routes (node registry, drain,
      * apps) take, never an app's key. Several while one is being replaced. The one-process mesh
      * derives one from its store when none is given and prints it.

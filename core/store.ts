@@ -201,6 +201,12 @@ export interface AppStore {
   authenticate(key: string, now?: number): Promise<ApiKeyIdentity | null>;
   /** A random secret of the mesh's own, made at first use and the same ever after (it derives the one-process mesh's operator key). */
   meshSecret(name: string): Promise<string>;
+  /** The origins whose pages may call this app's device-facing routes (CORS), sorted. */
+  appCorsOrigins(appId: string): Promise<string[]>;
+  /** Replaces the app's allowed origins with these. */
+  setAppCorsOrigins(appId: string, origins: string[]): Promise<void>;
+  /** Whether any app allows this origin (or `*`): what a preflight, which carries no key, can check. */
+  corsOriginAllowedByAnyApp(origin: string): Promise<boolean>;
 }
 
 export interface DeviceStore {

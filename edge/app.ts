@@ -9,6 +9,7 @@ import { noEdgeMetrics, observeRequests } from "./metrics.ts";
 import { errorResponse, toPushmeshError } from "./http-errors.ts";
 import { apiRoute, sharedResponses } from "./route-docs.ts";
 import { routeTable } from "./route-table.ts";
+import { cors } from "./cors.ts";
 import { deviceRoutes } from "./routes/devices.ts";
 import { homeRoutes } from "./routes/home.ts";
 import { messageRoutes } from "./routes/messages.ts";
@@ -18,6 +19,8 @@ import { statsRoutes } from "./routes/stats.ts";
 import { topicRoutes } from "./routes/topics.ts";
 import { keyRoutes } from "./routes/keys.ts";
 import { appRoutes } from "./routes/apps.ts";
+import { browserRoutes } from "./routes/browser.ts";
+import { corsOriginRoutes } from "./routes/cors-origins.ts";
 
 const API_DESCRIPTION = [
   "Every error answers `{\"error\":{\"code\",\"message\",\"details\"?}}`; each response lists the codes it can carry in `x-error-codes`.",
@@ -27,6 +30,8 @@ const API_DESCRIPTION = [
   "A known path asked with a method it does not take answers 405 METHOD_NOT_ALLOWED with an Allow header",
   "(components.responses.MethodNotAllowed); an unknown path 404 NOT_FOUND (components.responses.NotFound).",
   "HEAD is answered wherever GET is, without the body.",
+  "The device-facing paths (/, /v1/nodes, /v1/devices, /sdk/browser.js) answer CORS preflights (OPTIONS) with 204:",
+  "with Access-Control-Allow-* headers for an allowed origin, without any for another.",
 ].join(" ");
 
 const health = apiRoute({
@@ -64,7 +69,8 @@ export function createEdgeApp(deps: EdgeDeps) {
   });
   app.notFound((c) => errorResponse(c, new PushmeshError("NOT_FOUND", `no route ${c.req.method} ${c.req.path}`)));
 
-  // First: a path no route has, or a method its routes do not take, is answered here at once.
+  app.use("*", cors(deps, routes));
+  // Then: a path no route has, or a method its routes do not take, is answered here at once.
   app.use("*", async (c, next) => {
     const allowed = routes.allowed(c.req.path);
     if (allowed.length === 0) return errorResponse(c, new PushmeshError("NOT_FOUND", `no route has the path ${c.req.path}`));
@@ -105,6 +111,8 @@ export function createEdgeApp(deps: EdgeDeps) {
   app.route("/", topicRoutes(deps));
   app.route("/", keyRoutes(deps));
   app.route("/", appRoutes(deps));
+  app.route("/", corsOriginRoutes(deps));
+  app.route("/", browserRoutes(deps));
 
   app.openAPIRegistry.registerComponent("securitySchemes", "apiKey", {
     type: "http",

@@ -17,6 +17,8 @@ export type EdgeDeps = {
   engine: Engine;
   config: Config;
   log?: Log;
+  /** The browser SDK as one ES module (built by the host's bundler); without it, /sdk/browser.js is 404. */
+  browserSdk?: () => Promise<string>;
   /** Per-app request rates and message quotas; without one, neither is enforced. */
   limiter?: RateLimiter;
   /** A scheduler in this process, woken when a send makes something due soon. */
@@ -27,7 +29,7 @@ export type EdgeDeps = {
 
 export type { EdgeEnv } from "./request-context.ts";
 
-async function identify(c: Context<EdgeEnv>, store: Store): Promise<ApiKeyIdentity | null> {
+export async function identify(c: Context<EdgeEnv>, store: Store): Promise<ApiKeyIdentity | null> {
   const known = c.get("identity") as ApiKeyIdentity | undefined;
   if (known) return known;
   const match = /^Bearer\s+(\S+)$/i.exec(c.req.header("authorization") ?? "");

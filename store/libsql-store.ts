@@ -33,6 +33,7 @@ import {
 } from "../core/store.ts";
 import type { FrequencyCap } from "../core/preferences.ts";
 import { AppRecords } from "./apps.ts";
+import * as cors from "./cors-origins.ts";
 import * as deferred from "./deferred.ts";
 import { markDelivered, markExpired, markFailed, markTopicDelivered } from "./delivery-marks.ts";
 import { DeviceReads } from "./device-reads.ts";
@@ -101,6 +102,16 @@ export class LibsqlStore implements Store {
   }
   authenticate(key: string, now?: number): Promise<ApiKeyIdentity | null> {
     return this.apps.authenticate(key, now);
+  }
+
+  appCorsOrigins(appId: string): Promise<string[]> {
+    return cors.appCorsOrigins(this.db, appId);
+  }
+  setAppCorsOrigins(appId: string, origins: string[]): Promise<void> {
+    return cors.setAppCorsOrigins(this.db, appId, origins);
+  }
+  corsOriginAllowedByAnyApp(origin: string): Promise<boolean> {
+    return cors.corsOriginAllowedByAnyApp(this.db, origin);
   }
 
   // --- devices ---

@@ -21,6 +21,17 @@ export const apps = sqliteTable("apps", {
   createdAt: integer().notNull(),
 });
 
+/** Origins whose pages may call an app's device-facing routes from a browser (CORS). */
+export const appCorsOrigins = sqliteTable(
+  "app_cors_origins",
+  {
+    appId: text().notNull(),
+    /** An origin as browsers send it (`https://app.example.com`), or `*` for any. */
+    origin: text().notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.appId, t.origin] }), index("app_cors_origins_origin").on(t.origin)],
+);
+
 export const apiKeys = sqliteTable(
   "api_keys",
   {

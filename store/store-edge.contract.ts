@@ -17,6 +17,26 @@ async function appWith(store: Store, name: string, devices: string[], userId?: s
 }
 
 export function storeEdgeCases(open: OpenStore): void {
+  test("an app's CORS origins are replaced as a whole, kept per app, and answer whether any app allows an origin", async () => {
+    await using store = await open();
+    const a = await appWith(store, "cors-a", []);
+    const b = await appWith(store, "cors-b", []);
+    // Stores of one kind may share a server: origins of their own keep this test apart.
+    const [oa, ob, oc] = ["a", "b", "c"].map((n) => `https://${n}-${crypto.randomUUID()}.example`) as [string, string, string];
+    expect(await store.appCorsOrigins(a)).toEqual([]);
+    await store.setAppCorsOrigins(a, [ob, oa, oa]);
+    expect(await store.appCorsOrigins(a)).toEqual([oa, ob].sort());
+    expect(await store.appCorsOrigins(b)).toEqual([]);
+    expect(await store.corsOriginAllowedByAnyApp(oa)).toBe(true);
+    expect(await store.corsOriginAllowedByAnyApp(oc)).toBe(false);
+    await store.setAppCorsOrigins(a, [oc]);
+    expect(await store.appCorsOrigins(a)).toEqual([oc]);
+    expect(await store.corsOriginAllowedByAnyApp(oa)).toBe(false);
+    await store.setAppCorsOrigins(a, []);
+    expect(await store.appCorsOrigins(a)).toEqual([]);
+  });
+
+
   test("a scheduled write takes no sequence; its release takes one once, and a second release is a StoreConflict", async () => {
     await using store = await open();
     const appId = await appWith(store, "schedule", ["a", "b"]);

@@ -17,6 +17,7 @@ const aIsIntact = async ({ a }: World) => {
   expect((await a("GET", "/v1/users/a-user/preferences")).body.mutedCategories).toEqual(["a-muted"]);
   expect((await a("GET", "/v1/topics/a-topic")).body).toMatchObject({ offset: 1, subscribers: 1 });
   expect((await a("GET", "/v1/keys")).status).toBe(200);
+  expect((await a("GET", "/v1/app/cors")).body.origins).toEqual(["https://a.example"]);
 };
 
 const noAppData: Case = async () => {};
@@ -30,6 +31,15 @@ const CASES: Record<string, Case> = {
   "GET /metrics": noAppData,
   "GET /openapi.json": noAppData,
   "GET /v1/nodes": noAppData,
+  "GET /sdk/browser.js": noAppData,
+  "GET /demo": noAppData,
+  "GET /v1/app/cors": async (w) => {
+    expect((await w.b("GET", "/v1/app/cors")).body.origins).toEqual([]);
+  },
+  "PUT /v1/app/cors": async (w) => {
+    expect((await w.b("PUT", "/v1/app/cors", { origins: ["https://b.example"] })).status).toBe(200);
+    expect((await w.a("GET", "/v1/app/cors")).body.origins).toEqual(["https://a.example"]);
+  },
   "GET /v1/nodes/all": notForApps,
   "POST /v1/nodes/{id}/drain": notForApps,
   "GET /v1/apps": notForApps,
@@ -113,6 +123,7 @@ async function twoApps(mesh: TestMesh): Promise<World> {
   await a("POST", "/v1/messages", { to: { topic: "a-topic" }, data: "a's" });
   const aMessage = (await a("POST", "/v1/messages", { to: { deviceId: "a-dev" }, data: "a's" })).body.messageId as string;
   const aKeyId = (await a("POST", "/v1/keys", { name: "a's", scopes: ["read"] })).body.keyId as string;
+  await a("PUT", "/v1/app/cors", { origins: ["https://a.example"] });
   return { a, b, aMessage, aKeyId };
 }
 

@@ -1,0 +1,32 @@
+// What a browser page needs from the edge: the device SDK as one ES module, and a demo page using it.
+import { z } from "@hono/zod-openapi";
+import { PushmeshError } from "../../core/errors.ts";
+import { type EdgeDeps, newRouter } from "../env.ts";
+import { apiRoute } from "../route-docs.ts";
+import { DEMO_PAGE } from "./demo-page.ts";
+
+const sdk = apiRoute({
+  method: "get",
+  path: "/sdk/browser.js",
+  summary: "The browser device SDK as one ES module (connectBrowserDevice, PushClient, …); no API key needed",
+  errors: ["NOT_FOUND"],
+  responses: { 200: { description: "JavaScript (an ES module)", content: { "text/javascript": { schema: z.string() } } } },
+});
+
+const demo = apiRoute({
+  method: "get",
+  path: "/demo",
+  summary: "A demo page: registers a device with an API key typed in, connects from the browser and shows messages; no API key needed",
+  responses: { 200: { description: "An HTML page", content: { "text/html": { schema: z.string() } } } },
+});
+
+export function browserRoutes(deps: EdgeDeps) {
+  const app = newRouter();
+  app.openapi(sdk, async (c) => {
+    if (!deps.browserSdk) throw new PushmeshError("NOT_FOUND", "this edge does not serve the browser SDK (its host has no bundler)");
+    const code = await deps.browserSdk();
+    return c.body(code, 200, { "content-type": "text/javascript; charset=utf-8", "cache-control": "no-cache" });
+  });
+  app.openapi(demo, (c) => c.html(DEMO_PAGE, 200));
+  return app;
+}
