@@ -281,6 +281,7 @@ export class Relay implements SessionHost<Session> {
     const now = this.now();
     for (const session of this.all) {
       if (session.deadline < now) session.closeWith("HEARTBEAT_TIMEOUT");
+      else if (session.tokenExpiresAt <= now) session.closeWith("TOKEN_EXPIRED");
       else if (session.paused && now - session.pausedSince > this.config.stallTimeoutMs) session.closeWith("SLOW_CONSUMER");
     }
     this.rateLimiter.sweep(now);

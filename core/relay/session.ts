@@ -2,7 +2,6 @@
 // time in arrival order, pushes in sequence order, acks, heartbeats, gap fetches, low-priority
 // holding and backpressure. Topics are in session-topics.ts. The transport hands in frame bodies
 // and takes frames out; the relay is seen only through SessionHost.
-import { peekTokenApp, verifyDeviceToken } from "../auth.ts";
 import { decodeFrame, encodeFrame } from "../codec.ts";
 import { randomId } from "../ids.ts";
 import { isLapsed } from "../lifecycle.ts";
@@ -15,11 +14,11 @@ import {
   FrameType,
   type HelloFrame,
   Priority,
-  PROTOCOL_VERSION,
   WireError,
   type WireErrorName,
 } from "../protocol.ts";
 import type { InboxMessage } from "../store.ts";
+import { checkHello } from "./hello-checks.ts";
 import { Inflight } from "./inflight.ts";
 import { InOrderFrames } from "./in-order.ts";
 import { pushFrameOf } from "./push-frames.ts";
@@ -67,6 +66,8 @@ export class Session extends InOrderFrames implements TopicOwner {
   private inflight: Inflight | null = null;
   /** Above `pushedSeq` after a FETCH rewound it: the highest sequence this connection ever pushed. */
   private pushedBeforeRewind = 0;
+  /** When the device's token expires: the relay's sweep ends the session then (TOKEN_EXPIRED). */
+  tokenExpiresAt = Infinity;
 
   constructor(
     readonly conn: Connection,
@@ -131,20 +132,9 @@ export class Session extends InOrderFrames implements TopicOwner {
 
   private async hello(frame: HelloFrame): Promise<void> {
     this.state = "auth";
-    if (frame.version !== PROTOCOL_VERSION) {
-      throw new FrameError("UNSUPPORTED_VERSION", `protocol ${frame.version} is not supported; this server speaks ${PROTOCOL_VERSION}`);
-    }
     const { store } = this.relay;
-    const appId = peekTokenApp(frame.token);
-    const secret = appId === null ? null : await store.appSecret(appId);
-    if (appId === null || secret === null) throw new FrameError("TOKEN_INVALID", "token not issued by this mesh");
-    const check = await verifyDeviceToken(secret, frame.token, this.relay.now());
-    if (!check.ok) throw new FrameError(check.reason, WireError[check.reason].reason);
-    if (check.claims.deviceId !== frame.deviceId) throw new FrameError("TOKEN_INVALID", "token is for another device");
-    // A valid token for a missing device usually means it was registered a moment ago at an edge
-    // whose write this node's replica has not pulled yet: catch up once before refusing.
-    const device = (await store.getDevice(appId, frame.deviceId)) ?? ((await store.freshen()) ? await store.getDevice(appId, frame.deviceId) : null);
-    if (!device) throw new FrameError("DEVICE_UNKNOWN", "device not found");
+    const { appId, device, tokenExpiresAt } = await checkHello(store, frame, this.relay.now());
+    this.tokenExpiresAt = tokenExpiresAt;
     // Past soft capacity the answer comes later, so probing devices prefer a less loaded node.
     const delay = this.relay.handshakeDelayMs();
     if (delay > 0) await new Promise((resolve) => setTimeout(resolve, delay));

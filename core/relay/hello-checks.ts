@@ -1,0 +1,24 @@
+// What a HELLO must prove before the relay opens a session: the protocol version, a token this
+// mesh signed for this device and not past its expiry, and a device that exists.
+import { peekTokenApp, verifyDeviceToken } from "../auth.ts";
+import { FrameError, type HelloFrame, PROTOCOL_VERSION, WireError } from "../protocol.ts";
+import type { DeviceRecord, Store } from "../store.ts";
+
+export type CheckedHello = { appId: string; device: DeviceRecord; tokenExpiresAt: number };
+
+export async function checkHello(store: Store, frame: HelloFrame, now: number): Promise<CheckedHello> {
+  if (frame.version !== PROTOCOL_VERSION) {
+    throw new FrameError("UNSUPPORTED_VERSION", `protocol ${frame.version} is not supported; this server speaks ${PROTOCOL_VERSION}`);
+  }
+  const appId = peekTokenApp(frame.token);
+  const secret = appId === null ? null : await store.appSecret(appId);
+  if (appId === null || secret === null) throw new FrameError("TOKEN_INVALID", "token not issued by this mesh");
+  const check = await verifyDeviceToken(secret, frame.token, now);
+  if (!check.ok) throw new FrameError(check.reason, WireError[check.reason].reason);
+  if (check.claims.deviceId !== frame.deviceId) throw new FrameError("TOKEN_INVALID", "token is for another device");
+  // A valid token for a missing device usually means it was registered a moment ago at an edge
+  // whose write this node's replica has not pulled yet: catch up once before refusing.
+  const device = (await store.getDevice(appId, frame.deviceId)) ?? ((await store.freshen()) ? await store.getDevice(appId, frame.deviceId) : null);
+  if (!device) throw new FrameError("DEVICE_UNKNOWN", "device not found");
+  return { appId, device, tokenExpiresAt: check.claims.expiresAt };
+}
