@@ -13,7 +13,9 @@ export type DeliverSignal = { kind: "deliver"; appId: string; deviceId: string; 
 export type KickSignal = { kind: "kick"; appId: string; deviceId: string; sessionId: string };
 /** Tells the node holding a device that the device was (un)subscribed over HTTP; startOffset null: unsubscribed. */
 export type SubscriptionSignal = { kind: "subscription"; appId: string; deviceId: string; topic: string; startOffset: number | null };
-export type Signal = DeliverSignal | KickSignal | SubscriptionSignal;
+/** Tells the node holding a device that the device was erased: its session ends (DEVICE_UNKNOWN). */
+export type ErasedSignal = { kind: "erased"; appId: string; deviceId: string };
+export type Signal = DeliverSignal | KickSignal | SubscriptionSignal | ErasedSignal;
 
 /** A topic message for every node: each fans it out to its own subscribed connections. */
 export type TopicSignal = {

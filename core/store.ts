@@ -209,6 +209,18 @@ export interface AppStore {
   corsOriginAllowedByAnyApp(origin: string): Promise<boolean>;
 }
 
+/** What erasing devices removed. */
+export type ErasedCounts = {
+  /** The devices that existed and are gone. */
+  deviceIds: string[];
+  inboxRows: number;
+  waitingTargets: number;
+  /** Messages only these devices were sent (topic messages stay with their topic). */
+  messages: number;
+  subscriptions: number;
+  preferences: number;
+};
+
 export interface DeviceStore {
   /** Creates the device, or returns the existing one with the userId/platform given. */
   upsertDevice(
@@ -222,6 +234,8 @@ export interface DeviceStore {
   /** Throws DEVICE_NOT_FOUND naming every id that is not a device of the app. */
   requireDevices(appId: string, deviceIds: string[]): Promise<void>;
   devicesOfUser(appId: string, userId: string): Promise<string[]>;
+  /** Removes the devices and every row that names them, and the messages only they were sent, in one transaction. */
+  eraseDevices(appId: string, deviceIds: string[]): Promise<ErasedCounts>;
   latestSeq(appId: string, deviceId: string): Promise<number | null>;
   /** Many devices' latest seqs in one read, in the order asked; null for no such device (a relay's polls while the engine is away). */
   latestSeqs(devices: DeviceRef[]): Promise<(number | null)[]>;

@@ -18,6 +18,7 @@ import { preferenceRoutes } from "./routes/preferences.ts";
 import { statsRoutes } from "./routes/stats.ts";
 import { topicRoutes } from "./routes/topics.ts";
 import { keyRoutes } from "./routes/keys.ts";
+import { eraseRoutes } from "./routes/erase.ts";
 import { appRoutes } from "./routes/apps.ts";
 import { browserRoutes } from "./routes/browser.ts";
 import { corsOriginRoutes } from "./routes/cors-origins.ts";
@@ -110,6 +111,7 @@ export function createEdgeApp(deps: EdgeDeps) {
   app.route("/", statsRoutes(deps));
   app.route("/", topicRoutes(deps));
   app.route("/", keyRoutes(deps));
+  app.route("/", eraseRoutes(deps));
   app.route("/", appRoutes(deps));
   app.route("/", corsOriginRoutes(deps));
   app.route("/", browserRoutes(deps));

@@ -13,6 +13,7 @@ import {
   type Assigned,
   type DeliveryMark,
   type DeviceRef,
+  type ErasedCounts,
   type DeviceRecord,
   type DueTarget,
   type FailureMark,
@@ -35,6 +36,7 @@ import type { FrequencyCap } from "../core/preferences.ts";
 import { AppRecords } from "./apps.ts";
 import * as cors from "./cors-origins.ts";
 import * as deferred from "./deferred.ts";
+import { eraseDevices } from "./erase.ts";
 import { markDelivered, markExpired, markFailed, markTopicDelivered } from "./delivery-marks.ts";
 import { DeviceReads } from "./device-reads.ts";
 import { deviceNotFound, devicesOfUser, registerDevices, unknownDevices, upsertDevice } from "./devices.ts";
@@ -136,6 +138,9 @@ export class LibsqlStore implements Store {
   }
   devicesOfUser(appId: string, userId: string): Promise<string[]> {
     return devicesOfUser(this.db, appId, userId);
+  }
+  eraseDevices(appId: string, deviceIds: string[]): Promise<ErasedCounts> {
+    return eraseDevices(this.db, appId, deviceIds);
   }
   latestSeq(appId: string, deviceId: string): Promise<number | null> {
     return this.reads.latestSeq(appId, deviceId);

@@ -152,6 +152,32 @@ export function storeEdgeCases(open: OpenStore): void {
     expect(missing).toMatchObject({ code: "DEVICE_NOT_FOUND", details: { deviceIds: ["ghost"] } });
   });
 
+  test("erasing devices removes every row that names them and the messages only they were sent, and nothing of others", async () => {
+    await using store = await open();
+    const appId = await appWith(store, "erase", ["x", "y", "z"]);
+    const other = await appWith(store, "erase-other", ["x"]);
+    const own = message(appId);
+    const shared = message(appId);
+    await enqueue(store, own, ["x"]);
+    await enqueue(store, shared, ["x", "y"]);
+    await enqueue(store, message(other), ["x"]);
+    await store.subscribeTopic(appId, "t", ["x", "y"]);
+    const topicMessage = message(appId);
+    await store.publishTopic(topicMessage, "t");
+    await store.putPreferences(appId, { type: "device", id: "x" }, { timeZone: null, quietHours: null, mutedCategories: [], frequencyCaps: [] });
+    const erased = await store.eraseDevices(appId, ["x", "nobody"]);
+    expect(erased).toEqual({ deviceIds: ["x"], inboxRows: 2, waitingTargets: 0, messages: 1, subscriptions: 1, preferences: 1 });
+    expect(await store.getDevice(appId, "x")).toBeNull();
+    expect(await store.getDevice(appId, "y")).not.toBeNull();
+    expect(await store.getDevice(other, "x")).not.toBeNull();
+    expect(await store.latestSeq(other, "x")).toBe(1);
+    expect(await trackMessage(store, appId, own.messageId, Date.now(), 10)).toBeNull();
+    expect((await trackMessage(store, appId, shared.messageId, Date.now(), 10))?.recipients.map((r) => r.deviceId)).toEqual(["y"]);
+    expect((await store.readTopic(appId, "t", 0, 10)).map((m) => m.messageId)).toEqual([topicMessage.messageId]);
+    expect(await store.topicSubscriberCount(appId, "t")).toBe(1);
+    expect((await store.eraseDevices(appId, ["nobody"])).deviceIds).toEqual([]);
+  });
+
   test("an app's counts: each target once, lapsed ones as expired, latency of delivered ones", async () => {
     await using store = await open();
     const appId = await appWith(store, "stats", ["a", "b", "c"]);

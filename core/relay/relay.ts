@@ -231,6 +231,7 @@ export class Relay implements SessionHost<Session> {
     if (!session) return;
     if (signal.kind === "deliver") session.offer(signal.message);
     else if (signal.kind === "subscription") session.topics.follow(signal.topic, signal.startOffset);
+    else if (signal.kind === "erased") session.closeWith("DEVICE_UNKNOWN", undefined, "the device was erased");
     else if (signal.sessionId === session.id) session.closeWith("SESSION_REPLACED");
   }
 

@@ -96,6 +96,14 @@ const CASES: Record<string, Case> = {
   "GET /v1/topics/{topic}": async (w) => {
     expect((await w.b("GET", "/v1/topics/a-topic")).body.subscribers).toBe(0);
   },
+  "DELETE /v1/devices/{id}": async (w) => {
+    expect((await w.b("DELETE", "/v1/devices/a-only")).body.error.code).toBe("DEVICE_NOT_FOUND");
+    expect((await w.a("POST", "/v1/messages", { to: { deviceId: "a-only" }, data: 1 })).status).toBe(202);
+  },
+  "DELETE /v1/users/{id}": async (w) => {
+    expect((await w.b("DELETE", "/v1/users/a-user")).body.error.code).toBe("USER_NOT_FOUND");
+    expect((await w.a("POST", "/v1/messages", { to: { userId: "a-user" }, data: 1 })).status).toBe(202);
+  },
   "GET /v1/keys": async (w) => {
     expect((await w.b("GET", "/v1/keys")).body.keys.map((k: { keyId: string }) => k.keyId)).not.toContain(w.aKeyId);
   },

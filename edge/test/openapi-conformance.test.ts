@@ -48,6 +48,8 @@ function validRequests({ messageId, now, rotatable, revocable }: Fixtures): Reco
     "POST /v1/keys": { body: { name: "ci", scopes: ["send", "read"] } },
     "POST /v1/keys/{keyId}/rotate": { params: { keyId: rotatable }, body: { graceSeconds: 60 } },
     "DELETE /v1/keys/{keyId}": { params: { keyId: revocable } },
+    "DELETE /v1/devices/{id}": { params: { id: "to-erase" } },
+    "DELETE /v1/users/{id}": { params: { id: "user-to-erase" } },
     "GET /v1/apps": {},
     "GET /v1/app/cors": {},
     "PUT /v1/app/cors": { body: { origins: ["https://app.example.com", "http://localhost:5173"] } },
@@ -138,6 +140,8 @@ async function documentOf(mesh: TestMesh): Promise<Document> {
 async function prepare(mesh: TestMesh): Promise<Fixtures> {
   await mesh.api("POST", "/v1/devices", { deviceId: "d", userId: "u" });
   await mesh.api("POST", "/v1/topics/news/subscribers", { deviceIds: ["d"] });
+  await mesh.api("POST", "/v1/devices", { deviceId: "to-erase" });
+  await mesh.api("POST", "/v1/devices", { deviceId: "erased-with-user", userId: "user-to-erase" });
   const { messageId } = await mesh.send("d", { first: true });
   // Keys the valid requests rotate and revoke; each such request is made once per check, so each check gets fresh ones.
   const rotatable = (await mesh.store.createApiKey(mesh.appId, "to rotate", ["send"])).keyId;

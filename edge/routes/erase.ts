@@ -1,0 +1,66 @@
+// Erasure: a device, or a user with all its devices, and every row that names them; a live
+// session of an erased device ends with DEVICE_UNKNOWN. The answer says what was removed.
+import { z } from "@hono/zod-openapi";
+import { eraseDevices } from "../../core/erase.ts";
+import { PushmeshError } from "../../core/errors.ts";
+import { type EdgeDeps, newRouter, requireScope } from "../env.ts";
+import { DeviceIdSchema, object, UserIdSchema } from "../fields.ts";
+import { apiRoute } from "../route-docs.ts";
+
+const ErasedSchema = z
+  .object({
+    deviceIds: z.array(z.string()).openapi({ description: "The devices erased" }),
+    inboxRows: z.number().int(),
+    waitingTargets: z.number().int().openapi({ description: "Scheduled, held, suppressed or expired targets removed" }),
+    messages: z.number().int().openapi({ description: "Messages only these devices were sent (topic messages stay with their topic)" }),
+    subscriptions: z.number().int(),
+    preferences: z.number().int().openapi({ description: "Preference sets removed: the devices' own, and the user's for a user erase" }),
+  })
+  .openapi("Erased");
+
+const device = apiRoute({
+  method: "delete",
+  path: "/v1/devices/{id}",
+  summary: "Erase a device: its inbox, waiting targets, subscriptions, preferences, and the messages only it was sent (send scope)",
+  description: "A live session of the device ends at once with DEVICE_UNKNOWN; a token it holds stops working.",
+  scope: "send",
+  errors: ["DEVICE_NOT_FOUND"],
+  request: { params: object({ id: DeviceIdSchema }) },
+  responses: { 200: { description: "What was removed", content: { "application/json": { schema: ErasedSchema } } } },
+});
+
+const user = apiRoute({
+  method: "delete",
+  path: "/v1/users/{id}",
+  summary: "Erase a user: every device registered to it (as a device erase does) and the user's preferences (send scope)",
+  scope: "send",
+  errors: ["USER_NOT_FOUND"],
+  request: { params: object({ id: UserIdSchema }) },
+  responses: { 200: { description: "What was removed", content: { "application/json": { schema: ErasedSchema } } } },
+});
+
+export function eraseRoutes(deps: EdgeDeps) {
+  const app = newRouter();
+  app.on("DELETE", ["/v1/devices/:id", "/v1/users/:id"], requireScope(deps.store, "send"));
+  app.openapi(device, async (c) => {
+    const { appId } = c.get("identity");
+    const { id } = c.req.valid("param");
+    const erased = await eraseDevices(deps, appId, [id]);
+    if (erased.deviceIds.length === 0) throw new PushmeshError("DEVICE_NOT_FOUND", `unknown device(s): ${id}`, { details: { deviceIds: [id] } });
+    deps.log?.("device_erased", { appId, deviceId: id });
+    return c.json(erased, 200);
+  });
+  app.openapi(user, async (c) => {
+    const { appId } = c.get("identity");
+    const { id } = c.req.valid("param");
+    const deviceIds = await deps.store.devicesOfUser(appId, id);
+    const erased = deviceIds.length > 0 ? await eraseDevices(deps, appId, deviceIds) : null;
+    const ownPreferences = await deps.store.deletePreferences(appId, { type: "user", id });
+    if (!erased && !ownPreferences) throw new PushmeshError("USER_NOT_FOUND", `user ${id} has no device and no preferences in this app`);
+    deps.log?.("user_erased", { appId, userId: id, devices: deviceIds.length });
+    const none = { deviceIds: [], inboxRows: 0, waitingTargets: 0, messages: 0, subscriptions: 0, preferences: 0 };
+    const result = erased ?? none;
+    return c.json({ ...result, preferences: result.preferences + (ownPreferences ? 1 : 0) }, 200);
+  });
+  return app;
+}
