@@ -183,6 +183,29 @@ export type NodeRecord = {
   updatedAt: number;
 };
 
+/** Who did something: the operator, an app's key, or the CLI with the store opened directly. */
+export type AuditActor = { kind: "operator" | "app_key" | "cli"; keyId?: string; appId?: string };
+export type NewAuditEntry = {
+  at: number;
+  actor: AuditActor;
+  /** The app the action belongs to; null for a fleet action. */
+  appId: string | null;
+  /** e.g. key.created, key.rotated, key.revoked, node.drained, node.undrained, app.created, device.erased, user.erased */
+  action: string;
+  target: string;
+  details: Record<string, unknown>;
+  /** The client's address as the edge saw it; null when it did not know. */
+  from: string | null;
+};
+export type AuditEntry = NewAuditEntry & { id: number };
+
+export interface AuditStore {
+  /** Appends one entry; entries are never changed or removed. */
+  appendAudit(entry: NewAuditEntry): Promise<void>;
+  /** Newest first; `before` an entry id to page on; `appId` only that app's entries. */
+  readAudit(query: { appId?: string; before?: number; limit: number }): Promise<AuditEntry[]>;
+}
+
 export interface AppStore {
   /** A new app with a fresh token secret and a key with every scope. */
   createApp(name: string, now?: number): Promise<{ appId: string; apiKey: string }>;
@@ -330,6 +353,7 @@ export interface RegistryStore {
 
 export interface Store
   extends AppStore,
+    AuditStore,
     DeviceStore,
     SendStore,
     ScheduleStore,

@@ -19,6 +19,7 @@ import { statsRoutes } from "./routes/stats.ts";
 import { topicRoutes } from "./routes/topics.ts";
 import { keyRoutes } from "./routes/keys.ts";
 import { eraseRoutes } from "./routes/erase.ts";
+import { auditRoutes } from "./routes/audit.ts";
 import { appRoutes } from "./routes/apps.ts";
 import { browserRoutes } from "./routes/browser.ts";
 import { corsOriginRoutes } from "./routes/cors-origins.ts";
@@ -112,6 +113,7 @@ export function createEdgeApp(deps: EdgeDeps) {
   app.route("/", topicRoutes(deps));
   app.route("/", keyRoutes(deps));
   app.route("/", eraseRoutes(deps));
+  app.route("/", auditRoutes(deps));
   app.route("/", appRoutes(deps));
   app.route("/", corsOriginRoutes(deps));
   app.route("/", browserRoutes(deps));

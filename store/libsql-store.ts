@@ -8,6 +8,8 @@ import type { Preferences } from "../core/preferences.ts";
 import {
   type ApiKeyIdentity,
   type ApiKeyRecord,
+  type AuditEntry,
+  type NewAuditEntry,
   type AppCounts,
   type AppRecord,
   type Assigned,
@@ -34,6 +36,7 @@ import {
 } from "../core/store.ts";
 import type { FrequencyCap } from "../core/preferences.ts";
 import { AppRecords } from "./apps.ts";
+import { appendAudit, readAudit } from "./audit.ts";
 import * as cors from "./cors-origins.ts";
 import * as deferred from "./deferred.ts";
 import { eraseDevices } from "./erase.ts";
@@ -89,6 +92,12 @@ export class LibsqlStore implements Store {
   }
   meshSecret(name: string): Promise<string> {
     return this.apps.meshSecret(name);
+  }
+  appendAudit(entry: NewAuditEntry): Promise<void> {
+    return appendAudit(this.db, entry);
+  }
+  readAudit(query: { appId?: string; before?: number; limit: number }): Promise<AuditEntry[]> {
+    return readAudit(this.db, query);
   }
   insertApiKey(appId: string, key: string, name: string, scopes: Scope[], now?: number): Promise<void> {
     return this.apps.insertApiKey(appId, key, name, scopes, now);

@@ -148,7 +148,28 @@ export const meshSecrets = sqliteTable("mesh_secrets", {
   createdAt: integer().notNull(),
 });
 
-export const schema = { apps, apiKeys, devices, messages, inbox, nodes, meshSecrets };
+/** Every operator and app-admin action, appended and never changed: who, what, on what, when, from where. */
+export const auditLog = sqliteTable(
+  "audit_log",
+  {
+    id: integer().primaryKey({ autoIncrement: true }),
+    at: integer().notNull(),
+    /** operator, app_key (an app's key, keyId and appId say which) or cli (the store opened directly). */
+    actorKind: text({ enum: ["operator", "app_key", "cli"] }).notNull(),
+    actorKeyId: text(),
+    /** The app the action belongs to; null for a fleet action. */
+    appId: text(),
+    action: text().notNull(),
+    target: text().notNull(),
+    /** JSON object. */
+    details: text().notNull().default("{}"),
+    /** The client's address as the edge saw it; null when it did not know. */
+    fromAddress: text(),
+  },
+  (t) => [index("audit_log_app").on(t.appId, t.id)],
+);
+
+export const schema = { apps, apiKeys, devices, messages, inbox, nodes, meshSecrets, auditLog };
 
 // --- Edge: preferences, targets held back from the inbox, frequency caps, idempotency keys ---
 

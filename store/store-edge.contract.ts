@@ -178,6 +178,19 @@ export function storeEdgeCases(open: OpenStore): void {
     expect((await store.eraseDevices(appId, ["nobody"])).deviceIds).toEqual([]);
   });
 
+  test("the audit log reads back what was appended, newest first, by app and by page", async () => {
+    await using store = await open();
+    const appId = `app_${crypto.randomUUID()}`;
+    const entry = (n: number) => ({ at: n, actor: { kind: "app_key" as const, keyId: `key_${n}` }, appId, action: "key.created", target: `key_${n}`, details: { n }, from: "10.0.0.1" });
+    for (const n of [1, 2, 3]) await store.appendAudit(entry(n));
+    await store.appendAudit({ ...entry(4), appId: null, actor: { kind: "operator" }, action: "node.drained" });
+    const mine = await store.readAudit({ appId, limit: 10 });
+    expect(mine.map((e) => e.details)).toEqual([{ n: 3 }, { n: 2 }, { n: 1 }]);
+    expect(mine[0]).toMatchObject({ at: 3, actor: { kind: "app_key", keyId: "key_3", appId }, target: "key_3", from: "10.0.0.1" });
+    expect((await store.readAudit({ appId, limit: 10, before: mine[0]!.id })).map((e) => e.at)).toEqual([2, 1]);
+    expect((await store.readAudit({ limit: 1 }))[0]).toMatchObject({ action: "node.drained", appId: null, actor: { kind: "operator" } });
+  });
+
   test("an app's counts: each target once, lapsed ones as expired, latency of delivered ones", async () => {
     await using store = await open();
     const appId = await appWith(store, "stats", ["a", "b", "c"]);

@@ -1,6 +1,7 @@
 // The apps of the mesh, for operators: list them and make new ones. The operator credential is
 // not an app key and never acts for an app; a new app's first key is its admin key.
 import { z } from "@hono/zod-openapi";
+import { audit } from "../audit.ts";
 import { type EdgeDeps, newRouter, requireOperator } from "../env.ts";
 import { object, printable } from "../fields.ts";
 import { apiRoute } from "../route-docs.ts";
@@ -39,6 +40,7 @@ export function appRoutes(deps: EdgeDeps) {
     const now = Date.now();
     const { appId, apiKey } = await deps.store.createApp(name, now);
     deps.log?.("app_created", { appId, name });
+    await audit(deps, c, "app.created", appId, { name });
     return c.json({ appId, name, createdAt: now, apiKey }, 201);
   });
   return app;

@@ -3,6 +3,7 @@
 import { z } from "@hono/zod-openapi";
 import { eraseDevices } from "../../core/erase.ts";
 import { PushmeshError } from "../../core/errors.ts";
+import { audit } from "../audit.ts";
 import { type EdgeDeps, newRouter, requireScope } from "../env.ts";
 import { DeviceIdSchema, object, UserIdSchema } from "../fields.ts";
 import { apiRoute } from "../route-docs.ts";
@@ -48,6 +49,7 @@ export function eraseRoutes(deps: EdgeDeps) {
     const erased = await eraseDevices(deps, appId, [id]);
     if (erased.deviceIds.length === 0) throw new PushmeshError("DEVICE_NOT_FOUND", `unknown device(s): ${id}`, { details: { deviceIds: [id] } });
     deps.log?.("device_erased", { appId, deviceId: id });
+    await audit(deps, c, "device.erased", id, { inboxRows: erased.inboxRows, messages: erased.messages });
     return c.json(erased, 200);
   });
   app.openapi(user, async (c) => {
@@ -58,6 +60,7 @@ export function eraseRoutes(deps: EdgeDeps) {
     const ownPreferences = await deps.store.deletePreferences(appId, { type: "user", id });
     if (!erased && !ownPreferences) throw new PushmeshError("USER_NOT_FOUND", `user ${id} has no device and no preferences in this app`);
     deps.log?.("user_erased", { appId, userId: id, devices: deviceIds.length });
+    await audit(deps, c, "user.erased", id, { devices: deviceIds.length });
     const none = { deviceIds: [], inboxRows: 0, waitingTargets: 0, messages: 0, subscriptions: 0, preferences: 0 };
     const result = erased ?? none;
     return c.json({ ...result, preferences: result.preferences + (ownPreferences ? 1 : 0) }, 200);

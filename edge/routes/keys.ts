@@ -5,6 +5,7 @@
 import { z } from "@hono/zod-openapi";
 import { PushmeshError } from "../../core/errors.ts";
 import type { ApiKeyRecord, Scope, Store } from "../../core/store.ts";
+import { audit } from "../audit.ts";
 import { type EdgeDeps, newRouter, requireScope } from "../env.ts";
 import { integer, object, printable, rule } from "../fields.ts";
 import { apiRoute } from "../route-docs.ts";
@@ -101,6 +102,7 @@ export function keyRoutes(deps: EdgeDeps) {
     const now = Date.now();
     const wanted = [...new Set(scopes)] as Scope[];
     const { keyId, key } = await store.createApiKey(appId, name, wanted, now);
+    await audit(deps, c, "key.created", keyId, { name, scopes: wanted });
     return c.json({ keyId, key, name, scopes: wanted, createdAt: now, revokedAt: null }, 201);
   });
 
@@ -114,6 +116,7 @@ export function keyRoutes(deps: EdgeDeps) {
     const made = await store.createApiKey(appId, old.name, old.scopes, now);
     const replaced = await store.revokeApiKey(appId, keyId, now + (body.graceSeconds ?? 0) * 1000);
     deps.log?.("api_key_rotated", { appId, keyId, newKeyId: made.keyId });
+    await audit(deps, c, "key.rotated", keyId, { newKeyId: made.keyId, graceSeconds: body.graceSeconds ?? 0 });
     return c.json({ keyId: made.keyId, key: made.key, name: old.name, scopes: old.scopes, createdAt: now, revokedAt: null, replaced: replaced! }, 201);
   });
 
@@ -125,6 +128,7 @@ export function keyRoutes(deps: EdgeDeps) {
     const revoked = await store.revokeApiKey(appId, keyId, now);
     if (!revoked) throw new PushmeshError("KEY_NOT_FOUND", `no key ${keyId} in this app`);
     deps.log?.("api_key_revoked", { appId, keyId });
+    await audit(deps, c, "key.revoked", keyId);
     return c.json(revoked, 200);
   });
   return app;

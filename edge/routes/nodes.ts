@@ -1,6 +1,7 @@
 import { z } from "@hono/zod-openapi";
 import { PushmeshError } from "../../core/errors.ts";
 import { rankNodes, withHost } from "../../core/ranking.ts";
+import { audit } from "../audit.ts";
 import { type EdgeDeps, newRouter, requireOperator } from "../env.ts";
 import { apiRoute } from "../route-docs.ts";
 import { DrainSchema, NodeAdminSchema, NodeListQuerySchema, NodeListSchema, NodeParamsSchema } from "../schemas-ops.ts";
@@ -81,6 +82,7 @@ export function nodeRoutes(deps: EdgeDeps) {
     const body = c.req.header("content-type")?.includes("json") ? c.req.valid("json") : {};
     if (!(await deps.store.setNodeDraining(id, body.draining ?? true))) throw new PushmeshError("NODE_NOT_FOUND");
     deps.log?.("node_drain_set", { nodeId: id, draining: body.draining ?? true });
+    await audit(deps, c, body.draining ?? true ? "node.drained" : "node.undrained", id);
     const node = (await deps.store.listNodes()).find((n) => n.id === id);
     if (!node) throw new PushmeshError("NODE_NOT_FOUND");
     return c.json(adminView(node, Date.now(), config.nodeStaleMs), 200);

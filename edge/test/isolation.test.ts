@@ -43,6 +43,7 @@ const CASES: Record<string, Case> = {
   "GET /v1/nodes/all": notForApps,
   "POST /v1/nodes/{id}/drain": notForApps,
   "GET /v1/apps": notForApps,
+  "GET /v1/audit": notForApps,
   "POST /v1/apps": notForApps,
   "POST /v1/devices": async (w) => {
     // B's device of the same name is B's own: A's keeps its user and epoch.
@@ -103,6 +104,12 @@ const CASES: Record<string, Case> = {
   "DELETE /v1/users/{id}": async (w) => {
     expect((await w.b("DELETE", "/v1/users/a-user")).body.error.code).toBe("USER_NOT_FOUND");
     expect((await w.a("POST", "/v1/messages", { to: { userId: "a-user" }, data: 1 })).status).toBe(202);
+  },
+  "GET /v1/app/audit": async (w) => {
+    // B's own entries only: none of them names A's key, which A made (key.created).
+    const entries = (await w.b("GET", "/v1/app/audit")).body.entries as { target: string }[];
+    expect(entries.map((e) => e.target)).not.toContain(w.aKeyId);
+    expect((await w.a("GET", "/v1/app/audit")).body.entries.map((e: { target: string }) => e.target)).toContain(w.aKeyId);
   },
   "GET /v1/keys": async (w) => {
     expect((await w.b("GET", "/v1/keys")).body.keys.map((k: { keyId: string }) => k.keyId)).not.toContain(w.aKeyId);

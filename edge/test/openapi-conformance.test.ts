@@ -50,6 +50,8 @@ function validRequests({ messageId, now, rotatable, revocable }: Fixtures): Reco
     "DELETE /v1/keys/{keyId}": { params: { keyId: revocable } },
     "DELETE /v1/devices/{id}": { params: { id: "to-erase" } },
     "DELETE /v1/users/{id}": { params: { id: "user-to-erase" } },
+    "GET /v1/audit": { query: { limit: "10" } },
+    "GET /v1/app/audit": { query: { limit: "10", before: "1000" } },
     "GET /v1/apps": {},
     "GET /v1/app/cors": {},
     "PUT /v1/app/cors": { body: { origins: ["https://app.example.com", "http://localhost:5173"] } },

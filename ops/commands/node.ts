@@ -24,8 +24,12 @@ export const nodeList = defineCommand({
 
 const setDraining = (draining: boolean) => async ({ args: [id], config: flags }: { args: string[]; config: Record<string, string> }) => {
   const store = await openStore(configFrom(flags, process.env));
+  const action = draining ? "node.drained" : "node.undrained";
+  const audited = (details: Record<string, unknown>) =>
+    store.appendAudit({ at: Date.now(), actor: { kind: "cli" }, appId: null, action, target: id!, details, from: null });
   try {
     if (await store.setNodeDraining(id!, draining)) {
+      await audited({});
       print({ node: id, draining });
       return;
     }
@@ -35,6 +39,7 @@ const setDraining = (draining: boolean) => async ({ args: [id], config: flags }:
     if (workers.length === 0) {
       throw new CliError("NODE_NOT_FOUND", `no relay node '${id}' in the registry at ${flags.db ?? process.env.PUSHMESH_DB ?? "file:pushmesh.db"} (see node list)`);
     }
+    await audited({ workers });
     print({ node: id, draining, workers });
   } finally {
     store.close();
