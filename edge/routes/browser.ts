@@ -1,8 +1,10 @@
-// What a browser page needs from the edge: the device SDK as one ES module, and a demo page using it.
+// What a browser needs from the edge: the device SDK as one ES module, a demo page using it, and
+// the operator dashboard.
 import { z } from "@hono/zod-openapi";
 import { PushmeshError } from "../../core/errors.ts";
 import { type EdgeDeps, newRouter } from "../env.ts";
 import { apiRoute } from "../route-docs.ts";
+import { DASHBOARD_PAGE } from "./dashboard-page.ts";
 import { DEMO_PAGE } from "./demo-page.ts";
 
 const sdk = apiRoute({
@@ -20,6 +22,13 @@ const demo = apiRoute({
   responses: { 200: { description: "An HTML page", content: { "text/html": { schema: z.string() } } } },
 });
 
+const dashboard = apiRoute({
+  method: "get",
+  path: "/dashboard",
+  summary: "The operator dashboard: relays by region with drain and undrain, apps and the audit log; the page asks for the operator key and sends it to the operator routes",
+  responses: { 200: { description: "An HTML page", content: { "text/html": { schema: z.string() } } } },
+});
+
 export function browserRoutes(deps: EdgeDeps) {
   const app = newRouter();
   app.openapi(sdk, async (c) => {
@@ -28,5 +37,6 @@ export function browserRoutes(deps: EdgeDeps) {
     return c.body(code, 200, { "content-type": "text/javascript; charset=utf-8", "cache-control": "no-cache" });
   });
   app.openapi(demo, (c) => c.html(DEMO_PAGE, 200));
+  app.openapi(dashboard, (c) => c.html(DASHBOARD_PAGE, 200));
   return app;
 }

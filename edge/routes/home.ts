@@ -13,6 +13,7 @@ const HomeSchema = z
     docs: z.string().openapi({ description: "The HTTP API guide, in the pushmesh source tree", example: "docs/api.md" }),
     health: z.string().openapi({ description: "Answers 200 while the edge runs", example: "/healthz" }),
     nodes: z.string().openapi({ description: "Relays a device may connect to, best first (no key needed)", example: "/v1/nodes" }),
+    dashboard: z.string().openapi({ description: "The operator dashboard (asks for the operator key)", example: "/dashboard" }),
   })
   .openapi("Home");
 
@@ -41,6 +42,7 @@ function page(links: z.infer<typeof HomeSchema>): string {
 <li>${escape(links.docs)} in the pushmesh source tree: the HTTP API guide</li>
 <li>${link(links.health, links.health)}: health</li>
 <li>${link(links.nodes, links.nodes)}: the relays a device may connect to</li>
+<li>${link(links.dashboard, links.dashboard)}: the operator dashboard</li>
 </ul>
 </body></html>
 `;
@@ -49,7 +51,7 @@ function page(links: z.infer<typeof HomeSchema>): string {
 export function homeRoutes(deps: EdgeDeps) {
   const app = newRouter();
   app.openapi(home, (c) => {
-    const links = { service: "pushmesh edge" as const, version: deps.config.version, openapi: "/openapi.json", docs: "docs/api.md", health: "/healthz", nodes: "/v1/nodes" };
+    const links = { service: "pushmesh edge" as const, version: deps.config.version, openapi: "/openapi.json", docs: "docs/api.md", health: "/healthz", nodes: "/v1/nodes", dashboard: "/dashboard" };
     const type = accepts(c, { header: "Accept", supports: ["application/json", "text/html"], default: "application/json" });
     return type === "text/html" ? c.html(page(links), 200) : c.json(links, 200);
   });

@@ -33,6 +33,7 @@ const CASES: Record<string, Case> = {
   "GET /v1/nodes": noAppData,
   "GET /sdk/browser.js": noAppData,
   "GET /demo": noAppData,
+  "GET /dashboard": noAppData,
   "GET /v1/app/cors": async (w) => {
     expect((await w.b("GET", "/v1/app/cors")).body.origins).toEqual([]);
   },

@@ -57,6 +57,7 @@ function validRequests({ messageId, now, rotatable, revocable }: Fixtures): Reco
     "PUT /v1/app/cors": { body: { origins: ["https://app.example.com", "http://localhost:5173"] } },
     "GET /sdk/browser.js": {},
     "GET /demo": {},
+    "GET /dashboard": {},
     "POST /v1/apps": { body: { name: "another app" } },
   };
 }

@@ -1,0 +1,117 @@
+// The operator dashboard at /dashboard: one HTML page with one inline ES module, no build step.
+// The page itself holds nothing secret; every figure comes from operator routes, called with the
+// operator key typed in (kept in sessionStorage, so it goes when the tab closes). It polls every
+// few seconds. Drain and undrain ask for a confirmation first.
+export const DASHBOARD_PAGE = `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>pushmesh dashboard</title>
+<style>body{font:14px system-ui,sans-serif;margin:1.5rem;max-width:72rem}table{border-collapse:collapse;margin:.5rem 0 1.5rem}
+th,td{border-bottom:1px solid #ddd;padding:.25rem .6rem;text-align:left}td.n{text-align:right;font-variant-numeric:tabular-nums}
+tr.draining{color:#a60}tr.stale{color:#999}#status{color:#555}.empty{color:#777;font-style:italic}input{width:24rem}</style></head>
+<body>
+<h1>pushmesh dashboard</h1>
+<form id="login"><label>Operator key <input id="key" type="password" autocomplete="off" required></label> <button>Sign in</button></form>
+<p><button id="logout" hidden>Sign out</button> <span id="status">signed out</span></p>
+<main id="main" hidden>
+<h2>Relays</h2><div id="nodes"></div>
+<h2>Apps</h2><div id="apps"></div>
+<h2>Audit log</h2><div id="audit"></div>
+</main>
+<script type="module">
+const KEY = "pushmesh-operator-key";
+const POLL_MS = 5000;
+const $ = (id) => document.getElementById(id);
+const el = (tag, attrs = {}, ...children) => {
+  const node = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) node.setAttribute(k, v);
+  node.append(...children.map((c) => (c instanceof Node ? c : document.createTextNode(String(c)))));
+  return node;
+};
+const when = (ms) => new Date(ms).toISOString().replace("T", " ").slice(0, 19);
+const table = (head, rows) => el("table", {}, el("tr", {}, ...head.map((h) => el("th", {}, h))), ...rows);
+
+async function call(method, path, body) {
+  const res = await fetch(path, {
+    method,
+    headers: { authorization: "Bearer " + sessionStorage.getItem(KEY), ...(body ? { "content-type": "application/json" } : {}) },
+    body: body ? JSON.stringify(body) : undefined,
+  });
+  const answer = res.status === 204 ? null : await res.json().catch(() => null);
+  return { status: res.status, body: answer };
+}
+
+function nodeRow(node) {
+  const action = el("button", { "data-node": node.id }, node.draining ? "Undrain" : "Drain");
+  action.onclick = async () => {
+    const verb = node.draining ? "Take " + node.id + " back into service?" : "Drain " + node.id + "? Its devices will be moved to other relays.";
+    if (!confirm(verb)) return;
+    const res = await call("POST", "/v1/nodes/" + encodeURIComponent(node.id) + "/drain", { draining: !node.draining });
+    if (res.status !== 200) $("status").textContent = "drain failed: " + res.status + " " + JSON.stringify(res.body);
+    await refresh();
+  };
+  const state = node.stale ? "stale" : node.draining ? "draining" : "serving";
+  return el("tr", { class: state, id: "node-" + node.id },
+    el("td", {}, node.id), el("td", { class: "state" }, state), el("td", { class: "n" }, node.connections), el("td", { class: "n" }, node.capacity),
+    el("td", { class: "n" }, node.load.toFixed(2)), el("td", {}, node.version), el("td", { class: "n" }, node.weight),
+    el("td", {}, when(node.updatedAt)), el("td", {}, action));
+}
+
+function showNodes(nodes) {
+  const regions = Map.groupBy(nodes, (n) => n.region);
+  const parts = [...regions.keys()].sort().flatMap((region) => {
+    const list = regions.get(region);
+    const connections = list.reduce((sum, n) => sum + n.connections, 0);
+    return [el("h3", {}, region + " (" + list.length + " relays, " + connections + " connections)"),
+      table(["relay", "state", "connections", "capacity", "load", "version", "weight", "last report", ""], list.map(nodeRow))];
+  });
+  $("nodes").replaceChildren(...(parts.length ? parts : [el("p", { class: "empty" }, "no relays registered")]));
+}
+
+function showApps(apps) {
+  $("apps").replaceChildren(apps.length
+    ? table(["app", "name", "created"], apps.map((a) => el("tr", {}, el("td", {}, a.appId), el("td", {}, a.name), el("td", {}, when(a.createdAt)))))
+    : el("p", { class: "empty" }, "no apps"));
+}
+
+function showAudit(res) {
+  if (res.status === 404) return $("audit").replaceChildren(el("p", { class: "empty" }, "this edge keeps no audit log"));
+  const entries = res.body?.entries ?? [];
+  $("audit").replaceChildren(entries.length
+    ? table(["when", "actor", "action", "target", "from"], entries.map((e) => el("tr", {},
+        el("td", {}, when(e.at)), el("td", {}, [e.actor.kind, e.actor.keyId ?? e.actor.appId ?? ""].join(" ").trim()),
+        el("td", {}, e.action), el("td", {}, e.target), el("td", {}, e.from ?? ""))))
+    : el("p", { class: "empty" }, "no entries yet"));
+}
+
+async function refresh() {
+  if (!sessionStorage.getItem(KEY)) return;
+  const [nodes, apps, audit] = await Promise.all([call("GET", "/v1/nodes/all"), call("GET", "/v1/apps"), call("GET", "/v1/audit?limit=50")]);
+  if (nodes.status !== 200) {
+    $("status").textContent = "not signed in: " + (nodes.body?.error?.message ?? nodes.body?.message ?? nodes.status);
+    $("main").hidden = true;
+    return;
+  }
+  showNodes(nodes.body.nodes);
+  if (apps.status === 200) showApps(apps.body.apps);
+  showAudit(audit);
+  $("main").hidden = false;
+  $("logout").hidden = false;
+  $("status").textContent = "updated " + when(Date.now());
+}
+
+$("login").onsubmit = (event) => {
+  event.preventDefault();
+  sessionStorage.setItem(KEY, $("key").value);
+  $("key").value = "";
+  refresh();
+};
+$("logout").onclick = () => {
+  sessionStorage.removeItem(KEY);
+  $("main").hidden = true;
+  $("logout").hidden = true;
+  $("status").textContent = "signed out";
+};
+setInterval(refresh, POLL_MS);
+refresh();
+</script>
+</body></html>
+`;
