@@ -1,0 +1,55 @@
+// The operator dashboard in a real browser (headless Chromium, from the system): it signs in with
+// the operator key, shows the relays by region, drains one after a confirmation and shows it
+// drained, shows the apps, and refuses an app key.
+import { expect, test } from "bun:test";
+import type { Page } from "playwright-core";
+import { chromiumPath, launchChromium } from "../../browser/test/chromium.ts";
+import { startTestMesh } from "../../test-support/harness.ts";
+
+if (!chromiumPath) console.warn("dashboard browser test skipped: no Chromium at /usr/bin/chromium (apt-get install chromium, or set PUSHMESH_CHROMIUM)");
+
+const textOf = (page: Page, selector: string, pattern: string) =>
+  page.waitForFunction(([s, p]) => new RegExp(p!).test(document.querySelector(s!)?.textContent ?? ""), [selector, pattern], { timeout: 20_000 });
+
+test.skipIf(!chromiumPath)(
+  "an operator signs in, sees the relays and apps, and drains a relay after confirming",
+  async () => {
+    await using mesh = await startTestMesh();
+    await mesh.addRelay({ nodeId: "relay-2" });
+    await using context = await launchChromium();
+    const page = await context.newPage();
+    const dialogs: string[] = [];
+    page.on("dialog", (dialog) => {
+      dialogs.push(dialog.message());
+      // The first confirmation is declined: nothing may change; the second is accepted.
+      void (dialogs.length === 1 ? dialog.dismiss() : dialog.accept());
+    });
+
+    await page.goto(`${mesh.edge}/dashboard`);
+    await page.fill("#key", mesh.apiKey);
+    await page.click("#login button");
+    await textOf(page, "#status", "not signed in");
+    expect(await page.isHidden("#main")).toBe(true);
+
+    await page.fill("#key", mesh.operatorKey);
+    await page.click("#login button");
+    await textOf(page, "#node-relay-2 .state", "^serving$");
+    const nodes = (await mesh.api("GET", "/v1/nodes/all", undefined, mesh.operatorKey)).body.nodes as { id: string; region: string }[];
+    for (const node of nodes) expect(await page.textContent(`#node-${node.id}`)).toContain(node.id);
+    expect(await page.textContent("#nodes h3")).toContain(nodes[0]!.region);
+    await textOf(page, "#apps", mesh.appId);
+
+    await page.click('button[data-node="relay-2"]');
+    const declined = (await mesh.api("GET", "/v1/nodes/all", undefined, mesh.operatorKey)).body.nodes as { id: string; draining: boolean }[];
+    expect(declined.find((n) => n.id === "relay-2")!.draining).toBe(false);
+    expect(dialogs.length).toBe(1);
+    expect(dialogs[0]).toContain("Drain relay-2");
+    await page.click('button[data-node="relay-2"]');
+    await textOf(page, "#node-relay-2 .state", "^draining$");
+    expect(dialogs).toHaveLength(2);
+    const after = (await mesh.api("GET", "/v1/nodes/all", undefined, mesh.operatorKey)).body.nodes as { id: string; draining: boolean }[];
+    expect(after.find((n) => n.id === "relay-2")!.draining).toBe(true);
+    expect(await page.textContent('button[data-node="relay-2"]')).toBe("Undrain");
+  },
+  60_000,
+);
