@@ -335,6 +335,8 @@ export interface PreferenceStore {
 
 export interface TrackingStore {
   messageTargets(appId: string, messageId: string, limit: number): Promise<MessageTargets | null>;
+  /** The app that created a message, or null: for the operator's lookup across apps. */
+  messageApp(messageId: string): Promise<string | null>;
   appCounts(appId: string, from: number, to: number, now: number): Promise<AppCounts>;
 }
 

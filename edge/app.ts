@@ -12,6 +12,7 @@ import { routeTable } from "./route-table.ts";
 import { cors } from "./cors.ts";
 import { deviceRoutes } from "./routes/devices.ts";
 import { homeRoutes } from "./routes/home.ts";
+import { messageLookupRoutes } from "./routes/message-lookup.ts";
 import { messageRoutes } from "./routes/messages.ts";
 import { nodeRoutes } from "./routes/nodes.ts";
 import { preferenceRoutes } from "./routes/preferences.ts";
@@ -107,6 +108,7 @@ export function createEdgeApp(deps: EdgeDeps) {
   app.route("/", homeRoutes(deps));
   app.route("/", deviceRoutes(deps));
   app.route("/", messageRoutes(deps));
+  app.route("/", messageLookupRoutes(deps));
   app.route("/", nodeRoutes(deps));
   app.route("/", preferenceRoutes(deps));
   app.route("/", statsRoutes(deps));

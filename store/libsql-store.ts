@@ -51,7 +51,7 @@ import * as registry from "./registry.ts";
 import { schema } from "./schema.ts";
 import type { Db } from "./statement.ts";
 import * as topics from "./topic-streams.ts";
-import { appCounts, messageTargets } from "./tracking.ts";
+import { appCounts, messageApp, messageTargets } from "./tracking.ts";
 
 export { API_KEY_CACHE_MS, APP_SECRET_CACHE_MS } from "./apps.ts";
 
@@ -267,6 +267,10 @@ export class LibsqlStore implements Store {
   }
 
   // --- tracking ---
+  messageApp(messageId: string): Promise<string | null> {
+    return messageApp(this.db, messageId);
+  }
+
   messageTargets(appId: string, messageId: string, limit: number): Promise<MessageTargets | null> {
     return messageTargets(this.db, appId, messageId, limit);
   }

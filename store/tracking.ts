@@ -15,6 +15,11 @@ const DEFERRED_NAMES = Object.fromEntries(Object.entries(DeferredState).map(([n,
 const inboxState = (code: number): TargetState => INBOX_NAMES[code] ?? "pending";
 const deferredState = (code: number): TargetState => DEFERRED_NAMES[code] ?? "scheduled";
 
+export async function messageApp(db: Db, messageId: string): Promise<string | null> {
+  const [row] = await db.select({ appId: messages.appId }).from(messages).where(eq(messages.id, messageId)).limit(1);
+  return row?.appId ?? null;
+}
+
 export async function messageTargets(db: Db, appId: string, messageId: string, limit: number): Promise<MessageTargets | null> {
   const [message] = await db
     .select()
