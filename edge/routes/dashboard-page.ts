@@ -1,7 +1,7 @@
 // The operator dashboard at /dashboard: one HTML page with one inline ES module, no build step.
 // The page itself holds nothing secret; every figure comes from operator routes, called with the
 // operator key typed in (kept in sessionStorage, so it goes when the tab closes). It polls every
-// few seconds. Drain and undrain ask for a confirmation first.
+// few seconds. Drain and undrain ask for a confirmation first; a message id is looked up in any app.
 export const DASHBOARD_PAGE = `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>pushmesh dashboard</title>
 <style>body{font:14px system-ui,sans-serif;margin:1.5rem;max-width:72rem}table{border-collapse:collapse;margin:.5rem 0 1.5rem}
@@ -13,6 +13,9 @@ tr.draining{color:#a60}tr.stale{color:#999}#status{color:#555}.empty{color:#777;
 <p><button id="logout" hidden>Sign out</button> <span id="status">signed out</span></p>
 <main id="main" hidden>
 <h2>Relays</h2><div id="nodes"></div>
+<h2>Message lookup</h2>
+<form id="lookup"><label>Message id <input id="message-id" autocomplete="off" required></label> <button>Look up</button></form>
+<div id="message"></div>
 <h2>Apps</h2><div id="apps"></div>
 <h2>Audit log</h2><div id="audit"></div>
 </main>
@@ -82,6 +85,18 @@ function showAudit(res) {
     : el("p", { class: "empty" }, "no entries yet"));
 }
 
+async function lookUp(id) {
+  const res = await call("GET", "/v1/mesh/messages/" + encodeURIComponent(id) + "?limit=200");
+  if (res.status !== 200) return $("message").replaceChildren(el("p", { class: "empty" }, res.body?.error?.message ?? "lookup failed: " + res.status));
+  const m = res.body;
+  const summary = "app " + m.appId + ", created " + when(m.createdAt) + ", " + m.targets + " targets: " +
+    Object.entries({ ...m.states, ...m.waiting }).filter(([, n]) => n > 0).map(([state, n]) => state + " " + n).join(", ");
+  $("message").replaceChildren(el("p", { id: "message-summary" }, summary),
+    table(["device", "state", "reason", "queued", "delivered"], m.recipients.map((r) => el("tr", { id: "target-" + r.deviceId },
+      el("td", {}, r.deviceId), el("td", { class: "state" }, r.state), el("td", {}, r.reason ?? ""),
+      el("td", {}, r.queuedAt ? when(r.queuedAt) : ""), el("td", {}, r.deliveredAt ? when(r.deliveredAt) : "")))));
+}
+
 async function refresh() {
   if (!sessionStorage.getItem(KEY)) return;
   const [nodes, apps, audit] = await Promise.all([call("GET", "/v1/nodes/all"), call("GET", "/v1/apps"), call("GET", "/v1/audit?limit=50")]);
@@ -103,6 +118,10 @@ $("login").onsubmit = (event) => {
   sessionStorage.setItem(KEY, $("key").value);
   $("key").value = "";
   refresh();
+};
+$("lookup").onsubmit = (event) => {
+  event.preventDefault();
+  lookUp($("message-id").value.trim());
 };
 $("logout").onclick = () => {
   sessionStorage.removeItem(KEY);

@@ -1,6 +1,6 @@
 // The operator dashboard in a real browser (headless Chromium, from the system): it signs in with
 // the operator key, shows the relays by region, drains one after a confirmation and shows it
-// drained, shows the apps, and refuses an app key.
+// drained, shows the apps, looks a message up by id, and refuses an app key.
 import { expect, test } from "bun:test";
 import type { Page } from "playwright-core";
 import { chromiumPath, launchChromium } from "../../browser/test/chromium.ts";
@@ -12,7 +12,7 @@ const textOf = (page: Page, selector: string, pattern: string) =>
   page.waitForFunction(([s, p]) => new RegExp(p!).test(document.querySelector(s!)?.textContent ?? ""), [selector, pattern], { timeout: 20_000 });
 
 test.skipIf(!chromiumPath)(
-  "an operator signs in, sees the relays and apps, and drains a relay after confirming",
+  "an operator signs in, sees the relays and apps, drains a relay after confirming and looks up a message",
   async () => {
     await using mesh = await startTestMesh();
     await mesh.addRelay({ nodeId: "relay-2" });
@@ -50,6 +50,13 @@ test.skipIf(!chromiumPath)(
     const after = (await mesh.api("GET", "/v1/nodes/all", undefined, mesh.operatorKey)).body.nodes as { id: string; draining: boolean }[];
     expect(after.find((n) => n.id === "relay-2")!.draining).toBe(true);
     expect(await page.textContent('button[data-node="relay-2"]')).toBe("Undrain");
+
+    await mesh.device("phone-1");
+    const { messageId } = (await mesh.send("phone-1", { hello: 1 })) as { messageId: string };
+    await page.fill("#message-id", messageId);
+    await page.click("#lookup button");
+    await textOf(page, "#message-summary", `app ${mesh.appId}.* 1 targets: pending 1`);
+    expect(await page.textContent("#target-phone-1 .state")).toBe("pending");
   },
   60_000,
 );
