@@ -340,7 +340,14 @@ export interface TrackingStore {
   appCounts(appId: string, from: number, to: number, now: number): Promise<AppCounts>;
 }
 
+/** A relay's minute: PUSH and TOPIC_PUSH frames sent, acks timed, and their delivery latency. */
+export type RelaySample = { nodeId: string; region: string; at: number; pushed: number; delivered: number; p50Ms: number | null; p99Ms: number | null };
+
 export interface RegistryStore {
+  /** Records a relay's sample (again for the same minute: replaced) and drops every sample older than `pruneBefore`. */
+  recordRelaySample(sample: RelaySample, pruneBefore: number): Promise<void>;
+  /** Every relay's samples from `since` on, oldest first. */
+  relaySamples(since: number): Promise<RelaySample[]>;
   /** Records a node; a restarting node keeps an operator's drain flag. */
   upsertNode(node: NodeRecord): Promise<void>;
   /** Records the node's connection count; answers its drain flag, or null for an unknown node. */

@@ -26,6 +26,7 @@ import {
   type MessageWrite,
   type NewMessage,
   type NodeRecord,
+  type RelaySample,
   type Scope,
   type Store,
   StoreConflict,
@@ -282,6 +283,14 @@ export class LibsqlStore implements Store {
   upsertNode(node: NodeRecord): Promise<void> {
     return registry.upsertNode(this.db, node);
   }
+  recordRelaySample(sample: RelaySample, pruneBefore: number): Promise<void> {
+    return registry.recordRelaySample(this.db, sample, pruneBefore);
+  }
+
+  relaySamples(since: number): Promise<RelaySample[]> {
+    return registry.listRelaySamples(this.db, since);
+  }
+
   reportNodeLoad(id: string, connections: number, now = Date.now()): Promise<{ draining: boolean } | null> {
     return registry.reportNodeLoad(this.db, id, connections, now);
   }

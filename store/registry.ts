@@ -1,7 +1,7 @@
 // The relay registry: where each node can be reached, its load, and the drain flag operators set.
-import { eq, sql } from "drizzle-orm";
-import type { NodeRecord } from "../core/store.ts";
-import { nodes } from "./schema.ts";
+import { asc, eq, gte, lt, sql } from "drizzle-orm";
+import type { NodeRecord, RelaySample } from "../core/store.ts";
+import { nodes, relaySamples } from "./schema.ts";
 import type { Db } from "./statement.ts";
 
 export async function upsertNode(db: Db, node: NodeRecord): Promise<void> {
@@ -40,4 +40,14 @@ export async function setNodeDraining(db: Db, id: string, draining: boolean, by:
 export async function listNodes(db: Db): Promise<NodeRecord[]> {
   const rows = await db.select().from(nodes);
   return rows.map(({ drainedBy: _by, ...r }) => ({ ...r, ips: JSON.parse(r.ips) as string[] }));
+}
+
+export async function recordRelaySample(db: Db, sample: RelaySample, pruneBefore: number): Promise<void> {
+  const { nodeId: _nodeId, at: _at, ...figures } = sample;
+  await db.insert(relaySamples).values(sample).onConflictDoUpdate({ target: [relaySamples.nodeId, relaySamples.at], set: figures });
+  await db.delete(relaySamples).where(lt(relaySamples.at, pruneBefore));
+}
+
+export async function listRelaySamples(db: Db, since: number): Promise<RelaySample[]> {
+  return db.select().from(relaySamples).where(gte(relaySamples.at, since)).orderBy(asc(relaySamples.at), asc(relaySamples.nodeId));
 }

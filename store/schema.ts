@@ -141,6 +141,22 @@ export const nodes = sqliteTable("nodes", {
     .default(sql`0`),
 });
 
+/** One row per relay per minute: what it pushed and had acknowledged, for the dashboard's charts; pruned after two hours. */
+export const relaySamples = sqliteTable(
+  "relay_samples",
+  {
+    nodeId: text().notNull(),
+    region: text().notNull(),
+    /** The start of the minute, ms since the epoch. */
+    at: integer().notNull(),
+    pushed: integer().notNull(),
+    delivered: integer().notNull(),
+    p50Ms: integer(),
+    p99Ms: integer(),
+  },
+  (t) => [primaryKey({ columns: [t.nodeId, t.at] }), index("relay_samples_at").on(t.at)],
+);
+
 /** Secrets of the mesh itself rather than of an app, made at first use (e.g. the dev operator key's seed). */
 export const meshSecrets = sqliteTable("mesh_secrets", {
   name: text().primaryKey(),

@@ -318,6 +318,21 @@ export function storeContract(name: string, open: OpenStore): void {
       expect(await store.reportNodeLoad(id, 0, 71)).toEqual({ draining: false });
     });
 
+    test("relay samples: one per node and minute, listed oldest first, pruned past a cutoff", async () => {
+      await using store = await open();
+      const nodeId = `n-${crypto.randomUUID()}`;
+      const mine = async (since: number) => (await store.relaySamples(since)).filter((s) => s.nodeId === nodeId);
+      const at = (minute: number) => 1_000_000_000_000 + minute * 60_000;
+      const sample = (minute: number, pushed: number) => ({ nodeId, region: "eu", at: at(minute), pushed, delivered: pushed - 1, p50Ms: 4, p99Ms: null });
+      await store.recordRelaySample(sample(2, 5), 0);
+      await store.recordRelaySample(sample(1, 3), 0);
+      await store.recordRelaySample(sample(2, 9), 0);
+      expect(await mine(0)).toEqual([sample(1, 3), sample(2, 9)]);
+      expect(await mine(at(2))).toEqual([sample(2, 9)]);
+      await store.recordRelaySample(sample(3, 1), at(2));
+      expect(await mine(0)).toEqual([sample(2, 9), sample(3, 1)]);
+    });
+
     storeEdgeCases(open);
   });
 }

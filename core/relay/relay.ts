@@ -13,6 +13,7 @@ import { ConnectRateLimiter, handshakeDelay } from "./admission.ts";
 import { EngineOutage } from "./engine-outage.ts";
 import { MarkQueue } from "./marks.ts";
 import { type RelayMetrics, noMetrics } from "./metrics.ts";
+import { RelaySampler, SAMPLE_MS } from "./sampler.ts";
 import { Session } from "./session.ts";
 import type { Connection, SessionHost } from "./session-host.ts";
 
@@ -41,6 +42,7 @@ export class Relay implements SessionHost<Session> {
   readonly engine: Engine;
   readonly log: Log;
   readonly metrics: RelayMetrics;
+  private readonly sampler: RelaySampler;
   readonly now: () => number;
   /** Every open connection, authenticated or not. */
   private readonly all = new Set<Session>();
@@ -65,7 +67,8 @@ export class Relay implements SessionHost<Session> {
     this.store = options.store;
     this.engine = options.engine;
     this.log = options.log ?? (() => {});
-    this.metrics = options.metrics ?? noMetrics;
+    this.sampler = new RelaySampler(options.metrics ?? noMetrics);
+    this.metrics = this.sampler;
     this.now = options.now ?? Date.now;
     this.rateLimiter = new ConnectRateLimiter(this.config.connectRatePerIp, this.config.connectBurstPerIp);
     this.marks = new MarkQueue(this.store, this.config.ackFlushMs, this.now, this.log);
@@ -95,6 +98,7 @@ export class Relay implements SessionHost<Session> {
     this.timers.push(
       setInterval(() => this.sweep(), SWEEP_MS),
       setInterval(() => void this.report(), this.config.nodeReportMs),
+      setInterval(() => void this.recordSample(), SAMPLE_MS),
     );
   }
 
@@ -289,6 +293,11 @@ export class Relay implements SessionHost<Session> {
   }
 
   /** Reports load, reads the drain flag an operator may have set, and refreshes alternatives. */
+  private async recordSample(): Promise<void> {
+    const node = { nodeId: this.config.nodeId, region: this.config.region };
+    await this.sampler.record(this.store, node, this.now()).catch((error) => this.log("relay_sample_failed", { error: String(error) }));
+  }
+
   private async report(): Promise<void> {
     try {
       const { ws, tcp } = this.connections;

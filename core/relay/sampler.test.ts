@@ -1,0 +1,19 @@
+import { expect, test } from "bun:test";
+import { noMetrics } from "./metrics.ts";
+import { RelaySampler, quantile } from "./sampler.ts";
+
+test("quantile takes the nearest rank, in whole milliseconds, and null for no values", () => {
+  expect(quantile([], 0.5)).toBeNull();
+  expect(quantile([7.4], 0.99)).toBe(7);
+  const hundred = Array.from({ length: 100 }, (_, i) => i + 1);
+  expect([quantile(hundred, 0.5), quantile(hundred, 0.99)]).toEqual([50, 99]);
+});
+
+test("a sample counts pushes and timed acks since the last one, stamped with its minute", () => {
+  const sampler = new RelaySampler(noMetrics);
+  for (const type of ["PUSH", "TOPIC_PUSH", "PUSH", "HEARTBEAT_ACK"] as const) sampler.frameOut(type, 10);
+  for (const ms of [30, 10, 20]) sampler.deliveryLatency(ms);
+  const node = { nodeId: "relay-1", region: "eu" };
+  expect(sampler.take(node, 120_500)).toEqual({ ...node, at: 120_000, pushed: 3, delivered: 3, p50Ms: 20, p99Ms: 30 });
+  expect(sampler.take(node, 180_000)).toEqual({ ...node, at: 180_000, pushed: 0, delivered: 0, p50Ms: null, p99Ms: null });
+});

@@ -1,0 +1,67 @@
+// A relay's minute-by-minute figures for the dashboard: it sits in front of the relay's metrics,
+// counts the pushes it sends and the acks it times, and writes one sample a minute to the store.
+import type { FrameName, WireErrorName } from "../protocol.ts";
+import type { RelaySample, Store } from "../store.ts";
+import type { RelayMetrics } from "./metrics.ts";
+
+export const SAMPLE_MS = 60_000;
+/** Samples are kept this long: the dashboard charts the last hour. */
+export const SAMPLE_KEEP_MS = 2 * 60 * 60_000;
+
+/** The q-quantile (0..1) of sorted values, nearest rank, in whole milliseconds. */
+export function quantile(sorted: number[], q: number): number | null {
+  if (sorted.length === 0) return null;
+  return Math.round(sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))]!);
+}
+
+export class RelaySampler implements RelayMetrics {
+  private pushed = 0;
+  private latencies: number[] = [];
+
+  constructor(private readonly inner: RelayMetrics) {}
+
+  frameIn(type: FrameName, bytes: number): void {
+    this.inner.frameIn(type, bytes);
+  }
+  frameOut(type: FrameName, bytes: number): void {
+    if (type === "PUSH" || type === "TOPIC_PUSH") this.pushed++;
+    this.inner.frameOut(type, bytes);
+  }
+  error(code: WireErrorName): void {
+    this.inner.error(code);
+  }
+  deliveryLatency(ms: number): void {
+    this.latencies.push(ms);
+    this.inner.deliveryLatency(ms);
+  }
+  heartbeatInterval(seconds: number): void {
+    this.inner.heartbeatInterval(seconds);
+  }
+  refused(reason: WireErrorName): void {
+    this.inner.refused(reason);
+  }
+  undeliverable(kind: "inbox" | "topic"): void {
+    this.inner.undeliverable(kind);
+  }
+
+  /** The figures since the last take, stamped with the minute that `now` falls in; the counts start again. */
+  take(node: { nodeId: string; region: string }, now: number): RelaySample {
+    const sorted = this.latencies.sort((a, b) => a - b);
+    const sample = {
+      ...node,
+      at: now - (now % SAMPLE_MS),
+      pushed: this.pushed,
+      delivered: sorted.length,
+      p50Ms: quantile(sorted, 0.5),
+      p99Ms: quantile(sorted, 0.99),
+    };
+    this.pushed = 0;
+    this.latencies = [];
+    return sample;
+  }
+
+  /** Takes a sample and records it, pruning old ones. */
+  async record(store: Store, node: { nodeId: string; region: string }, now: number): Promise<void> {
+    await store.recordRelaySample(this.take(node, now), now - SAMPLE_KEEP_MS);
+  }
+}
