@@ -13,6 +13,7 @@ import { cors } from "./cors.ts";
 import { deviceRoutes } from "./routes/devices.ts";
 import { homeRoutes } from "./routes/home.ts";
 import { messageLookupRoutes } from "./routes/message-lookup.ts";
+import { nodeSampleRoutes } from "./routes/node-samples.ts";
 import { messageRoutes } from "./routes/messages.ts";
 import { nodeRoutes } from "./routes/nodes.ts";
 import { preferenceRoutes } from "./routes/preferences.ts";
@@ -109,6 +110,7 @@ export function createEdgeApp(deps: EdgeDeps) {
   app.route("/", deviceRoutes(deps));
   app.route("/", messageRoutes(deps));
   app.route("/", messageLookupRoutes(deps));
+  app.route("/", nodeSampleRoutes(deps));
   app.route("/", nodeRoutes(deps));
   app.route("/", preferenceRoutes(deps));
   app.route("/", statsRoutes(deps));

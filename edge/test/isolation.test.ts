@@ -42,6 +42,7 @@ const CASES: Record<string, Case> = {
     expect((await w.a("GET", "/v1/app/cors")).body.origins).toEqual(["https://a.example"]);
   },
   "GET /v1/nodes/all": notForApps,
+  "GET /v1/nodes/samples": notForApps,
   "GET /v1/mesh/messages/{id}": notForApps,
   "POST /v1/nodes/{id}/drain": notForApps,
   "GET /v1/apps": notForApps,

@@ -33,6 +33,7 @@ function validRequests({ messageId, now, rotatable, revocable }: Fixtures): Reco
     "GET /v1/messages/{id}": { params: { id: messageId }, query: { limit: "5" } },
     "GET /v1/nodes": { query: { region: "local" } },
     "GET /v1/nodes/all": {},
+    "GET /v1/nodes/samples": { query: { minutes: "30" } },
     "GET /v1/mesh/messages/{id}": { params: { id: messageId }, query: { limit: "5" } },
     "POST /v1/nodes/{id}/drain": { params: { id: "relay-1" }, body: { draining: false } },
     "PUT /v1/devices/{id}/preferences": { params: { id: "d" }, body: preferences },
