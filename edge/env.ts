@@ -12,6 +12,10 @@ import type { EdgeMetrics } from "./metrics.ts";
 import type { EdgeEnv } from "./request-context.ts";
 import { validationHook } from "./validation.ts";
 
+/** The files /dashboard/assets/ serves: uPlot's ES module and style sheet. */
+export const DASHBOARD_ASSETS = { "uPlot.esm.js": "text/javascript", "uPlot.min.css": "text/css" } as const;
+export type DashboardAssetName = keyof typeof DASHBOARD_ASSETS;
+
 export type EdgeDeps = {
   store: Store;
   engine: Engine;
@@ -19,6 +23,8 @@ export type EdgeDeps = {
   log?: Log;
   /** The browser SDK as one ES module (built by the host's bundler); without it, /sdk/browser.js is 404. */
   browserSdk?: () => Promise<string>;
+  /** The chart library's browser files for /dashboard; without it, they are 404 and the dashboard has no charts. */
+  dashboardAsset?: (name: DashboardAssetName) => Promise<string>;
   /** Per-app request rates and message quotas; without one, neither is enforced. */
   limiter?: RateLimiter;
   /** A scheduler in this process, woken when a send makes something due soon. */

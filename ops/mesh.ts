@@ -8,6 +8,7 @@ import type { Relay } from "../core/relay/relay.ts";
 import { Scheduler } from "../core/schedule.ts";
 import type { Store } from "../core/store.ts";
 import { browserBundle } from "../browser/build.ts";
+import { dashboardAsset } from "./dashboard-assets.ts";
 import { createEdgeApp } from "../edge/app.ts";
 import { openStore } from "../store/open.ts";
 import { type RelayNode, readTls, startRelayNode } from "../relay/relay-node.ts";
@@ -53,7 +54,7 @@ export async function startMesh(config: Config, log: Log): Promise<Mesh> {
   scheduler.start();
   const operatorKey = config.operatorKeys[0] ?? (await devOperatorKey(store));
   const edgeConfig = { ...config, operatorKeys: config.operatorKeys.length > 0 ? config.operatorKeys : [operatorKey] };
-  const app = createEdgeApp({ store, engine, config: edgeConfig, log, limiter, scheduler, metrics, browserSdk: browserBundle });
+  const app = createEdgeApp({ store, engine, config: edgeConfig, log, limiter, scheduler, metrics, browserSdk: browserBundle, dashboardAsset });
   const tls = await readTls(config);
   let edgeServer: ReturnType<typeof serveEdge>;
   try {

@@ -5,6 +5,7 @@ import type { Config } from "../core/config.ts";
 import type { Log } from "../core/log.ts";
 import { Scheduler } from "../core/schedule.ts";
 import { browserBundle } from "../browser/build.ts";
+import { dashboardAsset } from "./dashboard-assets.ts";
 import { createEdgeApp } from "../edge/app.ts";
 import { openStore } from "../store/open.ts";
 import { openEngine } from "../engines/open.ts";
@@ -76,7 +77,7 @@ export async function runEdgeProcess(config: Config, log: Log): Promise<void> {
   const watched = metrics.watchEngine(engine.engine);
   const scheduler = new Scheduler({ store, engine: watched, config, log });
   scheduler.start();
-  const app = createEdgeApp({ store, engine: watched, config, log, limiter: engine.limiter, scheduler, metrics, browserSdk: browserBundle });
+  const app = createEdgeApp({ store, engine: watched, config, log, limiter: engine.limiter, scheduler, metrics, browserSdk: browserBundle, dashboardAsset });
   const tls = await readTls(config);
   let server: ReturnType<typeof serveEdge>;
   try {

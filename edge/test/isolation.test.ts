@@ -34,6 +34,7 @@ const CASES: Record<string, Case> = {
   "GET /sdk/browser.js": noAppData,
   "GET /demo": noAppData,
   "GET /dashboard": noAppData,
+  "GET /dashboard/assets/{name}": noAppData,
   "GET /v1/app/cors": async (w) => {
     expect((await w.b("GET", "/v1/app/cors")).body.origins).toEqual([]);
   },

@@ -60,6 +60,7 @@ function validRequests({ messageId, now, rotatable, revocable }: Fixtures): Reco
     "GET /sdk/browser.js": {},
     "GET /demo": {},
     "GET /dashboard": {},
+    "GET /dashboard/assets/{name}": { params: { name: "uPlot.min.css" } },
     "POST /v1/apps": { body: { name: "another app" } },
   };
 }
