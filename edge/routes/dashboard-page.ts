@@ -4,15 +4,17 @@
 // few seconds. Drain and undrain ask for a confirmation first; a message id is looked up in any app.
 export const DASHBOARD_PAGE = `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>pushmesh dashboard</title>
+<link rel="stylesheet" href="/dashboard/assets/uPlot.min.css">
 <style>body{font:14px system-ui,sans-serif;margin:1.5rem;max-width:72rem}table{border-collapse:collapse;margin:.5rem 0 1.5rem}
 th,td{border-bottom:1px solid #ddd;padding:.25rem .6rem;text-align:left}td.n{text-align:right;font-variant-numeric:tabular-nums}
-tr.draining{color:#a60}tr.stale{color:#999}#status{color:#555}.empty{color:#777;font-style:italic}input{width:24rem}</style></head>
+tr.draining{color:#a60}tr.stale{color:#999}#status{color:#555}.empty{color:#777;font-style:italic}#charts{display:grid;grid-template-columns:1fr 1fr;gap:1rem}input{width:24rem}</style></head>
 <body>
 <h1>pushmesh dashboard</h1>
 <form id="login"><label>Operator key <input id="key" type="password" autocomplete="off" required></label> <button>Sign in</button></form>
 <p><button id="logout" hidden>Sign out</button> <span id="status">signed out</span></p>
 <main id="main" hidden>
 <h2>Relays</h2><div id="nodes"></div>
+<h2>The last hour</h2><div id="charts"></div>
 <h2>Message lookup</h2>
 <form id="lookup"><label>Message id <input id="message-id" autocomplete="off" required></label> <button>Look up</button></form>
 <div id="message"></div>
@@ -85,6 +87,43 @@ function showAudit(res) {
     : el("p", { class: "empty" }, "no entries yet"));
 }
 
+// uPlot draws the charts; without it (an edge that does not serve it) the page still works.
+const uPlot = await import("/dashboard/assets/uPlot.esm.js").then((m) => m.default, () => null);
+const COLOURS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#17becf"];
+let charts = [];
+
+/** One chart: a line per series (relay or region) of one figure per minute, on shared minutes. */
+function chart(title, series, figure, unit) {
+  const minutes = [...new Set(series.flatMap((s) => s.samples.map((p) => p.at)))].sort((a, b) => a - b);
+  const lines = series.map((s) => {
+    const byMinute = new Map(s.samples.map((p) => [p.at, p[figure]]));
+    return minutes.map((at) => byMinute.get(at) ?? null);
+  });
+  const box = el("div", { class: "chart", "data-chart": title });
+  const options = {
+    title, width: 520, height: 220,
+    series: [{}, ...series.map((s, i) => ({ label: s.nodeId ?? s.region, stroke: COLOURS[i % COLOURS.length], spanGaps: true }))],
+    axes: [{}, { label: unit }],
+  };
+  charts.push(new uPlot(options, [minutes.map((at) => at / 1000), ...lines], box));
+  return box;
+}
+
+async function showCharts() {
+  if (!uPlot) return $("charts").replaceChildren(el("p", { class: "empty" }, "charts unavailable: this edge does not serve the chart library"));
+  const res = await call("GET", "/v1/nodes/samples?minutes=60");
+  if (res.status !== 200) return;
+  for (const c of charts) c.destroy();
+  charts = [];
+  const { relays, regions } = res.body;
+  if (relays.length === 0) return $("charts").replaceChildren(el("p", { class: "empty" }, "no samples yet: each relay records one a minute"));
+  $("charts").replaceChildren(
+    chart("pushes per minute, by relay", relays, "pushed", "pushes"), chart("acks per minute, by relay", relays, "delivered", "acks"),
+    chart("delivery p50 (ms), by relay", relays, "p50Ms", "ms"), chart("delivery p99 (ms), by relay", relays, "p99Ms", "ms"),
+    chart("pushes per minute, by region", regions, "pushed", "pushes"), chart("acks per minute, by region", regions, "delivered", "acks"),
+    chart("delivery p50 (ms), by region", regions, "p50Ms", "ms"), chart("delivery p99 (ms), by region", regions, "p99Ms", "ms"));
+}
+
 async function lookUp(id) {
   const res = await call("GET", "/v1/mesh/messages/" + encodeURIComponent(id) + "?limit=200");
   if (res.status !== 200) return $("message").replaceChildren(el("p", { class: "empty" }, res.body?.error?.message ?? "lookup failed: " + res.status));
@@ -108,6 +147,7 @@ async function refresh() {
   showNodes(nodes.body.nodes);
   if (apps.status === 200) showApps(apps.body.apps);
   showAudit(audit);
+  await showCharts();
   $("main").hidden = false;
   $("logout").hidden = false;
   $("status").textContent = "updated " + when(Date.now());

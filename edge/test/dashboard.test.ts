@@ -1,6 +1,7 @@
 // The operator dashboard in a real browser (headless Chromium, from the system): it signs in with
 // the operator key, shows the relays by region, drains one after a confirmation and shows it
-// drained, shows the apps, looks a message up by id, and refuses an app key.
+// drained, charts the relays' minute samples with uPlot, shows the apps, looks a message up by
+// id, and refuses an app key.
 import { expect, test } from "bun:test";
 import type { Page } from "playwright-core";
 import { chromiumPath, launchChromium } from "../../browser/test/chromium.ts";
@@ -25,6 +26,10 @@ test.skipIf(!chromiumPath)(
       void (dialogs.length === 1 ? dialog.dismiss() : dialog.accept());
     });
 
+    const minute = Date.now() - (Date.now() % 60_000);
+    for (const [nodeId, pushed] of [["relay-1", 5], ["relay-2", 7]] as const) {
+      await mesh.store.recordRelaySample({ nodeId, region: "local", at: minute - 60_000, pushed, delivered: pushed, p50Ms: 3, p99Ms: 9 }, 0);
+    }
     await page.goto(`${mesh.edge}/dashboard`);
     await page.fill("#key", mesh.apiKey);
     await page.click("#login button");
@@ -38,6 +43,12 @@ test.skipIf(!chromiumPath)(
     for (const node of nodes) expect(await page.textContent(`#node-${node.id}`)).toContain(node.id);
     expect(await page.textContent("#nodes h3")).toContain(nodes[0]!.region);
     await textOf(page, "#apps", mesh.appId);
+    // uPlot drew the last hour: four figures by relay and four by region, each a canvas with its legend.
+    await page.waitForFunction(() => document.querySelectorAll("#charts canvas").length === 8, undefined, { timeout: 20_000 });
+    const titles = await page.$$eval("#charts .u-title", (all) => all.map((t) => t.textContent));
+    expect(titles).toContain("pushes per minute, by relay");
+    expect(titles).toContain("delivery p99 (ms), by region");
+    expect(await page.textContent('[data-chart="pushes per minute, by relay"] .u-legend')).toContain("relay-2");
 
     await page.click('button[data-node="relay-2"]');
     const declined = (await mesh.api("GET", "/v1/nodes/all", undefined, mesh.operatorKey)).body.nodes as { id: string; draining: boolean }[];
