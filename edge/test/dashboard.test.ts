@@ -62,6 +62,11 @@ test.skipIf(!chromiumPath)(
     expect(after.find((n) => n.id === "relay-2")!.draining).toBe(true);
     expect(await page.textContent('button[data-node="relay-2"]')).toBe("Undrain");
 
+    // The drain is in the audit log on the next refresh; an edge without the log shows an empty state.
+    await textOf(page, "#audit", "node\\.drained.*relay-2");
+    await page.route("**/v1/audit?*", (route) => route.fulfill({ status: 404, contentType: "application/json", body: '{"error":{"code":"NOT_FOUND","message":"no route"}}' }));
+    await textOf(page, "#audit", "keeps no audit log");
+
     await mesh.device("phone-1");
     const { messageId } = (await mesh.send("phone-1", { hello: 1 })) as { messageId: string };
     await page.fill("#message-id", messageId);
