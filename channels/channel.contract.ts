@@ -2,7 +2,7 @@
 // provider: the receiver checks the request against the provider's published format, verifies
 // its signature or encryption with an independent library, and hands back what it decoded.
 import { describe, expect, test } from "bun:test";
-import type { ChannelAdapter, ChannelEndpoint, ChannelMessage } from "../core/channels.ts";
+import type { ChannelAdapter, ChannelEndpoint, ChannelMessage, ChannelOutcome } from "../core/channels.ts";
 
 /** What the receiver decoded from one accepted request. */
 export type ReceivedNotification = {
@@ -22,8 +22,8 @@ export type ChannelHarness<E extends ChannelEndpoint = ChannelEndpoint> = {
   endpoint: E;
   /** An endpoint the receiver answers as its provider answers a dead one. */
   goneEndpoint: E;
-  /** An endpoint whose receiver is not listening: a provider that is down. */
-  downEndpoint: E;
+  /** Sends the sample message where no provider is listening (a closed port): a provider that is down. */
+  sendWhileDown(message: ChannelMessage): Promise<ChannelOutcome>;
   failNext(fault: ReceiverFault): void;
   received(): ReceivedNotification[];
   /** False where the provider has no Retry-After (SMTP). */
@@ -91,7 +91,7 @@ export function channelContract<E extends ChannelEndpoint>(name: string, open: (
       await using h = await open();
       h.failNext({ kind: "unavailable" });
       expect((await h.adapter.send(h.endpoint, sampleMessage())).kind).toBe("retry");
-      expect((await h.adapter.send(h.downEndpoint, sampleMessage())).kind).toBe("retry");
+      expect((await h.sendWhileDown(sampleMessage())).kind).toBe("retry");
     });
 
     test("a provider that never answers is a retry within the adapter's timeout, not a hang", async () => {
