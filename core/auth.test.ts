@@ -1,7 +1,8 @@
 import { expect, test } from "bun:test";
-import { hashApiKey, newApiKey, newSecret, peekTokenApp, signDeviceToken, verifyDeviceToken } from "./auth.ts";
+import { base64url } from "./ids.ts";
+import { hashApiKey, isRevoked, newApiKey, newSecret, peekTokenApp, signDeviceToken, verifyDeviceToken } from "./auth.ts";
 
-const claims = { appId: "app_1", deviceId: "phone", expiresAt: Date.now() + 60_000 };
+const claims = { appId: "app_1", deviceId: "phone", expiresAt: Date.now() + 60_000, issuedAt: Date.now() };
 
 test("a signed token verifies and names its app", async () => {
   const secret = newSecret();
@@ -22,6 +23,20 @@ test("another app's secret, a changed claim, or a past expiry fail with their re
   for (const junk of ["", ".", "a.b.c", "%%%.%%%", "eyJ9.x"]) {
     expect((await verifyDeviceToken(secret, junk)).ok).toBe(false);
   }
+});
+
+test("a token carries when it was issued; one from before issue times existed reads as issued at 0, so a revocation covers it", async () => {
+  const secret = newSecret();
+  const check = await verifyDeviceToken(secret, await signDeviceToken(secret, { ...claims, issuedAt: 1234 }));
+  expect(check.ok && check.claims.issuedAt).toBe(1234);
+  const body = base64url(new TextEncoder().encode(JSON.stringify({ a: "app_1", d: "phone", e: claims.expiresAt })));
+  const sig = new Uint8Array(await crypto.subtle.sign("HMAC", await crypto.subtle.importKey("raw", new TextEncoder().encode(secret), { name: "HMAC", hash: "SHA-256" }, false, ["sign"]), new TextEncoder().encode(body)));
+  const legacy = await verifyDeviceToken(secret, `${body}.${base64url(sig)}`);
+  expect(legacy.ok && legacy.claims.issuedAt).toBe(0);
+  expect(isRevoked(0, 5)).toBe(true);
+  expect(isRevoked(5, 5)).toBe(true);
+  expect(isRevoked(6, 5)).toBe(false);
+  expect(isRevoked(0, null)).toBe(false);
 });
 
 test("API keys are random and hash to stable hex", async () => {

@@ -2,11 +2,15 @@
 // app, device and expiry; the relay checks them without a store round trip beyond the app's secret.
 import { base64url, fromBase64url, randomBytes, sha256Hex } from "./ids.ts";
 
-export type TokenClaims = { appId: string; deviceId: string; expiresAt: number };
+/** `issuedAt` lets a revocation refuse every token issued up to it; tokens from before it was added read as issued at 0. */
+export type TokenClaims = { appId: string; deviceId: string; expiresAt: number; issuedAt: number };
 
 export type TokenCheck =
   | { ok: true; claims: TokenClaims }
   | { ok: false; reason: "TOKEN_INVALID" | "TOKEN_EXPIRED" };
+
+/** Whether a device's tokens revoked at `revokedAt` (null: never) include one issued at `issuedAt`. */
+export const isRevoked = (issuedAt: number, revokedAt: number | null): boolean => revokedAt !== null && issuedAt <= revokedAt;
 
 const encoder = new TextEncoder();
 
@@ -41,8 +45,10 @@ export function newSecret(): string {
   return base64url(randomBytes(32));
 }
 
-export async function signDeviceToken(secret: string, claims: TokenClaims): Promise<string> {
-  const body = base64url(encoder.encode(JSON.stringify({ a: claims.appId, d: claims.deviceId, e: claims.expiresAt })));
+/** `issuedAt` defaults to now. */
+export async function signDeviceToken(secret: string, claims: Omit<TokenClaims, "issuedAt"> & { issuedAt?: number }): Promise<string> {
+  const issuedAt = claims.issuedAt ?? Date.now();
+  const body = base64url(encoder.encode(JSON.stringify({ a: claims.appId, d: claims.deviceId, e: claims.expiresAt, i: issuedAt })));
   return `${body}.${base64url(await hmac(secret, body))}`;
 }
 
@@ -56,9 +62,9 @@ function parseBody(body: string): TokenClaims | null {
   try {
     const raw: unknown = JSON.parse(new TextDecoder().decode(fromBase64url(body)));
     if (typeof raw !== "object" || raw === null) return null;
-    const { a, d, e } = raw as Record<string, unknown>;
-    if (typeof a !== "string" || typeof d !== "string" || typeof e !== "number") return null;
-    return { appId: a, deviceId: d, expiresAt: e };
+    const { a, d, e, i } = raw as Record<string, unknown>;
+    if (typeof a !== "string" || typeof d !== "string" || typeof e !== "number" || (i !== undefined && typeof i !== "number")) return null;
+    return { appId: a, deviceId: d, expiresAt: e, issuedAt: i ?? 0 };
   } catch {
     // Any decoding failure means the token is not one we issued.
     return null;

@@ -15,7 +15,9 @@ export type KickSignal = { kind: "kick"; appId: string; deviceId: string; sessio
 export type SubscriptionSignal = { kind: "subscription"; appId: string; deviceId: string; topic: string; startOffset: number | null };
 /** Tells the node holding a device that the device was erased: its session ends (DEVICE_UNKNOWN). */
 export type ErasedSignal = { kind: "erased"; appId: string; deviceId: string };
-export type Signal = DeliverSignal | KickSignal | SubscriptionSignal | ErasedSignal;
+/** Tells the node holding a device that its tokens issued up to `revokedAt` were revoked: a session opened with one ends (TOKEN_REVOKED). */
+export type RevokedSignal = { kind: "revoked"; appId: string; deviceId: string; revokedAt: number };
+export type Signal = DeliverSignal | KickSignal | SubscriptionSignal | ErasedSignal | RevokedSignal;
 
 /** A topic message for every node: each fans it out to its own subscribed connections. */
 export type TopicSignal = {

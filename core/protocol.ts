@@ -50,6 +50,7 @@ export const WireError = {
   TOKEN_INVALID: { code: 4010, reason: "the device token is malformed, forged or for another device" },
   TOKEN_EXPIRED: { code: 4011, reason: "the device token is past its expiry" },
   DEVICE_UNKNOWN: { code: 4012, reason: "the token is valid but the device no longer exists" },
+  TOKEN_REVOKED: { code: 4013, reason: "the device's tokens issued up to a revocation no longer open sessions" },
   ACK_OUT_OF_RANGE: { code: 4020, reason: "an ACK names a sequence this connection never pushed" },
   TOPIC_INVALID: { code: 4021, reason: "a topic name is empty, too long or has characters outside [A-Za-z0-9._:-]" },
   TOO_MANY_TOPICS: { code: 4022, reason: "the connection is subscribed to as many topics as the server allows" },

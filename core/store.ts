@@ -20,6 +20,8 @@ export type DeviceRecord = {
   epoch: number;
   lastSeq: number;
   ackedSeq: number;
+  /** Tokens issued at or before this time are refused (TOKEN_REVOKED); null: none revoked. */
+  tokensRevokedAt: number | null;
 };
 
 /** One device, as a many-device read names it. */
@@ -190,7 +192,7 @@ export type NewAuditEntry = {
   actor: AuditActor;
   /** The app the action belongs to; null for a fleet action. */
   appId: string | null;
-  /** e.g. key.created, key.rotated, key.revoked, node.drained, node.undrained, app.created, device.erased, user.erased */
+  /** e.g. key.created, key.rotated, key.revoked, node.drained, node.undrained, app.created, device.erased, user.erased, device.tokens_revoked */
   action: string;
   target: string;
   details: Record<string, unknown>;
@@ -257,6 +259,8 @@ export interface DeviceStore {
   /** Throws DEVICE_NOT_FOUND naming every id that is not a device of the app. */
   requireDevices(appId: string, deviceIds: string[]): Promise<void>;
   devicesOfUser(appId: string, userId: string): Promise<string[]>;
+  /** Refuses the device's tokens issued at or before `at`; false when there is no such device. */
+  revokeDeviceTokens(appId: string, deviceId: string, at: number): Promise<boolean>;
   /** Removes the devices and every row that names them, and the messages only they were sent, in one transaction. */
   eraseDevices(appId: string, deviceIds: string[]): Promise<ErasedCounts>;
   latestSeq(appId: string, deviceId: string): Promise<number | null>;

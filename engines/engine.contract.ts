@@ -24,6 +24,7 @@ const deliver = (seq: number, deviceId = "d"): Signal => ({
   message: { seq, messageId: "m", priority: 1, data: encodeData({ seq }), collapseKey: null, createdAt: 1, expiresAt: null },
 });
 const kick: Signal = { kind: "kick", appId: "app", deviceId: "d", sessionId: "s" };
+const revoked: Signal = { kind: "revoked", appId: "app", deviceId: "d", revokedAt: 1_767_225_600_123 };
 const subscription: Signal = { kind: "subscription", appId: "app", deviceId: "d", topic: "news", startOffset: null };
 const topicSignal = (offset: number): TopicSignal => ({
   appId: "app",
@@ -56,16 +57,16 @@ export function engineContract(name: string, open: () => Promise<EngineSetup>): 
       const stop = await node.subscribe("n1", (s) => got.push(s));
       await node.subscribe("n2", (s) => other.push(s));
       await edge.publish("n1", [deliver(1), deliver(2)]);
-      await edge.publish("n1", [kick, subscription]);
-      await eventually(() => got.length === 4, "four signals on n1");
-      expect(got).toEqual([deliver(1), deliver(2), kick, subscription]);
+      await edge.publish("n1", [kick, subscription, revoked]);
+      await eventually(() => got.length === 5, "five signals on n1");
+      expect(got).toEqual([deliver(1), deliver(2), kick, subscription, revoked]);
       await stop();
       await edge.publish("n1", [deliver(3)]);
       // n2's marker was published after n1's signal, so once it is in, n1's would be too.
       await edge.publish("n2", [deliver(9)]);
       await eventually(() => other.length === 1, "the marker on n2");
       expect(other).toEqual([deliver(9)]);
-      expect(got).toHaveLength(4);
+      expect(got).toHaveLength(5);
     });
 
     test("a deliver signal carries the whole message; one message to many devices arrives for each", async () => {

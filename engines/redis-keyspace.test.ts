@@ -35,6 +35,8 @@ describe("signal batches", () => {
       { kind: "kick", appId: "app", deviceId: "d", sessionId: "s_1" },
       { kind: "subscription", appId: "app", deviceId: "d", topic: "news", startOffset: 12 },
       { kind: "subscription", appId: "app", deviceId: "d", topic: "news", startOffset: null },
+      { kind: "erased", appId: "app", deviceId: "d" },
+      { kind: "revoked", appId: "app", deviceId: "d", revokedAt: 1_767_225_600_123 },
     ];
     expect(decodeSignals(encodeSignals(signals))).toEqual(signals);
   });

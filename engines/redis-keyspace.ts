@@ -107,19 +107,21 @@ const DELIVER = 0;
 const KICK = 1;
 const SUBSCRIPTION = 2;
 const ERASED = 3;
+const REVOKED = 4;
 
 type MessageFields = Omit<SignalledMessage, "seq">;
 /** [messageId, priority, createdAt, expiresAt, collapseKey, data as base64] */
 type WireMessage = [string, PriorityCode, number, number | null, string | null, string];
 /**
  * [DELIVER, appId, deviceId, seq, index into the batch's messages], [KICK, appId, deviceId, sessionId]
- * [SUBSCRIPTION, appId, deviceId, topic, startOffset or null] or [ERASED, appId, deviceId]
+ * [SUBSCRIPTION, appId, deviceId, topic, startOffset or null], [ERASED, appId, deviceId] or [REVOKED, appId, deviceId, revokedAt]
  */
 type WireSignal =
   | [typeof DELIVER, string, string, number, number]
   | [typeof KICK, string, string, string]
   | [typeof SUBSCRIPTION, string, string, string, number | null]
-  | [typeof ERASED, string, string];
+  | [typeof ERASED, string, string]
+  | [typeof REVOKED, string, string, number];
 
 /**
  * A node's batch: `[2, messages, signals]`. A send to many devices on one node carries its data
@@ -133,6 +135,7 @@ export function encodeSignals(signals: Signal[]): string {
   const wire: WireSignal[] = signals.map((signal) => {
     if (signal.kind === "kick") return [KICK, signal.appId, signal.deviceId, signal.sessionId];
     if (signal.kind === "erased") return [ERASED, signal.appId, signal.deviceId];
+    if (signal.kind === "revoked") return [REVOKED, signal.appId, signal.deviceId, signal.revokedAt];
     if (signal.kind === "subscription") return [SUBSCRIPTION, signal.appId, signal.deviceId, signal.topic, signal.startOffset];
     const m = signal.message;
     let seen = byId.get(m.messageId);
@@ -167,6 +170,7 @@ export function decodeSignals(text: string): Signal[] {
       return { kind: "deliver", appId: s[1], deviceId: s[2], message: { ...message, seq: s[3] } };
     }
     if (s[0] === ERASED && s.length === 3 && isText(s[1]) && isText(s[2])) return { kind: "erased", appId: s[1], deviceId: s[2] };
+    if (s[0] === REVOKED && s.length === 4 && isText(s[1]) && isText(s[2]) && isCount(s[3])) return { kind: "revoked", appId: s[1], deviceId: s[2], revokedAt: s[3] };
     if (s[0] === SUBSCRIPTION && s.length === 5 && isText(s[1]) && isText(s[2]) && isText(s[3]) && (s[4] === null || isCount(s[4]))) {
       return { kind: "subscription", appId: s[1], deviceId: s[2], topic: s[3], startOffset: s[4] };
     }

@@ -32,6 +32,16 @@ export async function upsertDevice(
   return { device, created };
 }
 
+/** Refuses the device's tokens issued up to `at`; false when the device does not exist. */
+export async function revokeDeviceTokens(db: Db, appId: string, deviceId: string, at: number): Promise<boolean> {
+  const updated = await db
+    .update(devices)
+    .set({ tokensRevokedAt: at })
+    .where(and(eq(devices.appId, appId), eq(devices.id, deviceId)))
+    .returning({ id: devices.id });
+  return updated.length > 0;
+}
+
 /** Many devices in statements of 500 rows; existing ones are left as they are. */
 export async function registerDevices(db: Db, appId: string, deviceIds: string[], now: number): Promise<number> {
   let created = 0;

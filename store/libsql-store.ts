@@ -43,7 +43,7 @@ import * as deferred from "./deferred.ts";
 import { eraseDevices } from "./erase.ts";
 import { markDelivered, markExpired, markFailed, markTopicDelivered } from "./delivery-marks.ts";
 import { DeviceReads } from "./device-reads.ts";
-import { deviceNotFound, devicesOfUser, registerDevices, unknownDevices, upsertDevice } from "./devices.ts";
+import { deviceNotFound, devicesOfUser, registerDevices, revokeDeviceTokens, unknownDevices, upsertDevice } from "./devices.ts";
 import { GroupCommit, isGroupWriter, type RunBatch } from "./group-commit.ts";
 import { findIdempotencyKey, isUniqueViolation, pruneIdempotencyKeys } from "./idempotency.ts";
 import { groupStatements } from "./message-writes.ts";
@@ -148,6 +148,9 @@ export class LibsqlStore implements Store {
   }
   devicesOfUser(appId: string, userId: string): Promise<string[]> {
     return devicesOfUser(this.db, appId, userId);
+  }
+  revokeDeviceTokens(appId: string, deviceId: string, at: number): Promise<boolean> {
+    return revokeDeviceTokens(this.db, appId, deviceId, at);
   }
   eraseDevices(appId: string, deviceIds: string[]): Promise<ErasedCounts> {
     return eraseDevices(this.db, appId, deviceIds);

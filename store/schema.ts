@@ -65,6 +65,8 @@ export const devices = sqliteTable(
     lastSeq: integer().notNull().default(0),
     /** Highest sequence the device acknowledged. */
     ackedSeq: integer().notNull().default(0),
+    /** Tokens issued at or before this time (ms) no longer open sessions; null: none revoked. */
+    tokensRevokedAt: integer(),
     createdAt: integer().notNull(),
   },
   (t) => [primaryKey({ columns: [t.appId, t.id] }), index("devices_user").on(t.appId, t.userId)],

@@ -296,6 +296,19 @@ export function storeContract(name: string, open: OpenStore): void {
       expect(await store.getDevice(appId, "missing")).toBeNull();
     });
 
+    test("a token revocation is kept on the device, per app, and touches nothing else of it", async () => {
+      await using store = await open();
+      const { appId } = await store.createApp("revocation");
+      const { appId: otherApp } = await store.createApp("other");
+      const { device } = await store.upsertDevice(appId, { deviceId: "d", userId: "u" });
+      await store.upsertDevice(otherApp, { deviceId: "d" });
+      expect(device.tokensRevokedAt).toBeNull();
+      expect(await store.revokeDeviceTokens(appId, "d", 1_000)).toBe(true);
+      expect(await store.revokeDeviceTokens(appId, "missing", 1_000)).toBe(false);
+      expect(await store.getDevice(appId, "d")).toEqual({ ...device, tokensRevokedAt: 1_000 });
+      expect((await store.getDevice(otherApp, "d"))?.tokensRevokedAt).toBeNull();
+    });
+
     test("the node registry records, reports load and drains", async () => {
       await using store = await open();
       // A store may be shared between tests: this test's node has a name of its own.

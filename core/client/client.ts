@@ -36,6 +36,7 @@ export {
 const FATAL = new Set<number>([
   WireError.TOKEN_INVALID.code,
   WireError.TOKEN_EXPIRED.code,
+  WireError.TOKEN_REVOKED.code,
   WireError.DEVICE_UNKNOWN.code,
   WireError.UNSUPPORTED_VERSION.code,
 ]);

@@ -1,10 +1,10 @@
 // What a HELLO must prove before the relay opens a session: the protocol version, a token this
-// mesh signed for this device and not past its expiry, and a device that exists.
-import { peekTokenApp, verifyDeviceToken } from "../auth.ts";
+// mesh signed for this device, not past its expiry nor revoked, and a device that exists.
+import { isRevoked, peekTokenApp, verifyDeviceToken } from "../auth.ts";
 import { FrameError, type HelloFrame, PROTOCOL_VERSION, WireError } from "../protocol.ts";
 import type { DeviceRecord, Store } from "../store.ts";
 
-export type CheckedHello = { appId: string; device: DeviceRecord; tokenExpiresAt: number };
+export type CheckedHello = { appId: string; device: DeviceRecord; tokenExpiresAt: number; tokenIssuedAt: number };
 
 export async function checkHello(store: Store, frame: HelloFrame, now: number): Promise<CheckedHello> {
   if (frame.version !== PROTOCOL_VERSION) {
@@ -20,5 +20,6 @@ export async function checkHello(store: Store, frame: HelloFrame, now: number): 
   // whose write this node's replica has not pulled yet: catch up once before refusing.
   const device = (await store.getDevice(appId, frame.deviceId)) ?? ((await store.freshen()) ? await store.getDevice(appId, frame.deviceId) : null);
   if (!device) throw new FrameError("DEVICE_UNKNOWN", "device not found");
-  return { appId, device, tokenExpiresAt: check.claims.expiresAt };
+  if (isRevoked(check.claims.issuedAt, device.tokensRevokedAt)) throw new FrameError("TOKEN_REVOKED", WireError.TOKEN_REVOKED.reason);
+  return { appId, device, tokenExpiresAt: check.claims.expiresAt, tokenIssuedAt: check.claims.issuedAt };
 }

@@ -2,6 +2,7 @@
 // heartbeat and stall deadlines, admission (capacity, rate, drain), its entry in the node registry
 // and the store polls that stand in for signals while the engine is away (engine-outage.ts).
 // Runtime-free; relay/ wires in sockets and the metrics backend.
+import { isRevoked } from "../auth.ts";
 import { encodeTopicPushFrame } from "../codec.ts";
 import type { Config } from "../config.ts";
 import { deviceKey, type Engine, type Signal, type TopicSignal } from "../engine.ts";
@@ -236,6 +237,9 @@ export class Relay implements SessionHost<Session> {
     if (signal.kind === "deliver") session.offer(signal.message);
     else if (signal.kind === "subscription") session.topics.follow(signal.topic, signal.startOffset);
     else if (signal.kind === "erased") session.closeWith("DEVICE_UNKNOWN", undefined, "the device was erased");
+    else if (signal.kind === "revoked") {
+      if (isRevoked(session.tokenIssuedAt, signal.revokedAt)) session.closeWith("TOKEN_REVOKED");
+    }
     else if (signal.sessionId === session.id) session.closeWith("SESSION_REPLACED");
   }
 

@@ -66,8 +66,9 @@ export class Session extends InOrderFrames implements TopicOwner {
   private inflight: Inflight | null = null;
   /** Above `pushedSeq` after a FETCH rewound it: the highest sequence this connection ever pushed. */
   private pushedBeforeRewind = 0;
-  /** When the device's token expires: the relay's sweep ends the session then (TOKEN_EXPIRED). */
+  /** The token's expiry (the relay's sweep ends the session then, TOKEN_EXPIRED) and issue time (a revocation up to it ends it). */
   tokenExpiresAt = Infinity;
+  tokenIssuedAt = 0;
 
   constructor(
     readonly conn: Connection,
@@ -133,8 +134,9 @@ export class Session extends InOrderFrames implements TopicOwner {
   private async hello(frame: HelloFrame): Promise<void> {
     this.state = "auth";
     const { store } = this.relay;
-    const { appId, device, tokenExpiresAt } = await checkHello(store, frame, this.relay.now());
+    const { appId, device, tokenExpiresAt, tokenIssuedAt } = await checkHello(store, frame, this.relay.now());
     this.tokenExpiresAt = tokenExpiresAt;
+    this.tokenIssuedAt = tokenIssuedAt;
     // Past soft capacity the answer comes later, so probing devices prefer a less loaded node.
     const delay = this.relay.handshakeDelayMs();
     if (delay > 0) await new Promise((resolve) => setTimeout(resolve, delay));

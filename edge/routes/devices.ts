@@ -27,8 +27,10 @@ export function deviceRoutes(deps: EdgeDeps) {
     const { device, created } = await deps.store.upsertDevice(appId, { ...input, deviceId });
     const secret = await deps.store.appSecret(appId);
     if (!secret) throw new PushmeshError("INTERNAL", "app has no signing secret");
-    const expiresAt = Date.now() + deps.config.tokenTtlSeconds * 1000;
-    const token = await signDeviceToken(secret, { appId, deviceId, expiresAt });
+    // After a revocation in this very millisecond, the new token must still be newer than it.
+    const issuedAt = Math.max(Date.now(), (device.tokensRevokedAt ?? 0) + 1);
+    const expiresAt = issuedAt + deps.config.tokenTtlSeconds * 1000;
+    const token = await signDeviceToken(secret, { appId, deviceId, expiresAt, issuedAt });
     return c.json({ deviceId, token, expiresAt, epoch: device.epoch }, created ? 201 : 200);
   });
   return app;

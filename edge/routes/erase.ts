@@ -1,7 +1,8 @@
 // Erasure: a device, or a user with all its devices, and every row that names them; a live
 // session of an erased device ends with DEVICE_UNKNOWN. The answer says what was removed.
+// Token revocation: the device stays, its tokens issued so far stop working (TOKEN_REVOKED).
 import { z } from "@hono/zod-openapi";
-import { eraseDevices } from "../../core/erase.ts";
+import { eraseDevices, revokeDeviceTokens } from "../../core/erase.ts";
 import { PushmeshError } from "../../core/errors.ts";
 import { audit } from "../audit.ts";
 import { type EdgeDeps, newRouter, requireScope } from "../env.ts";
@@ -40,9 +41,37 @@ const user = apiRoute({
   responses: { 200: { description: "What was removed", content: { "application/json": { schema: ErasedSchema } } } },
 });
 
+const RevokedSchema = z
+  .object({
+    deviceId: z.string(),
+    revokedAt: z.number().int().openapi({ description: "Tokens issued at or before this time (ms since the epoch) no longer open sessions" }),
+    sessionEnded: z.boolean().openapi({ description: "The device had a live session, and its relay was told to end it (TOKEN_REVOKED)" }),
+  })
+  .openapi("TokensRevoked");
+
+const revoke = apiRoute({
+  method: "post",
+  path: "/v1/devices/{id}/revoke-tokens",
+  summary: "Revoke every token issued to a device so far; its live session ends with TOKEN_REVOKED (send scope)",
+  description: "The device and its inbox stay. A token issued afterwards by POST /v1/devices works again.",
+  scope: "send",
+  errors: ["DEVICE_NOT_FOUND"],
+  request: { params: object({ id: DeviceIdSchema }) },
+  responses: { 200: { description: "The tokens are revoked", content: { "application/json": { schema: RevokedSchema } } } },
+});
+
 export function eraseRoutes(deps: EdgeDeps) {
   const app = newRouter();
   app.on("DELETE", ["/v1/devices/:id", "/v1/users/:id"], requireScope(deps.store, "send"));
+  app.post("/v1/devices/:id/revoke-tokens", requireScope(deps.store, "send"));
+  app.openapi(revoke, async (c) => {
+    const { appId } = c.get("identity");
+    const { id } = c.req.valid("param");
+    const revoked = await revokeDeviceTokens(deps, appId, id, Date.now());
+    if (!revoked) throw new PushmeshError("DEVICE_NOT_FOUND", `unknown device(s): ${id}`, { details: { deviceIds: [id] } });
+    await audit(deps, c, "device.tokens_revoked", id, { revokedAt: revoked.revokedAt });
+    return c.json({ deviceId: id, ...revoked }, 200);
+  });
   app.openapi(device, async (c) => {
     const { appId } = c.get("identity");
     const { id } = c.req.valid("param");

@@ -105,6 +105,9 @@ const CASES: Record<string, Case> = {
     expect((await w.b("DELETE", "/v1/devices/a-only")).body.error.code).toBe("DEVICE_NOT_FOUND");
     expect((await w.a("POST", "/v1/messages", { to: { deviceId: "a-only" }, data: 1 })).status).toBe(202);
   },
+  "POST /v1/devices/{id}/revoke-tokens": async (w) => {
+    expect((await w.b("POST", "/v1/devices/a-only/revoke-tokens")).body.error.code).toBe("DEVICE_NOT_FOUND");
+  },
   "DELETE /v1/users/{id}": async (w) => {
     expect((await w.b("DELETE", "/v1/users/a-user")).body.error.code).toBe("USER_NOT_FOUND");
     expect((await w.a("POST", "/v1/messages", { to: { userId: "a-user" }, data: 1 })).status).toBe(202);

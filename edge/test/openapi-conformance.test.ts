@@ -51,6 +51,7 @@ function validRequests({ messageId, now, rotatable, revocable }: Fixtures): Reco
     "POST /v1/keys/{keyId}/rotate": { params: { keyId: rotatable }, body: { graceSeconds: 60 } },
     "DELETE /v1/keys/{keyId}": { params: { keyId: revocable } },
     "DELETE /v1/devices/{id}": { params: { id: "to-erase" } },
+    "POST /v1/devices/{id}/revoke-tokens": { params: { id: "d" } },
     "DELETE /v1/users/{id}": { params: { id: "user-to-erase" } },
     "GET /v1/audit": { query: { limit: "10" } },
     "GET /v1/app/audit": { query: { limit: "10", before: "1000" } },

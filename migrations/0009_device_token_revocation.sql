@@ -1,0 +1,1 @@
+ALTER TABLE `devices` ADD `tokens_revoked_at` integer;
