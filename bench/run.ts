@@ -14,6 +14,7 @@ import { runThroughput, throughputChart, throughputMarkdown , throughputHeadline
 import { runStorm, stormMarkdown , stormHeadlines } from "./storm.ts";
 import { hostHeadlines, hostMarkdown, runHost } from "./host.ts";
 import { mosquittoHeadlines, mosquittoMarkdown, runMosquitto } from "./mosquitto.ts";
+import { purgeHeadlines, purgeMarkdown, runPurge } from "./purge.ts";
 
 /** A benchmark's section: its tables, and an SVG chart written beside docs/benchmarks.md. */
 type Outcome = { table: string; svg?: string; headlines: Headline[] };
@@ -81,6 +82,13 @@ const benches: Record<string, Bench> = {
     run: async (quick) => {
       const r = await runThroughput(quick);
       return { table: throughputMarkdown(r), svg: throughputChart(r), headlines: throughputHeadlines(r) };
+    },
+  },
+  purge: {
+    title: "Retention: purging settled rows while sends continue",
+    run: async (quick) => {
+      const r = await runPurge(quick);
+      return { table: purgeMarkdown(r), headlines: purgeHeadlines(r) };
     },
   },
   storm: {

@@ -88,6 +88,18 @@ export const configSchema = z
     schedulerPollMs: z.coerce.number().int().min(10).max(60_000).default(1000),
     /** How long an idempotency key answers repeats with the first result. */
     idempotencyTtlSeconds: seconds.default(24 * 3600),
+    // Retention: the defaults an app's own (PUT /v1/app/retention) overrides. Undelivered messages
+    // within their TTL are never purged, whatever these say.
+    /** Settled inbox rows (delivered, expired, collapsed, suppressed, failed) and messages nobody references, after this long. */
+    retentionSettledSeconds: seconds.default(7 * 24 * 3600),
+    /** Topic stream entries older than this, once every subscriber has had them or they expired. */
+    retentionTopicSeconds: seconds.default(7 * 24 * 3600),
+    /** Topic stream entries beyond this many newest per topic, under the same condition. */
+    retentionTopicMaxEntries: z.coerce.number().int().positive().default(10_000),
+    /** How often the purge looks for rows past their retention. */
+    purgeIntervalSeconds: seconds.default(60),
+    /** Rows one purge statement looks at: the bound on how long it holds the store's write lock. */
+    purgeBatchRows: z.coerce.number().int().min(10).max(100_000).default(100),
     /** Authenticated requests per app per window; past it, 429 RATE_LIMITED. */
     rateLimitRequests: z.coerce.number().int().positive().default(10_000),
     rateLimitWindowSeconds: seconds.default(1),

@@ -21,9 +21,6 @@ export type SchedulerDeps = {
 const PAGE = 500;
 /** Pages per run, so one run never starves the event loop; the next run goes on. */
 const MAX_PAGES = 20;
-/** The longest frequency-cap window the API accepts, plus a day. */
-const FREQUENCY_LOG_KEEP_MS = 31 * 24 * 3600 * 1000;
-const PRUNE_EVERY_MS = 60_000;
 
 export class Scheduler {
   private readonly now: () => number;
@@ -32,7 +29,6 @@ export class Scheduler {
   private running: Promise<void> | null = null;
   private again = false;
   private stopped = true;
-  private prunedAt = 0;
 
   constructor(private readonly deps: SchedulerDeps) {
     this.now = deps.now ?? Date.now;
@@ -66,7 +62,6 @@ export class Scheduler {
       released += progressed;
       if (due.length < PAGE || progressed === 0) break;
     }
-    await this.prune();
     return released;
   }
 
@@ -135,13 +130,5 @@ export class Scheduler {
       }
     }
     return progressed;
-  }
-
-  private async prune(): Promise<void> {
-    const now = this.now();
-    if (now - this.prunedAt < PRUNE_EVERY_MS) return;
-    this.prunedAt = now;
-    await this.deps.store.pruneFrequencyLog(now - FREQUENCY_LOG_KEEP_MS);
-    await this.deps.store.pruneIdempotencyKeys(now - this.deps.config.idempotencyTtlSeconds * 1000);
   }
 }

@@ -5,6 +5,7 @@
 import type { TargetState } from "./lifecycle.ts";
 import type { EffectivePreferences, FrequencyCap, Preferences } from "./preferences.ts";
 import type { PriorityCode } from "./protocol.ts";
+import type { RetentionStore } from "./retention.ts";
 
 export type Scope = "send" | "read" | "admin";
 export type ApiKeyIdentity = { keyId: string; appId: string; scopes: Scope[] };
@@ -302,8 +303,6 @@ export interface ScheduleStore {
   /** How many targets wait (scheduled or held), due or not: the scheduler's queue depth. */
   waitingTargets(): Promise<number>;
   loadMessages(messageIds: string[]): Promise<NewMessage[]>;
-  pruneFrequencyLog(before: number): Promise<void>;
-  pruneIdempotencyKeys(before: number): Promise<void>;
 }
 
 export interface DeliveryStore {
@@ -374,6 +373,7 @@ export interface Store
     TopicStore,
     PreferenceStore,
     TrackingStore,
-    RegistryStore {
+    RegistryStore,
+    RetentionStore {
   close(): void;
 }

@@ -25,6 +25,7 @@ import { auditRoutes } from "./routes/audit.ts";
 import { appRoutes } from "./routes/apps.ts";
 import { browserRoutes } from "./routes/browser.ts";
 import { corsOriginRoutes } from "./routes/cors-origins.ts";
+import { retentionRoutes } from "./routes/retention.ts";
 
 const API_DESCRIPTION = [
   "Every error answers `{\"error\":{\"code\",\"message\",\"details\"?}}`; each response lists the codes it can carry in `x-error-codes`.",
@@ -48,7 +49,7 @@ const health = apiRoute({
 const metricsRoute = apiRoute({
   method: "get",
   path: "/metrics",
-  summary: "Prometheus metrics of this process: requests by route and status, store writes, engine errors, the scheduler's waiting targets; no key",
+  summary: "Prometheus metrics of this process: requests by route and status, store writes, engine errors, the scheduler's waiting targets, the purge's rows; no key",
   description: "Label values are route templates, methods and statuses: no app, device or key appears.",
   responses: { 200: { description: "The Prometheus text exposition", content: { "text/plain": { schema: z.string() } } } },
 });
@@ -120,6 +121,7 @@ export function createEdgeApp(deps: EdgeDeps) {
   app.route("/", auditRoutes(deps));
   app.route("/", appRoutes(deps));
   app.route("/", corsOriginRoutes(deps));
+  app.route("/", retentionRoutes(deps));
   app.route("/", browserRoutes(deps));
 
   app.openAPIRegistry.registerComponent("securitySchemes", "apiKey", {

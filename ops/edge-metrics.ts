@@ -1,9 +1,10 @@
 // Prometheus metrics for an edge process (edge/metrics.ts's interface), named as the relay's are
 // (relay/metrics.ts): requests by route and status with their latency, the store's group commits,
-// engine errors and the scheduler's waiting targets. In `dev` the relay's registry joins the
+// engine errors, the scheduler's waiting targets and the purge's rows. In `dev` the relay's registry joins the
 // scrape, so one /metrics shows the whole process.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
 import type { Engine } from "../core/engine.ts";
+import type { PurgeObserver, Purger } from "../core/retention.ts";
 import type { Store } from "../core/store.ts";
 import type { EdgeMetrics } from "../edge/metrics.ts";
 
@@ -15,6 +16,10 @@ export type EdgeProcessMetrics = EdgeMetrics & {
   watchEngine(engine: Engine): Engine;
   /** Reads the scheduler's waiting targets from `store` when scraped. */
   watchStore(store: Pick<Store, "waitingTargets">): void;
+  /** For the purger: each step's rows deleted and time. */
+  purged: PurgeObserver;
+  /** Reads when the purger last finished a pass, when scraped. */
+  watchPurger(purger: Pick<Purger, "lastPassAt">): void;
   /** Another registry of this process (the relay's, in `dev`) joins the edge's /metrics. */
   alsoScrape(other: Registry): void;
 };
@@ -53,6 +58,22 @@ export function prometheusEdgeMetrics(options: { region: string; processMetrics:
       if (waiting) this.set(await waiting.waitingTargets().catch(() => Number.NaN));
     },
   });
+  const purgedRows = new Counter({ name: "pushmesh_purged_rows_total", help: "Rows past their retention purged, by kind", labelNames: ["kind"], registers: [registry] });
+  const purgeSteps = new Histogram({
+    name: "pushmesh_purge_step_seconds",
+    help: "One bounded purge step (a window of purgeBatchRows rows of one table): its time",
+    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
+    registers: [registry],
+  });
+  let purger: Pick<Purger, "lastPassAt"> | null = null;
+  new Gauge({
+    name: "pushmesh_purge_last_pass_timestamp_seconds",
+    help: "When the purge last went through every table (0: not yet)",
+    registers: [registry],
+    collect() {
+      this.set(purger ? purger.lastPassAt / 1000 : 0);
+    },
+  });
   let scraped = registry;
   return {
     registry,
@@ -70,6 +91,13 @@ export function prometheusEdgeMetrics(options: { region: string; processMetrics:
     },
     watchStore(store) {
       waiting = store;
+    },
+    purged(kind, deleted, seconds) {
+      if (deleted > 0) purgedRows.inc({ kind }, deleted);
+      purgeSteps.observe(seconds);
+    },
+    watchPurger(p) {
+      purger = p;
     },
     alsoScrape(other) {
       scraped = Registry.merge([registry, other]);

@@ -5,7 +5,9 @@ import { MemoryEngine } from "../engines/memory.ts";
 import { MemoryRateLimiter } from "../engines/memory.ts";
 import type { Log } from "../core/log.ts";
 import type { Relay } from "../core/relay/relay.ts";
-import { Scheduler } from "../core/schedule.ts";
+import type { Purger } from "../core/retention.ts";
+import type { Scheduler } from "../core/schedule.ts";
+import { startBackground } from "./background.ts";
 import type { Store } from "../core/store.ts";
 import { browserBundle } from "../browser/build.ts";
 import { dashboardAsset } from "./dashboard-assets.ts";
@@ -25,6 +27,7 @@ export type Mesh = {
   engine: MemoryEngine;
   /** Releases scheduled and held messages when due. */
   scheduler: Scheduler;
+  purger: Purger;
   /** What the fleet routes take: the configured one, or the key derived from this store's own secret. */
   operatorKey: string;
   /** Stops; with `graceMs`, drains the relay's devices to other nodes first. */
@@ -50,8 +53,8 @@ export async function startMesh(config: Config, log: Log): Promise<Mesh> {
   const host = config.publicHost ?? config.host;
 
   const limiter = new MemoryRateLimiter();
-  const scheduler = new Scheduler({ store, engine, config, log });
-  scheduler.start();
+  const background = startBackground({ store, engine, config, log, metrics });
+  const { scheduler } = background;
   const operatorKey = config.operatorKeys[0] ?? (await devOperatorKey(store));
   const edgeConfig = { ...config, operatorKeys: config.operatorKeys.length > 0 ? config.operatorKeys : [operatorKey] };
   const app = createEdgeApp({ store, engine, config: edgeConfig, log, limiter, scheduler, metrics, browserSdk: browserBundle, dashboardAsset });
@@ -62,7 +65,7 @@ export async function startMesh(config: Config, log: Log): Promise<Mesh> {
   } catch (error) {
     // The relay runs by now (listeners, report timers): stop it, so a caller that goes on is not left with it.
     await node.stop();
-    await scheduler.stop();
+    await background.stop();
     await limiter.close();
     await engine.close();
     store.close();
@@ -79,12 +82,13 @@ export async function startMesh(config: Config, log: Log): Promise<Mesh> {
     relay,
     engine,
     scheduler,
+    purger: background.purger,
     operatorKey,
     stop(graceMs = 0) {
       stopped ??= (async () => {
         await node.stop(graceMs);
         await edgeServer.stop(true);
-        await scheduler.stop();
+        await background.stop();
         await limiter.close();
         await engine.close();
         store.close();

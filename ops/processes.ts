@@ -3,7 +3,7 @@
 // cleanly on SIGINT/SIGTERM.
 import type { Config } from "../core/config.ts";
 import type { Log } from "../core/log.ts";
-import { Scheduler } from "../core/schedule.ts";
+import { startBackground } from "./background.ts";
 import { browserBundle } from "../browser/build.ts";
 import { dashboardAsset } from "./dashboard-assets.ts";
 import { createEdgeApp } from "../edge/app.ts";
@@ -75,8 +75,8 @@ export async function runEdgeProcess(config: Config, log: Log): Promise<void> {
   metrics.watchStore(store);
   const engine = await openEngine(config, log);
   const watched = metrics.watchEngine(engine.engine);
-  const scheduler = new Scheduler({ store, engine: watched, config, log });
-  scheduler.start();
+  const background = startBackground({ store, engine: watched, config, log, metrics });
+  const { scheduler } = background;
   const app = createEdgeApp({ store, engine: watched, config, log, limiter: engine.limiter, scheduler, metrics, browserSdk: browserBundle, dashboardAsset });
   const tls = await readTls(config);
   let server: ReturnType<typeof serveEdge>;
@@ -89,7 +89,7 @@ export async function runEdgeProcess(config: Config, log: Log): Promise<void> {
     {
       async stop() {
         await server.stop(true);
-        await scheduler.stop();
+        await background.stop();
         await engine.close();
         store.close();
       },

@@ -2,6 +2,7 @@
 // path's write and the tracking read in the shape production makes them.
 import { decodeValue, encodeData } from "../core/codec.ts";
 import { uuidv7 } from "../core/ids.ts";
+import type { PurgeKind, RetentionDefaults } from "../core/retention.ts";
 import type { NewMessage, Payload, Store } from "../core/store.ts";
 import { trackMessage } from "../core/tracking.ts";
 import type { LibsqlStore } from "./libsql-store.ts";
@@ -32,3 +33,26 @@ export const messageStatus = async (store: Store, appId: string, messageId: stri
 
 /** A stored body as the app sees it once a device decodes it. */
 export const bodyOf = (data: Payload): unknown => (data instanceof Uint8Array ? decodeValue(data) : data);
+
+/** Mesh defaults far out, so a purge in a test touches only apps that set their own retention: stores of one kind may share a server. */
+export const FAR_DEFAULTS: RetentionDefaults = {
+  settledSeconds: 10 * 365 * 24 * 3600,
+  topicSeconds: 10 * 365 * 24 * 3600,
+  topicMaxEntries: 1_000_000,
+  idempotencySeconds: 10 * 365 * 24 * 3600,
+  frequencySeconds: 10 * 365 * 24 * 3600,
+};
+
+/** Runs one kind's steps over its whole table; returns the rows deleted. */
+export async function purgeAll(store: Store, kind: PurgeKind, over: Partial<RetentionDefaults> & { now?: number; limit?: number } = {}): Promise<number> {
+  const { now = Date.now(), limit = 7, ...defaults } = over;
+  let deleted = 0;
+  let through: number | null = null;
+  for (let cursor: number | null = 0; cursor !== null; ) {
+    const step = await store.purgeStep({ kind, cursor, through, limit, now, defaults: { ...FAR_DEFAULTS, ...defaults } });
+    deleted += step.deleted;
+    cursor = step.next;
+    through = step.through;
+  }
+  return deleted;
+}

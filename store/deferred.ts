@@ -82,7 +82,3 @@ export async function releaseFrequency(db: Db, appId: string, messageId: string,
     .where(and(eq(frequencyLog.appId, appId), eq(frequencyLog.messageId, messageId), inArray(frequencyLog.deviceId, deviceIds)));
 }
 
-/** Forgets cap slots older than any window can reach. */
-export async function pruneFrequencyLog(db: Db, before: number): Promise<void> {
-  await db.delete(frequencyLog).where(lt(frequencyLog.at, before));
-}

@@ -21,9 +21,6 @@ export async function findIdempotencyKey(db: Db, appId: string, key: string): Pr
   };
 }
 
-export async function pruneIdempotencyKeys(db: Db, before: number): Promise<void> {
-  await db.delete(idempotencyKeys).where(lt(idempotencyKeys.createdAt, before));
-}
 
 /** SQLite's and libSQL's words for a primary-key or unique violation (not any constraint: an unknown device fails NOT NULL). */
 export function isUniqueViolation(error: unknown): boolean {

@@ -5,6 +5,7 @@
 import type { Client } from "@libsql/client";
 import { drizzle } from "drizzle-orm/libsql";
 import type { Preferences } from "../core/preferences.ts";
+import type { AppRetention, PurgeStep, PurgeStepResult } from "../core/retention.ts";
 import {
   type ApiKeyIdentity,
   type ApiKeyRecord,
@@ -45,7 +46,8 @@ import { markDelivered, markExpired, markFailed, markTopicDelivered } from "./de
 import { DeviceReads } from "./device-reads.ts";
 import { deviceNotFound, devicesOfUser, registerDevices, revokeDeviceTokens, unknownDevices, upsertDevice } from "./devices.ts";
 import { GroupCommit, isGroupWriter, type RunBatch } from "./group-commit.ts";
-import { findIdempotencyKey, isUniqueViolation, pruneIdempotencyKeys } from "./idempotency.ts";
+import { findIdempotencyKey, isUniqueViolation } from "./idempotency.ts";
+import { appRetentionOf, purgeStep, setAppRetention } from "./retention.ts";
 import { groupStatements } from "./message-writes.ts";
 import * as preferences from "./preferences.ts";
 import * as registry from "./registry.ts";
@@ -215,11 +217,15 @@ export class LibsqlStore implements Store {
   loadMessages(messageIds: string[]): Promise<NewMessage[]> {
     return deferred.loadMessages(this.db, messageIds);
   }
-  pruneFrequencyLog(before: number): Promise<void> {
-    return deferred.pruneFrequencyLog(this.db, before);
+  // --- retention ---
+  appRetention(appId: string): Promise<AppRetention> {
+    return appRetentionOf(this.db, appId);
   }
-  pruneIdempotencyKeys(before: number): Promise<void> {
-    return pruneIdempotencyKeys(this.db, before);
+  setAppRetention(appId: string, retention: AppRetention, now = Date.now()): Promise<void> {
+    return setAppRetention(this.db, appId, retention, now);
+  }
+  purgeStep(step: PurgeStep): Promise<PurgeStepResult> {
+    return purgeStep(this.client, step);
   }
 
   // --- delivery ---

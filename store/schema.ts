@@ -21,6 +21,20 @@ export const apps = sqliteTable("apps", {
   createdAt: integer().notNull(),
 });
 
+/** An app's own retention, where it differs from the mesh's defaults (config `retention*`); null: the default. */
+export const appRetention = sqliteTable("app_retention", {
+  appId: text()
+    .primaryKey()
+    .references(() => apps.id),
+  /** Settled inbox rows, settled waiting targets and messages nobody references, after this long. */
+  settledSeconds: integer(),
+  /** Topic stream entries older than this. */
+  topicSeconds: integer(),
+  /** Topic stream entries beyond this many newest per topic. */
+  topicMaxEntries: integer(),
+  updatedAt: integer().notNull(),
+});
+
 /** Origins whose pages may call an app's device-facing routes from a browser (CORS). */
 export const appCorsOrigins = sqliteTable(
   "app_cors_origins",

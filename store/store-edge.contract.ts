@@ -5,7 +5,7 @@ import { expect, test } from "bun:test";
 import { StoreConflict, type Store } from "../core/store.ts";
 import { appStats, trackMessage } from "../core/tracking.ts";
 import { NO_PREFERENCES } from "../core/preferences.ts";
-import { bodyOf, enqueue, message, type OpenStore } from "./contract-support.ts";
+import { bodyOf, enqueue, message, type OpenStore, purgeAll } from "./contract-support.ts";
 import { encodeData } from "../core/codec.ts";
 
 const target = (deviceId: string) => ({ deviceId, userId: null, prefs: NO_PREFERENCES });
@@ -87,7 +87,7 @@ export function storeEdgeCases(open: OpenStore): void {
     expect(await store.latestSeq(appId, "d")).toBe(1);
     expect(await trackMessage(store, appId, second.messageId, Date.now(), 10)).toBeNull();
     expect(await store.findIdempotencyKey(appId, "other")).toBeNull();
-    await store.pruneIdempotencyKeys(first.createdAt + 1);
+    await purgeAll(store, "idempotency", { now: first.createdAt + 1, idempotencySeconds: 0 });
     expect(await store.findIdempotencyKey(appId, "k-1")).toBeNull();
   });
 
@@ -103,7 +103,7 @@ export function storeEdgeCases(open: OpenStore): void {
     expect([...(await take("m2", ["a", "b"]))]).toEqual([]);
     await store.releaseFrequency(appId, "m1", ["b"]);
     expect([...(await take("m2", ["a", "b"]))]).toEqual(["b"]);
-    await store.pruneFrequencyLog(now + 1);
+    await purgeAll(store, "frequency", { now: now + 1, frequencySeconds: 0 });
     expect([...(await take("m3", ["a"]))]).toEqual(["a"]);
   });
 

@@ -7,6 +7,7 @@ import { bodyOf, enqueue, message, messageStatus, type OpenStore } from "./contr
 import { encodeData } from "../core/codec.ts";
 import { APP_SECRET_CACHE_MS } from "./libsql-store.ts";
 import { apps } from "./schema.ts";
+import { retentionCases } from "./retention.contract.ts";
 import { storeEdgeCases } from "./store-edge.contract.ts";
 
 export function storeContract(name: string, open: OpenStore): void {
@@ -347,5 +348,6 @@ export function storeContract(name: string, open: OpenStore): void {
     });
 
     storeEdgeCases(open);
+    retentionCases(open);
   });
 }

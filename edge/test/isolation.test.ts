@@ -38,6 +38,13 @@ const CASES: Record<string, Case> = {
   "GET /v1/app/cors": async (w) => {
     expect((await w.b("GET", "/v1/app/cors")).body.origins).toEqual([]);
   },
+  "GET /v1/app/retention": async (w) => {
+    expect((await w.b("GET", "/v1/app/retention")).body.own.settledSeconds).toBeNull();
+  },
+  "PUT /v1/app/retention": async (w) => {
+    expect((await w.b("PUT", "/v1/app/retention", { settledSeconds: 60, topicSeconds: null, topicMaxEntries: null })).status).toBe(200);
+    expect((await w.a("GET", "/v1/app/retention")).body.own.settledSeconds).toBeNull();
+  },
   "PUT /v1/app/cors": async (w) => {
     expect((await w.b("PUT", "/v1/app/cors", { origins: ["https://b.example"] })).status).toBe(200);
     expect((await w.a("GET", "/v1/app/cors")).body.origins).toEqual(["https://a.example"]);

@@ -57,6 +57,8 @@ function validRequests({ messageId, now, rotatable, revocable }: Fixtures): Reco
     "GET /v1/app/audit": { query: { limit: "10", before: "1000" } },
     "GET /v1/apps": {},
     "GET /v1/app/cors": {},
+    "GET /v1/app/retention": {},
+    "PUT /v1/app/retention": { body: { settledSeconds: 86_400, topicSeconds: null, topicMaxEntries: 500 } },
     "PUT /v1/app/cors": { body: { origins: ["https://app.example.com", "http://localhost:5173"] } },
     "GET /sdk/browser.js": {},
     "GET /demo": {},
