@@ -71,9 +71,18 @@ function showNodes(nodes) {
   $("nodes").replaceChildren(...(parts.length ? parts : [el("p", { class: "empty" }, "no relays registered")]));
 }
 
-function showApps(apps) {
+function showApps(apps, stats) {
+  const byApp = new Map((stats ?? []).map((s) => [s.appId, s]));
+  const ms = (v) => (v === null || v === undefined ? "–" : v.toFixed(0) + " ms");
+  const row = (a) => {
+    const s = byApp.get(a.appId);
+    const figures = s
+      ? [s.messages, s.states.delivered, s.states.pending, s.states.expired + s.states.failed, ms(s.latencyMs.p50), ms(s.latencyMs.p99)]
+      : ["–", "–", "–", "–", "–", "–"];
+    return el("tr", { "data-app": a.appId }, el("td", {}, a.appId), el("td", {}, a.name), el("td", {}, when(a.createdAt)), ...figures.map((f) => el("td", {}, String(f))));
+  };
   $("apps").replaceChildren(apps.length
-    ? table(["app", "name", "created"], apps.map((a) => el("tr", {}, el("td", {}, a.appId), el("td", {}, a.name), el("td", {}, when(a.createdAt)))))
+    ? table(["app", "name", "created", "messages (1 h)", "delivered", "pending", "expired or failed", "p50", "p99"], apps.map(row))
     : el("p", { class: "empty" }, "no apps"));
 }
 
@@ -138,14 +147,16 @@ async function lookUp(id) {
 
 async function refresh() {
   if (!sessionStorage.getItem(KEY)) return;
-  const [nodes, apps, audit] = await Promise.all([call("GET", "/v1/nodes/all"), call("GET", "/v1/apps"), call("GET", "/v1/audit?limit=50")]);
+  const hourAgo = Date.now() - 3_600_000;
+  const [nodes, apps, audit, stats] = await Promise.all([call("GET", "/v1/nodes/all"), call("GET", "/v1/apps"), call("GET", "/v1/audit?limit=50"),
+    call("GET", "/v1/apps/stats?from=" + hourAgo)]);
   if (nodes.status !== 200) {
     $("status").textContent = "not signed in: " + (nodes.body?.error?.message ?? nodes.body?.message ?? nodes.status);
     $("main").hidden = true;
     return;
   }
   showNodes(nodes.body.nodes);
-  if (apps.status === 200) showApps(apps.body.apps);
+  if (apps.status === 200) showApps(apps.body.apps, stats.status === 200 ? stats.body.apps : null);
   showAudit(audit);
   await showCharts();
   $("main").hidden = false;

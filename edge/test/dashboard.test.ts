@@ -30,6 +30,8 @@ test.skipIf(!chromiumPath)(
     for (const [nodeId, pushed] of [["relay-1", 5], ["relay-2", 7]] as const) {
       await mesh.store.recordRelaySample({ nodeId, region: "local", at: minute - 60_000, pushed, delivered: pushed, p50Ms: 3, p99Ms: 9 }, 0);
     }
+    await mesh.device("phone");
+    for (let i = 0; i < 3; i++) await mesh.send("phone", { i });
     await page.goto(`${mesh.edge}/dashboard`);
     await page.fill("#key", mesh.apiKey);
     await page.click("#login button");
@@ -43,6 +45,9 @@ test.skipIf(!chromiumPath)(
     for (const node of nodes) expect(await page.textContent(`#node-${node.id}`)).toContain(node.id);
     expect(await page.textContent("#nodes h3")).toContain(nodes[0]!.region);
     await textOf(page, "#apps", mesh.appId);
+    // The app's last hour: three messages, all waiting for the device.
+    await textOf(page, `[data-app="${mesh.appId}"] td:nth-child(4)`, "^3$");
+    await textOf(page, `[data-app="${mesh.appId}"] td:nth-child(6)`, "^3$");
     // uPlot drew the last hour: four figures by relay and four by region, each a canvas with its legend.
     await page.waitForFunction(() => document.querySelectorAll("#charts canvas").length === 8, undefined, { timeout: 20_000 });
     const titles = await page.$$eval("#charts .u-title", (all) => all.map((t) => t.textContent));

@@ -54,6 +54,7 @@ const CASES: Record<string, Case> = {
   "GET /v1/mesh/messages/{id}": notForApps,
   "POST /v1/nodes/{id}/drain": notForApps,
   "GET /v1/apps": notForApps,
+  "GET /v1/apps/stats": notForApps,
   "GET /v1/audit": notForApps,
   "POST /v1/apps": notForApps,
   "POST /v1/devices": async (w) => {

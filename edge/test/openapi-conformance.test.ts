@@ -56,6 +56,7 @@ function validRequests({ messageId, now, rotatable, revocable }: Fixtures): Reco
     "GET /v1/audit": { query: { limit: "10" } },
     "GET /v1/app/audit": { query: { limit: "10", before: "1000" } },
     "GET /v1/apps": {},
+    "GET /v1/apps/stats": { query: { from: String(now - 3_600_000) } },
     "GET /v1/app/cors": {},
     "GET /v1/app/retention": {},
     "PUT /v1/app/retention": { body: { settledSeconds: 86_400, topicSeconds: null, topicMaxEntries: 500 } },
