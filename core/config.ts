@@ -60,6 +60,8 @@ export const configSchema = z
     ackFlushMs: z.coerce.number().int().min(1).max(5000).default(25),
     /** How often a relay reports its load and reads its drain flag: a drain shows within about this long. */
     nodeReportMs: z.coerce.number().int().min(100).default(1000),
+    /** How often a relay writes its current minute's figures for the dashboard's charts (GET /v1/nodes/samples). */
+    relaySampleMs: z.coerce.number().int().min(100).max(60_000).default(60_000),
     /** A node that has not reported for this long is left out of /v1/nodes. */
     nodeStaleMs: z.coerce.number().int().min(500).default(15_000),
     /** A low-priority message goes out only within this long after the device's own last frame. */

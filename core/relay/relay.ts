@@ -14,7 +14,7 @@ import { ConnectRateLimiter, handshakeDelay } from "./admission.ts";
 import { EngineOutage } from "./engine-outage.ts";
 import { MarkQueue } from "./marks.ts";
 import { type RelayMetrics, noMetrics } from "./metrics.ts";
-import { RelaySampler, SAMPLE_MS } from "./sampler.ts";
+import { RelaySampler } from "./sampler.ts";
 import { Session } from "./session.ts";
 import type { Connection, SessionHost } from "./session-host.ts";
 
@@ -99,7 +99,7 @@ export class Relay implements SessionHost<Session> {
     this.timers.push(
       setInterval(() => this.sweep(), SWEEP_MS),
       setInterval(() => void this.report(), this.config.nodeReportMs),
-      setInterval(() => void this.recordSample(), SAMPLE_MS),
+      setInterval(() => void this.recordSample(), this.config.relaySampleMs),
     );
   }
 

@@ -1,5 +1,6 @@
 // A relay's minute-by-minute figures for the dashboard: it sits in front of the relay's metrics,
-// counts the pushes it sends and the acks it times, and writes one sample a minute to the store.
+// counts the pushes it sends and the acks it times, and writes each minute's figures to the store:
+// every `relaySampleMs` the minute so far, replacing what it wrote for that minute before.
 import type { FrameName, WireErrorName } from "../protocol.ts";
 import type { RelaySample, Store } from "../store.ts";
 import type { RelayMetrics } from "./metrics.ts";
@@ -17,6 +18,8 @@ export function quantile(sorted: number[], q: number): number | null {
 export class RelaySampler implements RelayMetrics {
   private pushed = 0;
   private latencies: number[] = [];
+  /** The minute the counts belong to; null before the first take. */
+  private minute: number | null = null;
 
   constructor(private readonly inner: RelayMetrics) {}
 
@@ -44,19 +47,27 @@ export class RelaySampler implements RelayMetrics {
     this.inner.undeliverable(kind);
   }
 
-  /** The figures since the last take, stamped with the minute that `now` falls in; the counts start again. */
+  /**
+   * The figures of the minute being counted (the one the first take fell in), so far; once `now` is
+   * in a later minute, the counts start again for it.
+   */
   take(node: { nodeId: string; region: string }, now: number): RelaySample {
+    const current = now - (now % SAMPLE_MS);
+    const minute = this.minute ?? current;
     const sorted = this.latencies.sort((a, b) => a - b);
     const sample = {
       ...node,
-      at: now - (now % SAMPLE_MS),
+      at: minute,
       pushed: this.pushed,
       delivered: sorted.length,
       p50Ms: quantile(sorted, 0.5),
       p99Ms: quantile(sorted, 0.99),
     };
-    this.pushed = 0;
-    this.latencies = [];
+    this.minute = current;
+    if (current !== minute) {
+      this.pushed = 0;
+      this.latencies = [];
+    }
     return sample;
   }
 
