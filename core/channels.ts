@@ -16,6 +16,13 @@ export type ApnsEndpoint = { kind: "apns"; token: string; topic: string; sandbox
 export type EmailEndpoint = { kind: "email"; address: string };
 export type ChannelEndpoint = WebPushEndpoint | FcmEndpoint | ApnsEndpoint | EmailEndpoint;
 
+/** What tells two endpoints of one kind apart. */
+export function endpointAddress(endpoint: ChannelEndpoint): string {
+  if (endpoint.kind === "webpush") return endpoint.endpoint;
+  if (endpoint.kind === "email") return endpoint.address.toLowerCase();
+  return endpoint.token;
+}
+
 /** An app's credentials for each provider; never returned by the API. */
 export type WebPushCredentials = { vapidPublicKey: string; vapidPrivateKey: string; subject: string };
 /** From a Google service-account JSON file. */
@@ -64,6 +71,12 @@ export interface ChannelAdapter<E extends ChannelEndpoint = ChannelEndpoint> {
   send(endpoint: E, message: ChannelMessage): Promise<ChannelOutcome>;
   close(): Promise<void>;
 }
+
+/** What a channel shows besides the data: a push's title and body (email uses them as subject and text). */
+export type Notification = { title: string | null; body: string | null };
+
+/** Deliver through `channels`, in order until one accepts, when the socket has not acked within `afterMs`. */
+export type FallbackPolicy = { afterMs: number; channels: ChannelKind[] };
 
 /** Reads a Retry-After header: seconds or an HTTP date; null when absent or unreadable. */
 export function retryAfterMs(header: string | null | undefined, now: number): number | null {

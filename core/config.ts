@@ -102,6 +102,12 @@ export const configSchema = z
     purgeIntervalSeconds: seconds.default(60),
     /** Rows one purge statement looks at: the bound on how long it holds the store's write lock. */
     purgeBatchRows: z.coerce.number().int().min(10).max(100_000).default(100),
+    /** Seals the apps' provider credentials at rest; absent: a secret the store makes once and keeps (mesh_secrets). */
+    credentialsKey: z.string().min(16).optional(),
+    /** How long a provider (Web Push service, FCM, APNs, SMTP server) may take to answer before the attempt counts as a retry. */
+    providerTimeoutMs: z.coerce.number().int().min(100).max(120_000).default(10_000),
+    /** How often the fallback worker looks for due last-mile deliveries; sends in its process wake it early. */
+    fallbackPollMs: z.coerce.number().int().min(10).max(60_000).default(250),
     /** Authenticated requests per app per window; past it, 429 RATE_LIMITED. */
     rateLimitRequests: z.coerce.number().int().positive().default(10_000),
     rateLimitWindowSeconds: seconds.default(1),

@@ -4,7 +4,9 @@
 // replica. Nothing outside store/ holds a database handle.
 import type { TargetState } from "./lifecycle.ts";
 import type { EffectivePreferences, FrequencyCap, Preferences } from "./preferences.ts";
+import type { FallbackPolicy, Notification } from "./channels.ts";
 import type { PriorityCode } from "./protocol.ts";
+import type { LastMileStore } from "./last-mile-store.ts";
 import type { RetentionStore } from "./retention.ts";
 
 export type Scope = "send" | "read" | "admin";
@@ -50,6 +52,10 @@ export type NewMessage = {
   createdAt: number;
   /** From core/lifecycle.ts `expiryOf`; null: never lapses. */
   expiresAt: number | null;
+  /** Title and body for the last-mile channels; absent or null: none. */
+  notification?: Notification | null;
+  /** The last-mile fallback for targets the socket does not ack in time; absent or null: none. */
+  fallback?: FallbackPolicy | null;
 };
 
 /** A message as it sits in one device's inbox, ready to become a PUSH frame. */
@@ -245,6 +251,8 @@ export type ErasedCounts = {
   messages: number;
   subscriptions: number;
   preferences: number;
+  /** Channel endpoints removed: the devices' own, and the user's for a user erase. */
+  endpoints: number;
 };
 
 export interface DeviceStore {
@@ -374,6 +382,7 @@ export interface Store
     PreferenceStore,
     TrackingStore,
     RegistryStore,
-    RetentionStore {
+    RetentionStore,
+    LastMileStore {
   close(): void;
 }

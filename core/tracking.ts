@@ -1,6 +1,7 @@
 // Tracking and reports: a message's targets and an app's figures as a reader sees them. The store
 // answers what it recorded; core/lifecycle.ts decides what a lapsed target has become.
 import { effectiveState, isLapsed, type TargetState } from "./lifecycle.ts";
+import type { ChannelDelivery } from "./last-mile-store.ts";
 import type { Percentiles, StateCount, Store, TargetRecord } from "./store.ts";
 
 /** Final and inbox states; the waiting ones are counted apart, so this shape stays what it was before schedules. */
@@ -21,7 +22,7 @@ export type MessageTracking = {
   states: StateCounts;
   waiting: WaitingCounts;
   suppressedBy: SuppressedBy;
-  recipients: TargetRecord[];
+  recipients: (TargetRecord & { channels: Omit<ChannelDelivery, "deviceId">[] })[];
   recipientsTruncated: boolean;
 };
 
@@ -59,10 +60,13 @@ export async function trackMessage(store: Store, appId: string, messageId: strin
   if (!found) return null;
   const { message, counts, targets } = found;
   const lapsed = isLapsed(message.expiresAt, now);
-  const recipients = targets.map((t): TargetRecord => {
+  const shown = targets.slice(0, limit);
+  const deliveries = await store.channelDeliveries(messageId, shown.map((t) => t.deviceId));
+  const recipients = shown.map((t) => {
     const state = effectiveState(t.state, lapsed);
+    const channels = deliveries.filter((d) => d.deviceId === t.deviceId).map(({ deviceId: _, ...d }) => d);
     // A waiting target that lapsed is expired for its ttl; an inbox row carries no reason.
-    return state === t.state ? t : { ...t, state, reason: t.seq === null ? "ttl" : t.reason };
+    return { ...(state === t.state ? t : { ...t, state, reason: t.seq === null ? "ttl" : t.reason }), channels };
   });
   return {
     messageId,
@@ -73,8 +77,8 @@ export async function trackMessage(store: Store, appId: string, messageId: strin
     priority: message.priority,
     category: message.category,
     ...tally(counts.map((c) => ({ ...c, lapsed }))),
-    recipients: recipients.slice(0, limit),
-    recipientsTruncated: recipients.length > limit,
+    recipients,
+    recipientsTruncated: targets.length > limit,
   };
 }
 

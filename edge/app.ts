@@ -26,6 +26,8 @@ import { appRoutes } from "./routes/apps.ts";
 import { browserRoutes } from "./routes/browser.ts";
 import { corsOriginRoutes } from "./routes/cors-origins.ts";
 import { retentionRoutes } from "./routes/retention.ts";
+import { channelCredentialRoutes } from "./routes/channel-credentials.ts";
+import { channelRoutes } from "./routes/channels.ts";
 
 const API_DESCRIPTION = [
   "Every error answers `{\"error\":{\"code\",\"message\",\"details\"?}}`; each response lists the codes it can carry in `x-error-codes`.",
@@ -122,6 +124,8 @@ export function createEdgeApp(deps: EdgeDeps) {
   app.route("/", appRoutes(deps));
   app.route("/", corsOriginRoutes(deps));
   app.route("/", retentionRoutes(deps));
+  app.route("/", channelCredentialRoutes(deps));
+  app.route("/", channelRoutes(deps));
   app.route("/", browserRoutes(deps));
 
   app.openAPIRegistry.registerComponent("securitySchemes", "apiKey", {

@@ -29,6 +29,8 @@ export type EdgeDeps = {
   limiter?: RateLimiter;
   /** A scheduler in this process, woken when a send makes something due soon. */
   scheduler?: { wake(at: number): void };
+  /** The fallback worker in this process, woken when a send's fallback falls due soon. */
+  fallback?: { wake(at: number): void };
   /** Request counts and latencies, and /metrics; none: nothing is counted. */
   metrics?: EdgeMetrics;
 };

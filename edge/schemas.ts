@@ -3,6 +3,7 @@
 // from, with their rules, in fields.ts.
 import { z } from "@hono/zod-openapi";
 import type { Config } from "../core/config.ts";
+import { CHANNEL_KINDS, type ChannelKind } from "../core/channels.ts";
 import { ApiError, type ApiErrorCode } from "../core/errors.ts";
 import { PRIORITY_NAMES, type PriorityName } from "../core/protocol.ts";
 import {
@@ -65,8 +66,26 @@ export const DeviceTokenSchema = z
   })
   .openapi("DeviceToken");
 
+const titleRule = rule("must be text of at most 256 characters");
+const NotificationSchema = object({
+  title: z.string(titleRule).max(256, titleRule).optional(),
+  body: z.string(rule("must be text of at most 2048 characters")).max(2048, rule("must be text of at most 2048 characters")).optional(),
+}).openapi("Notification", { description: "What the last-mile channels show: a push's title and body, an email's subject and text" });
+
+const channelsRule = rule(`must be a list of 1 to ${CHANNEL_KINDS.length} different channels of ${CHANNEL_KINDS.join(", ")}`);
+const FallbackSchema = object({
+  after: integer(0, 7 * 24 * 3600).openapi({
+    description: "Seconds to wait for the device's ack on its socket before the channels are tried; 0: at once. A device without a socket is tried at once",
+  }),
+  channels: z
+    .array(oneOf(CHANNEL_KINDS as unknown as [ChannelKind, ...ChannelKind[]]), channelsRule)
+    .min(1, channelsRule)
+    .max(CHANNEL_KINDS.length, channelsRule)
+    .refine((list) => new Set(list).size === list.length, channelsRule),
+}).openapi("Fallback", { description: "Deliver through these channels, in order until one accepts, when the socket has not acked within `after`" });
+
 /** Fields a topic message cannot carry: they work per device, and a topic message is stored once. */
-const PER_DEVICE_FIELDS = ["deliverAt", "delay", "idempotencyKey", "collapseKey"] as const;
+const PER_DEVICE_FIELDS = ["deliverAt", "delay", "idempotencyKey", "collapseKey", "fallback"] as const;
 const TEN_YEARS_MS = MAX_HORIZON_SECONDS * 1000;
 
 export type SendLimits = Pick<Config, "maxTargetsPerSend" | "maxBatchMessages">;
@@ -117,6 +136,8 @@ export function sendMessageSchema(limits: SendLimits) {
     delay: integer(1, MAX_HORIZON_SECONDS)
       .optional()
       .openapi({ description: "Not before this many seconds from now; the relative form of deliverAt" }),
+    notification: NotificationSchema.optional(),
+    fallback: FallbackSchema.optional(),
   })
     .superRefine((m, ctx) => {
       if (m.deliverAt !== undefined && m.delay !== undefined) {
@@ -129,7 +150,7 @@ export function sendMessageSchema(limits: SendLimits) {
       }
     })
     .openapi("SendMessage", {
-      description: "deliverAt and delay exclude each other; a message to a topic carries none of deliverAt, delay, idempotencyKey, collapseKey",
+      description: "deliverAt and delay exclude each other; a message to a topic carries none of deliverAt, delay, idempotencyKey, collapseKey, fallback",
       allOf: [
         { not: { required: ["deliverAt", "delay"] } },
         {
@@ -239,6 +260,18 @@ const TargetTrackingSchema = z.object({
   queuedAt: z.number().int().nullable().openapi({ description: "When it entered the device's inbox" }),
   deliveredAt: z.number().int().nullable(),
   at: z.number().int().nullable().openapi({ description: "When a scheduled or held target is due, or when it was suppressed or expired" }),
+  channels: z
+    .array(
+      z.object({
+        kind: z.enum(CHANNEL_KINDS),
+        state: z.enum(["queued", "sent", "accepted", "rejected", "gone", "retrying"]).openapi({
+          description: "sent: handed to the provider; accepted, rejected or gone: its answer (gone: the endpoint was removed); retrying: it asked for later",
+        }),
+        reason: z.string().nullable().openapi({ description: "The provider's reason, or its id for an accepted message" }),
+        at: z.number().int(),
+      }),
+    )
+    .openapi({ description: "The last-mile channels tried for this target (fallback); [] when none was" }),
 });
 
 export const MessageStatusSchema = z

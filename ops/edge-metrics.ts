@@ -5,6 +5,7 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
 import type { Engine } from "../core/engine.ts";
 import type { PurgeObserver, Purger } from "../core/retention.ts";
+import type { FallbackObserver } from "../core/fallback.ts";
 import type { Store } from "../core/store.ts";
 import type { EdgeMetrics } from "../edge/metrics.ts";
 
@@ -15,7 +16,9 @@ export type EdgeProcessMetrics = EdgeMetrics & {
   /** The engine, with every failed call counted by operation. */
   watchEngine(engine: Engine): Engine;
   /** Reads the scheduler's waiting targets from `store` when scraped. */
-  watchStore(store: Pick<Store, "waitingTargets">): void;
+  watchStore(store: Pick<Store, "waitingTargets" | "waitingFallbacks">): void;
+  /** For the fallback worker: each channel attempt's result and the provider's time. */
+  channelAttempt: FallbackObserver;
   /** For the purger: each step's rows deleted and time. */
   purged: PurgeObserver;
   /** Reads when the purger last finished a pass, when scraped. */
@@ -49,7 +52,7 @@ export function prometheusEdgeMetrics(options: { region: string; processMetrics:
     registers: [registry],
   });
   const engineErrors = new Counter({ name: "pushmesh_engine_errors_total", help: "Engine calls that failed, by operation", labelNames: ["op"], registers: [registry] });
-  let waiting: Pick<Store, "waitingTargets"> | null = null;
+  let waiting: Pick<Store, "waitingTargets" | "waitingFallbacks"> | null = null;
   new Gauge({
     name: "pushmesh_scheduler_waiting_targets",
     help: "Targets waiting for their time (scheduled) or for quiet hours to end (held)",
@@ -64,6 +67,22 @@ export function prometheusEdgeMetrics(options: { region: string; processMetrics:
     help: "One bounded purge step (a window of purgeBatchRows rows of one table): its time",
     buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
     registers: [registry],
+  });
+  const attempts = new Counter({ name: "pushmesh_channel_attempts_total", help: "Last-mile deliveries tried, by channel and the provider's answer", labelNames: ["channel", "result"], registers: [registry] });
+  const providerTime = new Histogram({
+    name: "pushmesh_channel_provider_seconds",
+    help: "A provider's time to answer one last-mile delivery, by channel",
+    labelNames: ["channel"],
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [registry],
+  });
+  new Gauge({
+    name: "pushmesh_fallback_waiting",
+    help: "Last-mile fallbacks waiting: for their `after` to pass, or for a retry",
+    registers: [registry],
+    async collect() {
+      if (waiting) this.set(await waiting.waitingFallbacks().catch(() => Number.NaN));
+    },
   });
   let purger: Pick<Purger, "lastPassAt"> | null = null;
   new Gauge({
@@ -91,6 +110,10 @@ export function prometheusEdgeMetrics(options: { region: string; processMetrics:
     },
     watchStore(store) {
       waiting = store;
+    },
+    channelAttempt(channel, result, seconds) {
+      attempts.inc({ channel, result });
+      providerTime.observe({ channel }, seconds);
     },
     purged(kind, deleted, seconds) {
       if (deleted > 0) purgedRows.inc({ kind }, deleted);

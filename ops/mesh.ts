@@ -5,6 +5,7 @@ import { MemoryEngine } from "../engines/memory.ts";
 import { MemoryRateLimiter } from "../engines/memory.ts";
 import type { Log } from "../core/log.ts";
 import type { Relay } from "../core/relay/relay.ts";
+import type { FallbackWorker } from "../core/fallback.ts";
 import type { Purger } from "../core/retention.ts";
 import type { Scheduler } from "../core/schedule.ts";
 import { startBackground } from "./background.ts";
@@ -28,6 +29,7 @@ export type Mesh = {
   /** Releases scheduled and held messages when due. */
   scheduler: Scheduler;
   purger: Purger;
+  fallback: FallbackWorker;
   /** What the fleet routes take: the configured one, or the key derived from this store's own secret. */
   operatorKey: string;
   /** Stops; with `graceMs`, drains the relay's devices to other nodes first. */
@@ -57,7 +59,7 @@ export async function startMesh(config: Config, log: Log): Promise<Mesh> {
   const { scheduler } = background;
   const operatorKey = config.operatorKeys[0] ?? (await devOperatorKey(store));
   const edgeConfig = { ...config, operatorKeys: config.operatorKeys.length > 0 ? config.operatorKeys : [operatorKey] };
-  const app = createEdgeApp({ store, engine, config: edgeConfig, log, limiter, scheduler, metrics, browserSdk: browserBundle, dashboardAsset });
+  const app = createEdgeApp({ store, engine, config: edgeConfig, log, limiter, scheduler, fallback: background.fallback, metrics, browserSdk: browserBundle, dashboardAsset });
   const tls = await readTls(config);
   let edgeServer: ReturnType<typeof serveEdge>;
   try {
@@ -83,6 +85,7 @@ export async function startMesh(config: Config, log: Log): Promise<Mesh> {
     engine,
     scheduler,
     purger: background.purger,
+    fallback: background.fallback,
     operatorKey,
     stop(graceMs = 0) {
       stopped ??= (async () => {

@@ -77,7 +77,7 @@ export async function runEdgeProcess(config: Config, log: Log): Promise<void> {
   const watched = metrics.watchEngine(engine.engine);
   const background = startBackground({ store, engine: watched, config, log, metrics });
   const { scheduler } = background;
-  const app = createEdgeApp({ store, engine: watched, config, log, limiter: engine.limiter, scheduler, metrics, browserSdk: browserBundle, dashboardAsset });
+  const app = createEdgeApp({ store, engine: watched, config, log, limiter: engine.limiter, scheduler, fallback: background.fallback, metrics, browserSdk: browserBundle, dashboardAsset });
   const tls = await readTls(config);
   let server: ReturnType<typeof serveEdge>;
   try {

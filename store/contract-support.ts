@@ -18,6 +18,8 @@ export const message = (appId: string, extra: Partial<NewMessage> = {}): NewMess
   category: null,
   createdAt: Date.now(),
   expiresAt: null,
+  notification: null,
+  fallback: null,
   ...extra,
 });
 

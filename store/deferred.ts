@@ -3,6 +3,7 @@
 import { and, asc, eq, inArray, lt, lte, sql } from "drizzle-orm";
 import type { FrequencyCap } from "../core/preferences.ts";
 import type { PriorityCode } from "../core/protocol.ts";
+import type { FallbackPolicy, Notification } from "../core/channels.ts";
 import type { DueTarget, NewMessage } from "../core/store.ts";
 import { payloadOf } from "./payload.ts";
 import { DeferredState, deferredTargets, frequencyLog, messages } from "./schema.ts";
@@ -45,6 +46,8 @@ export async function loadMessages(db: Db, messageIds: string[]): Promise<NewMes
     category: m.category,
     createdAt: m.createdAt,
     expiresAt: m.expiresAt,
+    notification: m.notification === null ? null : (JSON.parse(m.notification) as Notification),
+    fallback: m.fallback === null ? null : (JSON.parse(m.fallback) as FallbackPolicy),
   }));
 }
 

@@ -6,6 +6,7 @@ import type { ErasedCounts } from "../core/store.ts";
 import { deferredTargets, devices, frequencyLog, idempotencyKeys, inbox, messages, preferences, releasedTargets } from "./schema.ts";
 import type { Db } from "./statement.ts";
 import { topicMessages, topicSubscriptions } from "./topics-schema.ts";
+import { channelDeliveries, channelEndpoints, fallbackJobs } from "./channels-schema.ts";
 
 export async function eraseDevices(db: Db, appId: string, deviceIds: string[]): Promise<ErasedCounts> {
   const mine = (table: typeof inbox | typeof deferredTargets) => and(eq(table.appId, appId), inArray(table.deviceId, deviceIds));
@@ -25,7 +26,7 @@ export async function eraseDevices(db: Db, appId: string, deviceIds: string[]): 
       ),
     );
   const only = (await sent).map((m) => m.id);
-  const [inboxRows, waiting, , , subscriptions, prefs, , , erased] = await db.batch([
+  const [inboxRows, waiting, , , subscriptions, prefs, , , erased, endpoints] = await db.batch([
     db.delete(inbox).where(mine(inbox)).returning({ seq: inbox.seq }),
     db.delete(deferredTargets).where(mine(deferredTargets)).returning({ id: deferredTargets.messageId }),
     db.delete(releasedTargets).where(and(inArray(releasedTargets.deviceId, deviceIds), inArray(releasedTargets.messageId, db.select({ id: messages.id }).from(messages).where(eq(messages.appId, appId))))),
@@ -38,6 +39,14 @@ export async function eraseDevices(db: Db, appId: string, deviceIds: string[]): 
     db.delete(idempotencyKeys).where(and(eq(idempotencyKeys.appId, appId), inArray(idempotencyKeys.messageId, only.length > 0 ? only : [""]))),
     db.delete(messages).where(inArray(messages.id, only.length > 0 ? only : [""])),
     db.delete(devices).where(and(eq(devices.appId, appId), inArray(devices.id, deviceIds))).returning({ id: devices.id }),
+    db
+      .delete(channelEndpoints)
+      .where(and(eq(channelEndpoints.appId, appId), eq(channelEndpoints.subjectType, "device"), inArray(channelEndpoints.subjectId, deviceIds)))
+      .returning({ kind: channelEndpoints.kind }),
+    db.delete(fallbackJobs).where(and(eq(fallbackJobs.appId, appId), inArray(fallbackJobs.deviceId, deviceIds))),
+    db
+      .delete(channelDeliveries)
+      .where(and(inArray(channelDeliveries.deviceId, deviceIds), inArray(channelDeliveries.messageId, db.select({ id: messages.id }).from(messages).where(eq(messages.appId, appId))))),
   ]);
   return {
     deviceIds: erased.map((d) => d.id),
@@ -46,5 +55,6 @@ export async function eraseDevices(db: Db, appId: string, deviceIds: string[]): 
     messages: only.length,
     subscriptions: subscriptions.length,
     preferences: prefs.length,
+    endpoints: endpoints.length,
   };
 }

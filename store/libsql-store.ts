@@ -6,6 +6,9 @@ import type { Client } from "@libsql/client";
 import { drizzle } from "drizzle-orm/libsql";
 import type { Preferences } from "../core/preferences.ts";
 import type { AppRetention, PurgeStep, PurgeStepResult } from "../core/retention.ts";
+import type { ChannelEndpoint, ChannelKind } from "../core/channels.ts";
+import type { ChannelDelivery, FallbackJob, FallbackOutcome, InboxRowState } from "../core/last-mile-store.ts";
+import * as lastMile from "./last-mile.ts";
 import {
   type ApiKeyIdentity,
   type ApiKeyRecord,
@@ -216,6 +219,58 @@ export class LibsqlStore implements Store {
   }
   loadMessages(messageIds: string[]): Promise<NewMessage[]> {
     return deferred.loadMessages(this.db, messageIds);
+  }
+  // --- the last mile ---
+  putEndpoints(appId: string, subject: Subject, endpoints: ChannelEndpoint[], now = Date.now()): Promise<void> {
+    return lastMile.putEndpoints(this.db, appId, subject, endpoints, now);
+  }
+  endpointsOf(appId: string, subject: Subject): Promise<ChannelEndpoint[]> {
+    return lastMile.endpointsOf(this.db, appId, subject);
+  }
+  endpointsForDevice(appId: string, deviceId: string): Promise<ChannelEndpoint[]> {
+    return lastMile.endpointsForDevice(this.db, appId, deviceId);
+  }
+  removeEndpoint(appId: string, endpoint: ChannelEndpoint): Promise<void> {
+    return lastMile.removeEndpoint(this.db, appId, endpoint);
+  }
+  putCredentials(appId: string, kind: ChannelKind, sealed: string, shown: Record<string, unknown>, now = Date.now()): Promise<void> {
+    return lastMile.putCredentials(this.db, appId, kind, sealed, shown, now);
+  }
+  credentialsOf(appId: string, kind: ChannelKind) {
+    return lastMile.credentialsOf(this.db, appId, kind);
+  }
+  configuredChannels(appId: string) {
+    return lastMile.configuredChannels(this.db, appId);
+  }
+  deleteCredentials(appId: string, kind: ChannelKind): Promise<boolean> {
+    return lastMile.deleteCredentials(this.db, appId, kind);
+  }
+  dueFallbacks(now: number, limit: number): Promise<FallbackJob[]> {
+    return lastMile.dueFallbacks(this.db, now, limit);
+  }
+  nextFallbackAt(): Promise<number | null> {
+    return lastMile.nextFallbackAt(this.db);
+  }
+  advanceFallbacks(messageId: string, deviceIds: string[], at: number): Promise<void> {
+    return lastMile.advanceFallbacks(this.db, messageId, deviceIds, at);
+  }
+  retryFallback(job: FallbackJob, dueAt: number): Promise<void> {
+    return lastMile.retryFallback(this.db, job, dueAt);
+  }
+  finishFallback(job: FallbackJob, outcome: FallbackOutcome): Promise<void> {
+    return lastMile.finishFallback(this.db, job, outcome);
+  }
+  waitingFallbacks(): Promise<number> {
+    return lastMile.waitingFallbacks(this.db);
+  }
+  inboxRowState(appId: string, deviceId: string, seq: number): Promise<InboxRowState> {
+    return lastMile.inboxRowState(this.db, appId, deviceId, seq);
+  }
+  recordChannelDelivery(messageId: string, delivery: ChannelDelivery): Promise<void> {
+    return lastMile.recordChannelDelivery(this.db, messageId, delivery);
+  }
+  channelDeliveries(messageId: string, deviceIds: string[]): Promise<ChannelDelivery[]> {
+    return lastMile.channelDeliveriesOf(this.db, messageId, deviceIds);
   }
   // --- retention ---
   appRetention(appId: string): Promise<AppRetention> {

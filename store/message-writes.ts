@@ -6,6 +6,7 @@
 // them per call cost more than running them. Tests: group-commit.test.ts and the store contract.
 import type { Assigned, MessageWrite } from "../core/store.ts";
 import { DeferredState, devices, deferredTargets, idempotencyKeys, InboxState, inbox, messages, releasedTargets } from "./schema.ts";
+import { fallbackJobs } from "./channels-schema.ts";
 import { bytesToStore } from "./payload.ts";
 import { type Statement, sqlNames } from "./statement.ts";
 
@@ -15,10 +16,18 @@ const i = sqlNames(inbox);
 const df = sqlNames(deferredTargets);
 const rt = sqlNames(releasedTargets);
 const k = sqlNames(idempotencyKeys);
+const fj = sqlNames(fallbackJobs);
 
 // Bodies are CBOR bytes: they travel in the JSON array as hex and are stored as blobs.
-const INSERT_MESSAGES = `INSERT INTO ${m.t} (${m.c.id}, ${m.c.appId}, ${m.c.priority}, ${m.c.data}, ${m.c.collapseKey}, ${m.c.category}, ${m.c.createdAt}, ${m.c.expiresAt}, ${m.c.targetCount})
-  SELECT value->>0, value->>1, value->>2, unhex(value->>3), value->>4, value->>5, value->>6, value->>7, value->>8 FROM json_each(?)`;
+const INSERT_MESSAGES = `INSERT INTO ${m.t} (${m.c.id}, ${m.c.appId}, ${m.c.priority}, ${m.c.data}, ${m.c.collapseKey}, ${m.c.category}, ${m.c.createdAt}, ${m.c.expiresAt}, ${m.c.targetCount},
+    ${m.c.notification}, ${m.c.fallback})
+  SELECT value->>0, value->>1, value->>2, unhex(value->>3), value->>4, value->>5, value->>6, value->>7, value->>8, value->>9, value->>10 FROM json_each(?)`;
+
+// A message with a fallback: one job per inbox row it took now, due `afterMs` after the write.
+const FALLBACK_JOBS = `INSERT INTO ${fj.t} (${fj.c.messageId}, ${fj.c.appId}, ${fj.c.deviceId}, ${fj.c.seq}, ${fj.c.channels}, ${fj.c.dueAt}, ${fj.c.priority})
+  SELECT ${i.c.messageId}, ${i.c.appId}, ${i.c.deviceId}, ${i.c.seq}, ?, ?, ? FROM ${i.t}
+  WHERE ${i.c.messageId} = ? AND ${i.c.deviceId} IN (SELECT value FROM json_each(?)) AND ${i.c.state} = ${InboxState.pending}
+  ON CONFLICT DO NOTHING`;
 
 // Older pending rows with the collapse key of a message the device gets now. It runs before the
 // group's inbox rows exist, so it never collapses one of them (see `collapsed` for those).
@@ -85,6 +94,7 @@ export function groupStatements(writes: MessageWrite[]): GroupPlan {
   if (newMessages.length > 0) {
     const rows = newMessages.map(({ message: x, targetCount }) => [
       x.messageId, x.appId, x.priority, bytesToStore(x.data).toHex(), x.collapseKey, x.category, x.createdAt, x.expiresAt, targetCount,
+      x.notification ? JSON.stringify(x.notification) : null, x.fallback ? JSON.stringify(x.fallback) : null,
     ]);
     statements.push({ sql: INSERT_MESSAGES, args: [JSON.stringify(rows)] });
   }
@@ -129,6 +139,12 @@ export function groupStatements(writes: MessageWrite[]): GroupPlan {
     return [e.appId, e.deviceId, e.later, messageId, e.collapsed ? InboxState.collapsed : InboxState.pending, collapseKey];
   });
   statements.push({ sql: INSERT_INBOX, args: [JSON.stringify(rows)] });
+  for (const w of writes) {
+    const fallback = w.message.fallback;
+    if (!fallback || w.deliver.length === 0) continue;
+    const args = [JSON.stringify(fallback.channels), w.at + fallback.afterMs, w.message.priority, w.message.messageId, JSON.stringify(w.deliver)];
+    statements.push({ sql: FALLBACK_JOBS, args });
+  }
 
   return {
     statements,

@@ -103,6 +103,10 @@ export const messages = sqliteTable(
     /** Milliseconds since the epoch after which the message is never delivered; null: never expires. */
     expiresAt: integer(),
     targetCount: integer().notNull(),
+    /** JSON {title, body} for the last-mile channels; null: none. */
+    notification: text(),
+    /** JSON {afterMs, channels}; null: no fallback. */
+    fallback: text(),
   },
   (t) => [index("messages_app_created").on(t.appId, t.createdAt)],
 );

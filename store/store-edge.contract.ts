@@ -165,8 +165,11 @@ export function storeEdgeCases(open: OpenStore): void {
     const topicMessage = message(appId);
     await store.publishTopic(topicMessage, "t");
     await store.putPreferences(appId, { type: "device", id: "x" }, { timeZone: null, quietHours: null, mutedCategories: [], frequencyCaps: [] });
+    await store.putEndpoints(appId, { type: "device", id: "x" }, [{ kind: "email", address: "x@example.com" }, { kind: "fcm", token: "t-x" }]);
+    await store.putEndpoints(appId, { type: "device", id: "y" }, [{ kind: "email", address: "y@example.com" }]);
     const erased = await store.eraseDevices(appId, ["x", "nobody"]);
-    expect(erased).toEqual({ deviceIds: ["x"], inboxRows: 2, waitingTargets: 0, messages: 1, subscriptions: 1, preferences: 1 });
+    expect(erased).toEqual({ deviceIds: ["x"], inboxRows: 2, waitingTargets: 0, messages: 1, subscriptions: 1, preferences: 1, endpoints: 2 });
+    expect(await store.endpointsOf(appId, { type: "device", id: "y" })).toEqual([{ kind: "email", address: "y@example.com" }]);
     expect(await store.getDevice(appId, "x")).toBeNull();
     expect(await store.getDevice(appId, "y")).not.toBeNull();
     expect(await store.getDevice(other, "x")).not.toBeNull();

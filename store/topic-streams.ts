@@ -45,7 +45,15 @@ export async function publishTopic(db: Db, message: NewMessage, topic: string): 
   // Its targets are the topic's subscribers at this moment, counted in the same transaction.
   const subscribers = sql<number>`(SELECT count(*) FROM ${topicSubscriptions} WHERE ${topicSubscriptions.appId} = ${appId} AND ${topicSubscriptions.topic} = ${topic})`;
   const [, , [assigned]] = await db.batch([
-    db.insert(messages).values({ ...message, data: bytesToStore(message.data), id: message.messageId, targetCount: subscribers }),
+    db.insert(messages).values({
+      ...message,
+      data: bytesToStore(message.data),
+      id: message.messageId,
+      targetCount: subscribers,
+      notification: message.notification ? JSON.stringify(message.notification) : null,
+      // A topic message has no per-device fallback (core/send/request.ts refuses one).
+      fallback: null,
+    }),
     db.insert(topics).values({ appId, name: topic, createdAt: message.createdAt }).onConflictDoNothing(),
     db
       .update(topics)

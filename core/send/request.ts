@@ -6,6 +6,7 @@ import type { Config } from "../config.ts";
 import { PushmeshError } from "../errors.ts";
 import { expiryOf } from "../lifecycle.ts";
 import { Priority, type PriorityCode, type PriorityName, TOPIC_PATTERN } from "../protocol.ts";
+import type { ChannelKind, FallbackPolicy, Notification } from "../channels.ts";
 
 /** Who a message goes to. Each form but a topic resolves to a list of the app's devices. */
 export type SendTarget = { deviceId: string } | { deviceIds: string[] } | { userId: string } | { topic: string };
@@ -26,6 +27,10 @@ export type SendRequest = {
   deliverAt?: number;
   /** Seconds from now before which the message is not delivered; the other form of `deliverAt`. */
   delay?: number;
+  /** What the last-mile channels show. */
+  notification?: { title?: string; body?: string };
+  /** Channels to try when the socket has not acked within `after` seconds. */
+  fallback?: { after: number; channels: ChannelKind[] };
 };
 
 /** A request that passed every check that needs no store. */
@@ -41,12 +46,14 @@ export type ValidSend = {
   /** The scheduled time when it lies ahead; null: now. */
   deliverAt: number | null;
   expiresAt: number | null;
+  notification: Notification | null;
+  fallback: FallbackPolicy | null;
 };
 
 /** The furthest a message may be scheduled: ten years. */
 const MAX_HORIZON_MS = 10 * 365 * 24 * 3600 * 1000;
 /** Options that work per device; a topic message is stored once for every subscriber. */
-const PER_DEVICE = ["deliverAt", "delay", "idempotencyKey", "collapseKey"] as const;
+const PER_DEVICE = ["deliverAt", "delay", "idempotencyKey", "collapseKey", "fallback"] as const;
 
 export function validateSend(request: SendRequest, config: Pick<Config, "maxPayloadBytes">, now: number): ValidSend {
   const data = encodeData(request.data ?? null);
@@ -73,5 +80,7 @@ export function validateSend(request: SendRequest, config: Pick<Config, "maxPayl
     dueAt,
     deliverAt,
     expiresAt: expiryOf(dueAt, request.ttl),
+    notification: request.notification ? { title: request.notification.title ?? null, body: request.notification.body ?? null } : null,
+    fallback: request.fallback ? { afterMs: request.fallback.after * 1000, channels: request.fallback.channels } : null,
   };
 }

@@ -42,6 +42,8 @@ export type SendDeps = {
   limiter?: RateLimiter;
   /** Told when something becomes due, so a scheduler in this process wakes in time. */
   scheduler?: { wake(at: number): void };
+  /** Told when a fallback becomes due, so the fallback worker in this process wakes in time. */
+  fallback?: { wake(at: number): void };
 };
 
 /** A send checked and decided, its write not made yet; or its answer already (a replay, a topic). */
@@ -117,11 +119,28 @@ async function commit(deps: SendDeps, prepared: Prepared): Promise<SendOutcome> 
     if (error instanceof PushmeshError) throw error;
     throw new PushmeshError("STORE_UNAVAILABLE", "the store did not take the message; nothing was accepted", { cause: error });
   }
-  await signalHolders(deps.engine, message, assigned, deps.log);
+  const absent = await signalHolders(deps.engine, message, assigned, deps.log);
+  if (message.fallback) await startFallback(deps, message, absent);
   let wakeAt = Infinity;
   for (const d of decision.deferred) if (d.state === "scheduled" || d.state === "held") wakeAt = Math.min(wakeAt, d.releaseAt);
   if (wakeAt !== Infinity) deps.scheduler?.wake(wakeAt);
   return { result, replayed: false };
+}
+
+/** A device without a socket need not wait for `after`: its fallback is due now. */
+async function startFallback(deps: SendDeps, message: NewMessage, absent: string[]): Promise<void> {
+  const now = Date.now();
+  let dueAt = message.createdAt + message.fallback!.afterMs;
+  if (absent.length > 0 && dueAt > now) {
+    try {
+      await deps.store.advanceFallbacks(message.messageId, absent, now);
+      dueAt = now;
+    } catch (error) {
+      // The jobs are written: they fall due at `after` instead.
+      deps.log?.("fallback_advance_failed", { messageId: message.messageId, error: String(error) });
+    }
+  }
+  deps.fallback?.wake(dueAt);
 }
 
 function newMessage(appId: string, valid: ValidSend, now: number): NewMessage {
@@ -134,6 +153,8 @@ function newMessage(appId: string, valid: ValidSend, now: number): NewMessage {
     category: valid.category,
     createdAt: now,
     expiresAt: valid.expiresAt,
+    notification: valid.notification,
+    fallback: valid.fallback,
   };
 }
 

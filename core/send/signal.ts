@@ -4,11 +4,15 @@ import { deviceKey, type Engine, type Signal, type SignalledMessage } from "../e
 import type { Log } from "../log.ts";
 import type { Assigned, NewMessage } from "../store.ts";
 
-/** Signals the holders of the written devices; a row a later message of its group collapsed is never pushed, so not signalled. */
-export async function signalHolders(engine: Engine, message: NewMessage, written: Assigned[], log?: Log): Promise<void> {
+/**
+ * Signals the holders of the written devices; a row a later message of its group collapsed is never
+ * pushed, so not signalled. Answers the devices no node holds (none when the engine could not say).
+ */
+export async function signalHolders(engine: Engine, message: NewMessage, written: Assigned[], log?: Log): Promise<string[]> {
   const assigned = written.some((a) => a.collapsed) ? written.filter((a) => !a.collapsed) : written;
+  const absent: string[] = [];
   // A body that cannot become a frame is not signalled: the relay meets it in the store and marks it failed.
-  if (assigned.length === 0 || !(message.data instanceof Uint8Array)) return;
+  if (assigned.length === 0 || !(message.data instanceof Uint8Array)) return absent;
   const { appId } = message;
   try {
     const pushed: Omit<SignalledMessage, "seq"> = {
@@ -22,8 +26,8 @@ export async function signalHolders(engine: Engine, message: NewMessage, written
     const presences = await engine.getPresence(assigned.map((a) => deviceKey(appId, a.deviceId)));
     const byNode = new Map<string, Signal[]>();
     presences.forEach((presence, i) => {
-      if (!presence) return;
       const { deviceId, seq } = assigned[i]!;
+      if (!presence) return void absent.push(deviceId);
       let list = byNode.get(presence.nodeId);
       if (!list) byNode.set(presence.nodeId, (list = []));
       list.push({ kind: "deliver", appId, deviceId, message: { ...pushed, seq } });
@@ -32,7 +36,9 @@ export async function signalHolders(engine: Engine, message: NewMessage, written
   } catch (error) {
     // The message is already durable; the device's next heartbeat closes the gap.
     log?.("signal_failed", { appId, error: String(error) });
+    return [];
   }
+  return absent;
 }
 
 /** Tells the nodes holding devices that they were (un)subscribed over HTTP; startOffset null: unsubscribed. */

@@ -17,13 +17,14 @@ const ErasedSchema = z
     messages: z.number().int().openapi({ description: "Messages only these devices were sent (topic messages stay with their topic)" }),
     subscriptions: z.number().int(),
     preferences: z.number().int().openapi({ description: "Preference sets removed: the devices' own, and the user's for a user erase" }),
+    endpoints: z.number().int().openapi({ description: "Channel endpoints removed: the devices' own, and the user's for a user erase" }),
   })
   .openapi("Erased");
 
 const device = apiRoute({
   method: "delete",
   path: "/v1/devices/{id}",
-  summary: "Erase a device: its inbox, waiting targets, subscriptions, preferences, and the messages only it was sent (send scope)",
+  summary: "Erase a device: its inbox, waiting targets, subscriptions, preferences, channel endpoints, and the messages only it was sent (send scope)",
   description: "A live session of the device ends at once with DEVICE_UNKNOWN; a token it holds stops working.",
   scope: "send",
   errors: ["DEVICE_NOT_FOUND"],
@@ -34,7 +35,7 @@ const device = apiRoute({
 const user = apiRoute({
   method: "delete",
   path: "/v1/users/{id}",
-  summary: "Erase a user: every device registered to it (as a device erase does) and the user's preferences (send scope)",
+  summary: "Erase a user: every device registered to it (as a device erase does), the user's preferences and channel endpoints (send scope)",
   scope: "send",
   errors: ["USER_NOT_FOUND"],
   request: { params: object({ id: UserIdSchema }) },
@@ -87,12 +88,14 @@ export function eraseRoutes(deps: EdgeDeps) {
     const deviceIds = await deps.store.devicesOfUser(appId, id);
     const erased = deviceIds.length > 0 ? await eraseDevices(deps, appId, deviceIds) : null;
     const ownPreferences = await deps.store.deletePreferences(appId, { type: "user", id });
-    if (!erased && !ownPreferences) throw new PushmeshError("USER_NOT_FOUND", `user ${id} has no device and no preferences in this app`);
+    const ownEndpoints = (await deps.store.endpointsOf(appId, { type: "user", id })).length;
+    if (ownEndpoints > 0) await deps.store.putEndpoints(appId, { type: "user", id }, []);
+    if (!erased && !ownPreferences && ownEndpoints === 0) throw new PushmeshError("USER_NOT_FOUND", `user ${id} has no device and no preferences in this app`);
     deps.log?.("user_erased", { appId, userId: id, devices: deviceIds.length });
     await audit(deps, c, "user.erased", id, { devices: deviceIds.length });
-    const none = { deviceIds: [], inboxRows: 0, waitingTargets: 0, messages: 0, subscriptions: 0, preferences: 0 };
+    const none = { deviceIds: [], inboxRows: 0, waitingTargets: 0, messages: 0, subscriptions: 0, preferences: 0, endpoints: 0 };
     const result = erased ?? none;
-    return c.json({ ...result, preferences: result.preferences + (ownPreferences ? 1 : 0) }, 200);
+    return c.json({ ...result, preferences: result.preferences + (ownPreferences ? 1 : 0), endpoints: result.endpoints + ownEndpoints }, 200);
   });
   return app;
 }

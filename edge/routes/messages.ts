@@ -82,6 +82,8 @@ function toSendRequest(body: z.infer<ReturnType<typeof sendMessageSchema>>): Sen
     idempotencyKey: body.idempotencyKey,
     deliverAt: typeof body.deliverAt === "string" ? Date.parse(body.deliverAt) : body.deliverAt,
     delay: body.delay,
+    notification: body.notification,
+    fallback: body.fallback,
   };
 }
 

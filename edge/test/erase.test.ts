@@ -10,6 +10,7 @@ test("a device erase removes its rows and its own messages, ends its live sessio
   await mesh.api("POST", "/v1/devices", { deviceId: "gone", userId: "u" });
   await mesh.api("PUT", "/v1/devices/gone/preferences", { timeZone: "UTC", quietHours: null, mutedCategories: ["x"], frequencyCaps: [] });
   await mesh.api("POST", "/v1/topics/news/subscribers", { deviceIds: ["gone", "kept"] });
+  await mesh.api("PUT", "/v1/devices/gone/channels", { endpoints: [{ kind: "email", address: "gone@example.com" }] });
   const own = await mesh.send("gone", { only: "gone" });
   const shared = await mesh.send(["gone", "kept"], { both: true });
   await mesh.send("gone", { later: true }, { delay: 3600 });
@@ -18,7 +19,7 @@ test("a device erase removes its rows and its own messages, ends its live sessio
 
   const erased = await mesh.api("DELETE", "/v1/devices/gone");
   expect(erased.status).toBe(200);
-  expect(erased.body).toEqual({ deviceIds: ["gone"], inboxRows: 2, waitingTargets: 1, messages: 2, subscriptions: 1, preferences: 1 });
+  expect(erased.body).toEqual({ deviceIds: ["gone"], inboxRows: 2, waitingTargets: 1, messages: 2, subscriptions: 1, preferences: 1, endpoints: 1 });
   const error = await session.waitForEvent("error", 1, 10_000);
   expect(error).toMatchObject({ code: "DEVICE_UNKNOWN" });
   expect((await mesh.api("GET", `/v1/messages/${own.messageId}`)).status).toBe(404);
@@ -27,6 +28,7 @@ test("a device erase removes its rows and its own messages, ends its live sessio
   expect((await mesh.api("POST", "/v1/messages", { to: { deviceId: "gone" }, data: 1 })).status).toBe(404);
   expect((await mesh.api("DELETE", "/v1/devices/gone")).body.error.code).toBe("DEVICE_NOT_FOUND");
   expect(await mesh.store.latestSeq(mesh.appId, "kept")).toBe(1);
+  expect(await mesh.store.endpointsOf(mesh.appId, { type: "device", id: "gone" })).toEqual([]);
 });
 
 test("a user erase removes all its devices and the user's preferences", async () => {

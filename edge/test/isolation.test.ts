@@ -18,6 +18,9 @@ const aIsIntact = async ({ a }: World) => {
   expect((await a("GET", "/v1/topics/a-topic")).body).toMatchObject({ offset: 1, subscribers: 1 });
   expect((await a("GET", "/v1/keys")).status).toBe(200);
   expect((await a("GET", "/v1/app/cors")).body.origins).toEqual(["https://a.example"]);
+  expect((await a("GET", "/v1/devices/a-dev/channels")).body.endpoints).toEqual([{ kind: "email", address: "a-dev@a.example" }]);
+  expect((await a("GET", "/v1/users/a-user/channels")).body.endpoints).toEqual([{ kind: "email", address: "a-user@a.example" }]);
+  expect((await a("GET", "/v1/app/channels")).body.channels.map((c: { kind: string }) => c.kind)).toEqual(["email"]);
 };
 
 const noAppData: Case = async () => {};
@@ -44,6 +47,31 @@ const CASES: Record<string, Case> = {
   "PUT /v1/app/retention": async (w) => {
     expect((await w.b("PUT", "/v1/app/retention", { settledSeconds: 60, topicSeconds: null, topicMaxEntries: null })).status).toBe(200);
     expect((await w.a("GET", "/v1/app/retention")).body.own.settledSeconds).toBeNull();
+  },
+  "PUT /v1/devices/{id}/channels": async (w) => {
+    expect((await w.b("PUT", "/v1/devices/a-only/channels", { endpoints: [] })).body.error.code).toBe("DEVICE_NOT_FOUND");
+  },
+  "GET /v1/devices/{id}/channels": async (w) => {
+    expect((await w.b("GET", "/v1/devices/a-dev/channels")).body.endpoints).toEqual([]);
+  },
+  "PUT /v1/users/{id}/channels": async (w) => {
+    expect((await w.b("PUT", "/v1/users/a-user/channels", { endpoints: [{ kind: "fcm", token: "b" }] })).status).toBe(200);
+  },
+  "GET /v1/users/{id}/channels": async (w) => {
+    expect((await w.b("GET", "/v1/users/a-user/channels")).body.endpoints).not.toContainEqual({ kind: "email", address: "a-user@a.example" });
+  },
+  "GET /v1/app/channels": async (w) => {
+    expect((await w.b("GET", "/v1/app/channels")).body.channels).toEqual([]);
+  },
+  "PUT /v1/app/channels/{kind}": async (w) => {
+    expect((await w.b("PUT", "/v1/app/channels/email", { url: "smtp://127.0.0.1:2526", from: "b@b.example" })).status).toBe(200);
+  },
+  "DELETE /v1/app/channels/{kind}": async (w) => {
+    await w.b("DELETE", "/v1/app/channels/email");
+    expect((await w.b("DELETE", "/v1/app/channels/email")).body.error.code).toBe("CHANNEL_NOT_CONFIGURED");
+  },
+  "POST /v1/app/channels/webpush/vapid-keys": async (w) => {
+    expect((await w.b("POST", "/v1/app/channels/webpush/vapid-keys", { subject: "mailto:b@b.example" })).status).toBe(201);
   },
   "PUT /v1/app/cors": async (w) => {
     expect((await w.b("PUT", "/v1/app/cors", { origins: ["https://b.example"] })).status).toBe(200);
@@ -154,6 +182,9 @@ async function twoApps(mesh: TestMesh): Promise<World> {
   const aMessage = (await a("POST", "/v1/messages", { to: { deviceId: "a-dev" }, data: "a's" })).body.messageId as string;
   const aKeyId = (await a("POST", "/v1/keys", { name: "a's", scopes: ["read"] })).body.keyId as string;
   await a("PUT", "/v1/app/cors", { origins: ["https://a.example"] });
+  await a("PUT", "/v1/devices/a-dev/channels", { endpoints: [{ kind: "email", address: "a-dev@a.example" }] });
+  await a("PUT", "/v1/users/a-user/channels", { endpoints: [{ kind: "email", address: "a-user@a.example" }] });
+  await a("PUT", "/v1/app/channels/email", { url: "smtp://127.0.0.1:2525", from: "a@a.example" });
   return { a, b, aMessage, aKeyId };
 }
 

@@ -1,0 +1,50 @@
+import { createServer } from "node:net";
+import { expect, test } from "bun:test";
+import { startSmtpReceiver } from "../test-support/receivers/smtp-receiver.ts";
+import { channelContract, sampleMessage } from "./channel.contract.ts";
+import { createEmailAdapter } from "./email.ts";
+
+/** A port nothing listens on. */
+async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+channelContract("email", async () => {
+  const receiver = await startSmtpReceiver();
+  const adapter = createEmailAdapter({ credentials: { url: receiver.url, from: "pushmesh@example.com" }, timeoutMs: 1500 });
+  const down = createEmailAdapter({ credentials: { url: `smtp://127.0.0.1:${await closedPort()}`, from: "pushmesh@example.com" }, timeoutMs: 1500 });
+  return {
+    adapter,
+    endpoint: { kind: "email", address: "reader@example.com" },
+    goneEndpoint: { kind: "email", address: "nobody@gone.invalid" },
+    sendWhileDown: (m) => down.send({ kind: "email", address: "reader@example.com" }, m),
+    failNext: receiver.failNext,
+    received: receiver.received,
+    retryAfter: false,
+    async [Symbol.asyncDispose]() {
+      await adapter.close();
+      await down.close();
+      await receiver[Symbol.asyncDispose]();
+    },
+  };
+});
+
+test("an email variant arrives as HTML beside its text; high priority is marked; the Message-ID names the message", async () => {
+  await using receiver = await startSmtpReceiver();
+  const adapter = createEmailAdapter({ credentials: { url: receiver.url, from: "pushmesh@example.com" } });
+  try {
+    const email = { subject: "Your order", text: "Order 7 shipped", html: "<p>Order <b>7</b> shipped</p>" };
+    expect((await adapter.send({ kind: "email", address: "a@example.com" }, sampleMessage({ email }))).kind).toBe("accepted");
+    const [mail] = receiver.mails;
+    expect(mail).toMatchObject({ to: "a@example.com", subject: "Your order", html: "<p>Order <b>7</b> shipped</p>" });
+    expect(mail!.text.trim()).toBe("Order 7 shipped");
+    expect(mail!.priority).toBe("high");
+    expect(String(mail!.headers.get("message-id"))).toContain("m-contract-1");
+  } finally {
+    await adapter.close();
+  }
+});

@@ -1,0 +1,101 @@
+// The fallback end to end: a mesh, a real SMTP server as the provider, devices with and without a
+// socket. A device without a socket is reached at once; one that acks on its socket gets no mail;
+// one whose socket does not ack within `after` gets it then; a dead address is removed.
+import { expect, test } from "bun:test";
+import { FrameType } from "../../core/protocol.ts";
+import { connectDevice, startTestMesh, type TestMesh } from "../../test-support/harness.ts";
+import { helloFrame, rawPeer } from "../../test-support/raw.ts";
+import { startSmtpReceiver } from "../../test-support/receivers/smtp-receiver.ts";
+
+async function until(check: () => boolean | Promise<boolean>, what: string, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await Bun.sleep(20);
+  }
+}
+
+async function withEmail(mesh: TestMesh, url: string, deviceId: string, address: string) {
+  expect((await mesh.api("PUT", "/v1/app/channels/email", { url, from: "alerts@example.com" })).status).toBe(200);
+  const device = await mesh.device(deviceId);
+  expect((await mesh.api("PUT", `/v1/devices/${deviceId}/channels`, { endpoints: [{ kind: "email", address }] })).status).toBe(200);
+  return device;
+}
+
+const fallbackSend = (mesh: TestMesh, deviceId: string, after: number) =>
+  mesh.send(deviceId, { order: 7 }, { notification: { title: "Order shipped", body: "Order 7 is on its way" }, fallback: { after, channels: ["email"] } });
+
+test("a device without a socket is reached at once; tracking shows the channel's answer", async () => {
+  await using smtp = await startSmtpReceiver();
+  await using mesh = await startTestMesh();
+  await withEmail(mesh, smtp.url, "away", "away@example.com");
+  const sent = await fallbackSend(mesh, "away", 600);
+  await until(() => smtp.mails.length === 1, "the mail");
+  expect(smtp.received()).toEqual([{ messageId: sent.messageId, seq: 1, title: "Order shipped", body: "Order 7 is on its way", data: { order: 7 } }]);
+  await until(async () => (await mesh.api("GET", `/v1/messages/${sent.messageId}`)).body.recipients[0].channels[0]?.state === "accepted", "tracking");
+  const tracked = (await mesh.api("GET", `/v1/messages/${sent.messageId}`)).body.recipients[0];
+  expect(tracked).toMatchObject({ deviceId: "away", state: "pending", channels: [{ kind: "email", state: "accepted" }] });
+});
+
+test("a device that acks on its socket within `after` gets no mail", async () => {
+  await using smtp = await startSmtpReceiver();
+  await using mesh = await startTestMesh();
+  const creds = await withEmail(mesh, smtp.url, "here", "here@example.com");
+  await using session = await connectDevice(mesh.ws, creds);
+  await session.waitForEvent("connected");
+  const sent = await fallbackSend(mesh, "here", 1);
+  await session.waitFor(1);
+  await until(async () => (await mesh.api("GET", `/v1/messages/${sent.messageId}`)).body.states.delivered === 1, "the ack");
+  await Bun.sleep(1_500);
+  await mesh.fallback.runOnce();
+  expect(smtp.mails).toEqual([]);
+  expect((await mesh.api("GET", `/v1/messages/${sent.messageId}`)).body.recipients[0].channels).toEqual([]);
+});
+
+test("a socket that does not ack within `after` gets the mail then, and a dead address is removed", async () => {
+  await using smtp = await startSmtpReceiver();
+  await using mesh = await startTestMesh();
+  const creds = await withEmail(mesh, smtp.url, "silent", "silent@example.com");
+  const peer = await rawPeer("ws", mesh);
+  peer.sendFrames(helloFrame("silent", creds.token));
+  expect((await peer.nextFrame()).type).toBe(FrameType.WELCOME);
+  const started = Date.now();
+  const sent = await fallbackSend(mesh, "silent", 1);
+  expect((await peer.nextFrame()).type).toBe(FrameType.PUSH);
+  await until(() => smtp.mails.length === 1, "the mail");
+  expect(Date.now() - started).toBeGreaterThanOrEqual(1_000);
+  expect(smtp.received()[0]!.messageId).toBe(sent.messageId);
+
+  await mesh.device("moved");
+  await mesh.api("PUT", "/v1/devices/moved/channels", { endpoints: [{ kind: "email", address: "old@gone.invalid" }] });
+  const lost = await fallbackSend(mesh, "moved", 0);
+  await until(async () => (await mesh.api("GET", "/v1/devices/moved/channels")).body.endpoints.length === 0, "the dead address removed");
+  const tracked = (await mesh.api("GET", `/v1/messages/${lost.messageId}`)).body.recipients[0];
+  expect(tracked.channels).toMatchObject([{ kind: "email", state: "gone" }]);
+  expect(tracked.channels[0].reason).toContain("550");
+});
+
+test("credentials are sealed at rest and never answered; a channel without credentials is skipped", async () => {
+  await using mesh = await startTestMesh();
+  const url = "smtp://mailer:s3cret-pass@127.0.0.1:2525";
+  const put = await mesh.api("PUT", "/v1/app/channels/email", { url, from: "alerts@example.com" });
+  expect(put.body).toMatchObject({ kind: "email", shown: { from: "alerts@example.com", server: "smtp://127.0.0.1:2525", user: "mailer" } });
+  const listed = await mesh.api("GET", "/v1/app/channels");
+  expect(JSON.stringify(listed.body)).not.toContain("s3cret");
+  const stored = await mesh.store.credentialsOf(mesh.appId, "email");
+  expect(stored!.sealed).not.toContain("s3cret");
+  expect((await mesh.api("PUT", "/v1/app/channels/email", { url: "http://nope", from: "x" })).status).toBe(400);
+  expect((await mesh.api("DELETE", "/v1/app/channels/fcm")).body.error.code).toBe("CHANNEL_NOT_CONFIGURED");
+  const vapid = await mesh.api("POST", "/v1/app/channels/webpush/vapid-keys", { subject: "mailto:ops@example.com" });
+  expect(vapid.status).toBe(201);
+  expect(vapid.body.shown.vapidPublicKey).toMatch(/^[A-Za-z0-9_-]{87}$/);
+  expect(JSON.stringify(vapid.body)).not.toContain("vapidPrivateKey");
+
+  await mesh.device("nowhere");
+  await mesh.api("PUT", "/v1/devices/nowhere/channels", { endpoints: [{ kind: "fcm", token: "t-1" }] });
+  // The app has no FCM credentials: nothing is tried, nothing is recorded.
+  const fcmOnly = await mesh.send("nowhere", 1, { fallback: { after: 0, channels: ["fcm"] } });
+  await Bun.sleep(300);
+  await mesh.fallback.runOnce();
+  expect((await mesh.api("GET", `/v1/messages/${fcmOnly.messageId}`)).body.recipients[0].channels).toEqual([]);
+});

@@ -1,0 +1,57 @@
+// What the last mile keeps in the store: channel endpoints of devices and users, each app's sealed
+// provider credentials, the fallback queue and, per target and channel, what happened.
+import type { ChannelEndpoint, ChannelKind } from "./channels.ts";
+import type { Subject } from "./store.ts";
+
+export type StoredEndpoint = { subject: Subject; endpoint: ChannelEndpoint; createdAt: number };
+
+/** One target whose socket delivery has a fallback, due now. */
+export type FallbackJob = {
+  messageId: string;
+  appId: string;
+  deviceId: string;
+  seq: number;
+  channels: ChannelKind[];
+  dueAt: number;
+  attempts: number;
+};
+
+export type FallbackOutcome = "acked" | "sent" | "expired" | "no_endpoint" | "exhausted";
+
+/** queued: waiting for `after`; sent: handed to the provider; accepted / rejected / gone: its answer; retrying: it asked for later. */
+export type ChannelDeliveryState = "queued" | "sent" | "accepted" | "rejected" | "gone" | "retrying";
+export type ChannelDelivery = { deviceId: string; kind: ChannelKind; state: ChannelDeliveryState; reason: string | null; at: number };
+
+/** A row's state as the fallback reads it: has the socket got there first? */
+export type InboxRowState = "pending" | "delivered" | "other" | "missing";
+
+export interface LastMileStore {
+  /** Replaces the subject's endpoints of every kind with `endpoints`. */
+  putEndpoints(appId: string, subject: Subject, endpoints: ChannelEndpoint[], now?: number): Promise<void>;
+  /** The subject's endpoints, oldest first. */
+  endpointsOf(appId: string, subject: Subject): Promise<ChannelEndpoint[]>;
+  /** The device's endpoints, then its user's. */
+  endpointsForDevice(appId: string, deviceId: string): Promise<ChannelEndpoint[]>;
+  /** Removes one endpoint wherever it is registered in the app (a provider said it is gone). */
+  removeEndpoint(appId: string, endpoint: ChannelEndpoint): Promise<void>;
+
+  /** Stores an app's credentials for a provider, sealed by the caller, with what may be shown. */
+  putCredentials(appId: string, kind: ChannelKind, sealed: string, shown: Record<string, unknown>, now?: number): Promise<void>;
+  credentialsOf(appId: string, kind: ChannelKind): Promise<{ sealed: string; shown: Record<string, unknown>; updatedAt: number } | null>;
+  configuredChannels(appId: string): Promise<{ kind: ChannelKind; shown: Record<string, unknown>; updatedAt: number }[]>;
+  deleteCredentials(appId: string, kind: ChannelKind): Promise<boolean>;
+
+  /** Waiting jobs due by `now`: high priority first, then oldest. */
+  dueFallbacks(now: number, limit: number): Promise<FallbackJob[]>;
+  /** The earliest due time of a waiting job; null: none waits. */
+  nextFallbackAt(): Promise<number | null>;
+  /** Jobs of `deviceIds` for the message become due at `at` (the device had no socket). */
+  advanceFallbacks(messageId: string, deviceIds: string[], at: number): Promise<void>;
+  retryFallback(job: FallbackJob, dueAt: number): Promise<void>;
+  finishFallback(job: FallbackJob, outcome: FallbackOutcome): Promise<void>;
+  waitingFallbacks(): Promise<number>;
+  inboxRowState(appId: string, deviceId: string, seq: number): Promise<InboxRowState>;
+
+  recordChannelDelivery(messageId: string, delivery: ChannelDelivery): Promise<void>;
+  channelDeliveries(messageId: string, deviceIds: string[]): Promise<ChannelDelivery[]>;
+}

@@ -1,0 +1,136 @@
+// The last mile in the store (core/last-mile-store.ts): endpoints, sealed credentials, the
+// fallback queue and per-channel delivery records. Query-builder style (statement.ts): none of it
+// runs per push; the fallback jobs themselves are written with the message (message-writes.ts).
+import { and, asc, count, eq, inArray, lte, min } from "drizzle-orm";
+import { type ChannelEndpoint, type ChannelKind, endpointAddress } from "../core/channels.ts";
+import type { ChannelDelivery, FallbackJob, FallbackOutcome, InboxRowState } from "../core/last-mile-store.ts";
+import type { Subject } from "../core/store.ts";
+import { channelCredentials, channelDeliveries, channelEndpoints, FallbackState, fallbackJobs } from "./channels-schema.ts";
+import { devices, InboxState, inbox } from "./schema.ts";
+import type { Db } from "./statement.ts";
+
+const ofSubject = (appId: string, subject: Subject) =>
+  and(eq(channelEndpoints.appId, appId), eq(channelEndpoints.subjectType, subject.type), eq(channelEndpoints.subjectId, subject.id));
+
+export async function putEndpoints(db: Db, appId: string, subject: Subject, endpoints: ChannelEndpoint[], now: number): Promise<void> {
+  const rows = endpoints.map((endpoint) => ({
+    appId,
+    subjectType: subject.type,
+    subjectId: subject.id,
+    kind: endpoint.kind,
+    address: endpointAddress(endpoint),
+    endpoint: JSON.stringify(endpoint),
+    createdAt: now,
+  }));
+  const unique = [...new Map(rows.map((r) => [`${r.kind}\u0000${r.address}`, r])).values()];
+  await db.batch([db.delete(channelEndpoints).where(ofSubject(appId, subject)), ...unique.map((row) => db.insert(channelEndpoints).values(row))] as never);
+}
+
+export async function endpointsOf(db: Db, appId: string, subject: Subject): Promise<ChannelEndpoint[]> {
+  const rows = await db.select({ endpoint: channelEndpoints.endpoint }).from(channelEndpoints).where(ofSubject(appId, subject)).orderBy(asc(channelEndpoints.createdAt));
+  return rows.map((r) => JSON.parse(r.endpoint) as ChannelEndpoint);
+}
+
+export async function endpointsForDevice(db: Db, appId: string, deviceId: string): Promise<ChannelEndpoint[]> {
+  const own = await endpointsOf(db, appId, { type: "device", id: deviceId });
+  const [device] = await db.select({ userId: devices.userId }).from(devices).where(and(eq(devices.appId, appId), eq(devices.id, deviceId)));
+  return device?.userId ? [...own, ...(await endpointsOf(db, appId, { type: "user", id: device.userId }))] : own;
+}
+
+export async function removeEndpoint(db: Db, appId: string, endpoint: ChannelEndpoint): Promise<void> {
+  await db
+    .delete(channelEndpoints)
+    .where(and(eq(channelEndpoints.appId, appId), eq(channelEndpoints.kind, endpoint.kind), eq(channelEndpoints.address, endpointAddress(endpoint))));
+}
+
+export async function putCredentials(db: Db, appId: string, kind: ChannelKind, sealed: string, shown: Record<string, unknown>, now: number): Promise<void> {
+  const values = { sealed, public: JSON.stringify(shown), updatedAt: now };
+  await db
+    .insert(channelCredentials)
+    .values({ appId, kind, ...values })
+    .onConflictDoUpdate({ target: [channelCredentials.appId, channelCredentials.kind], set: values });
+}
+
+export async function credentialsOf(db: Db, appId: string, kind: ChannelKind) {
+  const [row] = await db.select().from(channelCredentials).where(and(eq(channelCredentials.appId, appId), eq(channelCredentials.kind, kind)));
+  return row ? { sealed: row.sealed, shown: JSON.parse(row.public) as Record<string, unknown>, updatedAt: row.updatedAt } : null;
+}
+
+export async function configuredChannels(db: Db, appId: string) {
+  const rows = await db.select().from(channelCredentials).where(eq(channelCredentials.appId, appId)).orderBy(asc(channelCredentials.kind));
+  return rows.map((r) => ({ kind: r.kind as ChannelKind, shown: JSON.parse(r.public) as Record<string, unknown>, updatedAt: r.updatedAt }));
+}
+
+export async function deleteCredentials(db: Db, appId: string, kind: ChannelKind): Promise<boolean> {
+  const gone = await db
+    .delete(channelCredentials)
+    .where(and(eq(channelCredentials.appId, appId), eq(channelCredentials.kind, kind)))
+    .returning({ kind: channelCredentials.kind });
+  return gone.length > 0;
+}
+
+const waiting = eq(fallbackJobs.state, FallbackState.waiting);
+const job = (j: FallbackJob) => and(eq(fallbackJobs.messageId, j.messageId), eq(fallbackJobs.deviceId, j.deviceId), waiting);
+
+export async function dueFallbacks(db: Db, now: number, limit: number): Promise<FallbackJob[]> {
+  const rows = await db
+    .select()
+    .from(fallbackJobs)
+    .where(and(waiting, lte(fallbackJobs.dueAt, now)))
+    .orderBy(asc(fallbackJobs.priority), asc(fallbackJobs.dueAt))
+    .limit(limit);
+  return rows.map((r) => ({ messageId: r.messageId, appId: r.appId, deviceId: r.deviceId, seq: r.seq, channels: JSON.parse(r.channels) as ChannelKind[], dueAt: r.dueAt, attempts: r.attempts }));
+}
+
+export async function nextFallbackAt(db: Db): Promise<number | null> {
+  const [row] = await db.select({ at: min(fallbackJobs.dueAt) }).from(fallbackJobs).where(waiting);
+  return row?.at ?? null;
+}
+
+export async function advanceFallbacks(db: Db, messageId: string, deviceIds: string[], at: number): Promise<void> {
+  if (deviceIds.length === 0) return;
+  await db
+    .update(fallbackJobs)
+    .set({ dueAt: at })
+    .where(and(eq(fallbackJobs.messageId, messageId), inArray(fallbackJobs.deviceId, deviceIds), waiting));
+}
+
+export async function retryFallback(db: Db, j: FallbackJob, dueAt: number): Promise<void> {
+  await db.update(fallbackJobs).set({ dueAt, attempts: j.attempts + 1 }).where(job(j));
+}
+
+export async function finishFallback(db: Db, j: FallbackJob, outcome: FallbackOutcome): Promise<void> {
+  await db.update(fallbackJobs).set({ state: FallbackState.finished, outcome, attempts: j.attempts + 1 }).where(job(j));
+}
+
+export async function waitingFallbacks(db: Db): Promise<number> {
+  const [row] = await db.select({ n: count() }).from(fallbackJobs).where(waiting);
+  return row?.n ?? 0;
+}
+
+export async function inboxRowState(db: Db, appId: string, deviceId: string, seq: number): Promise<InboxRowState> {
+  const [row] = await db
+    .select({ state: inbox.state })
+    .from(inbox)
+    .where(and(eq(inbox.appId, appId), eq(inbox.deviceId, deviceId), eq(inbox.seq, seq)));
+  if (!row) return "missing";
+  return row.state === InboxState.pending ? "pending" : row.state === InboxState.delivered ? "delivered" : "other";
+}
+
+export async function recordChannelDelivery(db: Db, messageId: string, d: ChannelDelivery): Promise<void> {
+  const values = { state: d.state, reason: d.reason, at: d.at };
+  await db
+    .insert(channelDeliveries)
+    .values({ messageId, deviceId: d.deviceId, kind: d.kind, ...values })
+    .onConflictDoUpdate({ target: [channelDeliveries.messageId, channelDeliveries.deviceId, channelDeliveries.kind], set: values });
+}
+
+export async function channelDeliveriesOf(db: Db, messageId: string, deviceIds: string[]): Promise<ChannelDelivery[]> {
+  if (deviceIds.length === 0) return [];
+  const rows = await db
+    .select()
+    .from(channelDeliveries)
+    .where(and(eq(channelDeliveries.messageId, messageId), inArray(channelDeliveries.deviceId, deviceIds)))
+    .orderBy(asc(channelDeliveries.at));
+  return rows.map((r) => ({ deviceId: r.deviceId, kind: r.kind as ChannelKind, state: r.state as ChannelDelivery["state"], reason: r.reason, at: r.at }));
+}

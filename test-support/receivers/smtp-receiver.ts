@@ -1,0 +1,77 @@
+// A real SMTP server (the smtp-server package) standing in for a mail provider: it parses every
+// mail it takes with mailparser. Addresses at gone.invalid are refused as unknown mailboxes (550).
+import { simpleParser } from "mailparser";
+import { SMTPServer } from "smtp-server";
+import type { ReceivedNotification, ReceiverFault } from "../../channels/channel.contract.ts";
+
+export type ReceivedMail = { to: string; subject: string; text: string; html: string | null; priority: string | null; headers: Map<string, unknown> };
+
+export async function startSmtpReceiver(): Promise<{
+  url: string;
+  mails: ReceivedMail[];
+  received(): ReceivedNotification[];
+  failNext(fault: ReceiverFault): void;
+} & AsyncDisposable> {
+  const mails: ReceivedMail[] = [];
+  let fault: ReceiverFault | null = null;
+  const take = () => {
+    const f = fault;
+    fault = null;
+    return f;
+  };
+  const server = new SMTPServer({
+    authOptional: true,
+    disabledCommands: ["STARTTLS"],
+    // A test's hung connection must not hold close() for smtp-server's default 30 s.
+    closeTimeout: 200,
+    logger: false,
+    onRcptTo(address, _session, callback) {
+      const f = take();
+      if (f?.kind === "hang") return;
+      if (f?.kind === "throttle") return callback(Object.assign(new Error("4.7.0 try again later"), { responseCode: 421 }));
+      if (f?.kind === "unavailable") return callback(Object.assign(new Error("4.3.0 mailbox temporarily unavailable"), { responseCode: 451 }));
+      if (address.address.endsWith("@gone.invalid")) return callback(Object.assign(new Error("5.1.1 no such mailbox"), { responseCode: 550 }));
+      callback();
+    },
+    onData(stream, session, callback) {
+      simpleParser(stream)
+        .then((mail) => {
+          mails.push({
+            to: session.envelope.rcptTo[0]?.address ?? "",
+            subject: mail.subject ?? "",
+            text: mail.text ?? "",
+            html: typeof mail.html === "string" ? mail.html : null,
+            // mailparser folds X-Priority and Importance into one "priority" header.
+            priority: (mail.headers.get("priority") as string | undefined) ?? null,
+            headers: mail.headers,
+          });
+          callback();
+        })
+        .catch((error: Error) => callback(error));
+    },
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const port = (server.server.address() as { port: number }).port;
+  return {
+    url: `smtp://127.0.0.1:${port}`,
+    mails,
+    received: () =>
+      mails.map((m) => {
+        const seq = m.headers.get("x-pushmesh-seq");
+        const data = m.headers.get("x-pushmesh-data");
+        return {
+          messageId: String(m.headers.get("x-pushmesh-message-id") ?? ""),
+          seq: seq === undefined ? null : Number(seq),
+          title: m.subject || null,
+          body: m.text.replace(/\n$/, "") || null,
+          data: data === undefined ? undefined : JSON.parse(Buffer.from(String(data), "base64url").toString()),
+        };
+      }),
+    failNext(f) {
+      fault = f;
+    },
+    async [Symbol.asyncDispose]() {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
