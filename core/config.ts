@@ -106,6 +106,8 @@ export const configSchema = z
     credentialsKey: z.string().min(16).optional(),
     /** How long a provider (Web Push service, FCM, APNs, SMTP server) may take to answer before the attempt counts as a retry. */
     providerTimeoutMs: z.coerce.number().int().min(100).max(120_000).default(10_000),
+    /** A PEM file of extra CAs to trust for providers (a private push service, a test's receiver); absent: the system's. */
+    providerCaFile: z.string().min(1).optional(),
     /** How often the fallback worker looks for due last-mile deliveries; sends in its process wake it early. */
     fallbackPollMs: z.coerce.number().int().min(10).max(60_000).default(250),
     /** Authenticated requests per app per window; past it, 429 RATE_LIMITED. */

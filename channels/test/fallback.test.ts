@@ -6,6 +6,7 @@ import { FrameType } from "../../core/protocol.ts";
 import { connectDevice, startTestMesh, type TestMesh } from "../../test-support/harness.ts";
 import { helloFrame, rawPeer } from "../../test-support/raw.ts";
 import { startSmtpReceiver } from "../../test-support/receivers/smtp-receiver.ts";
+import { startWebPushReceiver } from "../../test-support/receivers/web-push-receiver.ts";
 
 async function until(check: () => boolean | Promise<boolean>, what: string, timeoutMs = 15_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -98,4 +99,28 @@ test("credentials are sealed at rest and never answered; a channel without crede
   await Bun.sleep(300);
   await mesh.fallback.runOnce();
   expect((await mesh.api("GET", `/v1/messages/${fcmOnly.messageId}`)).body.recipients[0].channels).toEqual([]);
+});
+
+test("Web Push: a browser subscription gets the message through the push service, encrypted and signed with the app's VAPID key", async () => {
+  await using pushService = await startWebPushReceiver();
+  await using mesh = await startTestMesh({ providerCaFile: pushService.caFile });
+  const made = await mesh.api("POST", "/v1/app/channels/webpush/vapid-keys", { subject: "mailto:ops@example.com" });
+  pushService.expectVapidKey(made.body.shown.vapidPublicKey);
+  await mesh.device("browser");
+  const subscription = pushService.subscribe();
+  expect((await mesh.api("PUT", "/v1/devices/browser/channels", { endpoints: [subscription] })).status).toBe(200);
+  const sent = await mesh.send("browser", { path: "/orders/7" }, {
+    priority: "high",
+    ttl: 600,
+    collapseKey: "orders",
+    notification: { title: "Order shipped", body: "Order 7 is on its way" },
+    fallback: { after: 30, channels: ["webpush", "email"] },
+  });
+  await until(() => pushService.accepted.length === 1, "the push");
+  expect(pushService.failures).toEqual([]);
+  expect(pushService.received()).toEqual([{ messageId: sent.messageId, seq: 1, title: "Order shipped", body: "Order 7 is on its way", data: { path: "/orders/7" } }]);
+  const headers = pushService.accepted[0]!.headers;
+  expect([headers.get("urgency"), headers.get("topic")]).toEqual(["high", "orders"]);
+  expect(Number(headers.get("ttl"))).toBeLessThanOrEqual(600);
+  await until(async () => (await mesh.api("GET", `/v1/messages/${sent.messageId}`)).body.recipients[0].channels[0]?.state === "accepted", "tracking");
 });

@@ -1,0 +1,64 @@
+import { expect, test } from "bun:test";
+import type { WebPushCredentials } from "../core/channels.ts";
+import { startWebPushReceiver } from "../test-support/receivers/web-push-receiver.ts";
+import { channelContract, sampleMessage } from "./channel.contract.ts";
+import { createWebPushAdapter, topicOf } from "./web-push.ts";
+import webpush from "web-push";
+
+const vapid = (): WebPushCredentials => {
+  const keys = webpush.generateVAPIDKeys();
+  return { vapidPublicKey: keys.publicKey, vapidPrivateKey: keys.privateKey, subject: "mailto:ops@example.com" };
+};
+
+channelContract("web push", async () => {
+  const credentials = vapid();
+  const receiver = await startWebPushReceiver(credentials.vapidPublicKey);
+  const adapter = createWebPushAdapter({ credentials, ca: receiver.ca, timeoutMs: 1500 });
+  const endpoint = receiver.subscribe();
+  const gone = receiver.subscribe();
+  receiver.unsubscribe(gone);
+  return {
+    adapter,
+    endpoint,
+    goneEndpoint: gone,
+    sendWhileDown: (m) => adapter.send({ ...endpoint, endpoint: "https://127.0.0.1:9/push/x" }, m),
+    failNext: receiver.failNext,
+    received: () => {
+      expect(receiver.failures).toEqual([]);
+      return receiver.received();
+    },
+    retryAfter: true,
+    async [Symbol.asyncDispose]() {
+      await adapter.close();
+      await receiver[Symbol.asyncDispose]();
+    },
+  };
+});
+
+test("priority, ttl and collapse key become Urgency, TTL and Topic; a long key is hashed to a valid Topic", async () => {
+  const credentials = vapid();
+  await using receiver = await startWebPushReceiver(credentials.vapidPublicKey);
+  const adapter = createWebPushAdapter({ credentials, ca: receiver.ca });
+  const endpoint = receiver.subscribe();
+  await adapter.send(endpoint, sampleMessage({ priority: "low", ttlSeconds: 90, collapseKey: "score" }));
+  await adapter.send(endpoint, sampleMessage({ priority: "high", ttlSeconds: null, collapseKey: "a key with spaces that is far longer than thirty-two characters" }));
+  expect(receiver.failures).toEqual([]);
+  const [first, second] = receiver.accepted;
+  expect([first!.headers.get("urgency"), first!.headers.get("ttl"), first!.headers.get("topic")]).toEqual(["low", "90", "score"]);
+  expect([second!.headers.get("urgency"), second!.headers.get("ttl")]).toEqual(["high", "2419200"]);
+  expect(second!.headers.get("topic")).toBe(topicOf("a key with spaces that is far longer than thirty-two characters"));
+  expect(second!.headers.get("topic")).toMatch(/^[A-Za-z0-9_-]{32}$/);
+});
+
+test("an oversized payload is rejected without a request; a VAPID key the app did not configure is refused by the receiver", async () => {
+  const credentials = vapid();
+  await using receiver = await startWebPushReceiver(credentials.vapidPublicKey);
+  const adapter = createWebPushAdapter({ credentials, ca: receiver.ca });
+  const endpoint = receiver.subscribe();
+  expect(await adapter.send(endpoint, sampleMessage({ data: "x".repeat(5000) }))).toEqual({ kind: "rejected", reason: "payload_too_large" });
+  expect(receiver.accepted).toHaveLength(0);
+  const stranger = createWebPushAdapter({ credentials: vapid(), ca: receiver.ca });
+  const refused = await stranger.send(endpoint, sampleMessage());
+  expect(refused.kind).toBe("rejected");
+  expect(receiver.failures[0]).toContain("not the VAPID public key");
+});

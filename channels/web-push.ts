@@ -1,0 +1,71 @@
+// Web Push (RFC 8030) with the web-push package: it encrypts the payload (RFC 8291, aes128gcm) and
+// signs the VAPID JWT (RFC 8292); the request itself goes out with fetch, so the adapter owns its
+// timeout and reads every answer. The payload carries the message id and seq for the SDK.
+import { createHash } from "node:crypto";
+import webpush from "web-push";
+import { type ChannelAdapter, type ChannelMessage, type ChannelOutcome, retryAfterMs, type WebPushCredentials, type WebPushEndpoint } from "../core/channels.ts";
+
+export type WebPushOptions = { credentials: WebPushCredentials; timeoutMs?: number; ca?: string };
+
+/** Push services take at most 4096 bytes of encrypted body; aes128gcm adds 86 bytes of header and 17 of padding and tag. */
+const MAX_PAYLOAD = 4096 - 103;
+const FOUR_WEEKS = 2_419_200;
+
+export function createWebPushAdapter(options: WebPushOptions): ChannelAdapter<WebPushEndpoint> {
+  const { credentials } = options;
+  const vapidDetails = { subject: credentials.subject, publicKey: credentials.vapidPublicKey, privateKey: credentials.vapidPrivateKey };
+  return {
+    kind: "webpush",
+    async send(endpoint, message) {
+      const payload = JSON.stringify(pushPayload(message));
+      if (Buffer.byteLength(payload) > MAX_PAYLOAD) return { kind: "rejected", reason: "payload_too_large" };
+      let request: { endpoint: string; method: string; headers: Record<string, string | number>; body: Buffer | null };
+      try {
+        request = webpush.generateRequestDetails({ endpoint: endpoint.endpoint, keys: { p256dh: endpoint.p256dh, auth: endpoint.auth } }, payload, {
+          vapidDetails,
+          TTL: message.ttlSeconds ?? FOUR_WEEKS,
+          urgency: message.priority,
+          ...(message.collapseKey === null ? {} : { topic: topicOf(message.collapseKey) }),
+          contentEncoding: "aes128gcm",
+        }) as never;
+      } catch (error) {
+        // A subscription key that is not a P-256 point cannot be encrypted to: the endpoint is unusable.
+        return { kind: "gone", reason: `bad_subscription: ${(error as Error).message}` };
+      }
+      try {
+        const res = await fetch(request.endpoint, {
+          method: "POST",
+          headers: Object.fromEntries(Object.entries(request.headers).map(([k, v]) => [k, String(v)])),
+          body: request.body ? new Uint8Array(request.body) : null,
+          signal: AbortSignal.timeout(options.timeoutMs ?? 10_000),
+          ...(options.ca ? { tls: { ca: options.ca } } : {}),
+        } as RequestInit);
+        return await outcomeOf(res);
+      } catch (error) {
+        return { kind: "retry", reason: `unreachable: ${(error as Error).message}`, afterMs: null };
+      }
+    },
+    async close() {},
+  };
+}
+
+/** What the service worker receives; browser/ reads these names. */
+export function pushPayload(m: ChannelMessage) {
+  return { messageId: m.messageId, seq: m.seq, title: m.title, body: m.body, data: m.data ?? null };
+}
+
+/** The Topic header is at most 32 characters of the URL-safe base64 alphabet: other keys are hashed to one. */
+export function topicOf(collapseKey: string): string {
+  if (/^[A-Za-z0-9_-]{1,32}$/.test(collapseKey)) return collapseKey;
+  return createHash("sha256").update(collapseKey).digest("base64url").slice(0, 32);
+}
+
+async function outcomeOf(res: Response): Promise<ChannelOutcome> {
+  const text = (await res.text().catch(() => "")).slice(0, 200);
+  if (res.status >= 200 && res.status < 300) return { kind: "accepted", providerId: res.headers.get("location") };
+  const reason = `${res.status} ${text}`.trim();
+  if (res.status === 404 || res.status === 410) return { kind: "gone", reason };
+  if (res.status === 413) return { kind: "rejected", reason: `payload_too_large: ${reason}` };
+  if (res.status === 429 || res.status >= 500) return { kind: "retry", reason, afterMs: retryAfterMs(res.headers.get("retry-after"), Date.now()) };
+  return { kind: "rejected", reason };
+}
