@@ -5,8 +5,10 @@ import { type Candidate, fetchNodeList, pickRelay } from "../core/client/bootstr
 import { type ClientEvent, PushClient, type ReceivedMessage, type ReceivedTopicMessage } from "../core/client/client.ts";
 import { webSocketTransport } from "../core/client/transport.ts";
 import { LocalStorageStateStore, type StorageLike } from "./state-store.ts";
+import { acceptPushesFromServiceWorker, handlePushesInServiceWorker, PUSHED_MESSAGE_TYPE, subscribeToWebPush } from "./web-push.ts";
 
 export { fetchNodeList, pickRelay, PushClient, webSocketTransport, LocalStorageStateStore };
+export { acceptPushesFromServiceWorker, handlePushesInServiceWorker, PUSHED_MESSAGE_TYPE, subscribeToWebPush };
 export type { ClientEvent, ReceivedMessage, ReceivedTopicMessage, StorageLike };
 
 export type BrowserDeviceOptions = {
@@ -67,6 +69,8 @@ export async function connectBrowserDevice(options: BrowserDeviceOptions): Promi
     onEvent: options.onEvent,
   });
   await client.start();
+  // Pushes a service worker got (browser/web-push.ts) reach the app once, before or after the socket's copy.
+  acceptPushesFromServiceWorker(client);
   for (const topic of options.topics ?? []) {
     client.subscribe(topic).then(
       (offset) => options.onSubscribed?.(topic, offset),

@@ -36,6 +36,7 @@ export const sampleMessage = (over: Partial<ChannelMessage> = {}): ChannelMessag
   messageId: "m-contract-1",
   seq: 7,
   priority: "high",
+  sentAt: 1_767_225_600_000,
   ttlSeconds: 3600,
   collapseKey: "score",
   title: "Goal",

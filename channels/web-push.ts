@@ -51,7 +51,7 @@ export function createWebPushAdapter(options: WebPushOptions): ChannelAdapter<We
 
 /** What the service worker receives; browser/ reads these names. */
 export function pushPayload(m: ChannelMessage) {
-  return { messageId: m.messageId, seq: m.seq, title: m.title, body: m.body, data: m.data ?? null };
+  return { messageId: m.messageId, seq: m.seq, title: m.title, body: m.body, data: m.data ?? null, priority: m.priority, sentAt: m.sentAt };
 }
 
 /** The Topic header is at most 32 characters of the URL-safe base64 alphabet: other keys are hashed to one. */

@@ -43,6 +43,8 @@ export type ChannelMessage = {
   /** The device's sequence number for this message; null for a topic message. */
   seq: number | null;
   priority: PriorityName;
+  /** When the edge accepted the message, ms since the epoch. */
+  sentAt: number;
   /** Seconds the provider may keep trying; null: the provider's maximum. */
   ttlSeconds: number | null;
   collapseKey: string | null;

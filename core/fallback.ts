@@ -166,6 +166,7 @@ function channelMessage(job: FallbackJob, message: NewMessage, now: number): Cha
     messageId: job.messageId,
     seq: job.seq,
     priority: PRIORITY_NAMES[message.priority] ?? "normal",
+    sentAt: message.createdAt,
     ttlSeconds: message.expiresAt === null ? null : Math.max(0, Math.ceil((message.expiresAt - now) / 1000)),
     collapseKey: message.collapseKey,
     title: message.notification?.title ?? null,

@@ -11,6 +11,19 @@ export type ReceivedMessage = {
   data: unknown;
   sentAt: number;
   collapseKey: string | null;
+  /** How it came: on the socket, or through a push channel (PushClient.acceptPushed). */
+  via: "socket" | "push";
+};
+
+/** A message as a push channel carries it (Web Push payload, FCM data, APNs body): see docs/protocol.md, The last mile. */
+export type PushedMessage = {
+  messageId: string;
+  seq: number | null;
+  data: unknown;
+  title?: string | null;
+  body?: string | null;
+  priority?: PriorityName;
+  sentAt?: number;
 };
 
 export type ReceivedTopicMessage = {
@@ -23,7 +36,8 @@ export type ReceivedTopicMessage = {
 };
 
 /** What the SDK must remember across restarts to hand each message to the app exactly once. */
-export type ClientState = { lastSeq: number; epoch: number; topics?: Record<string, number> };
+/** `pushed`: seqs past lastSeq the app already got through a push channel; the socket's copy is acked, not handed over again. */
+export type ClientState = { lastSeq: number; epoch: number; topics?: Record<string, number>; pushed?: number[] };
 export interface ClientStateStore {
   load(): ClientState | null | Promise<ClientState | null>;
   save(state: ClientState): void | Promise<void>;

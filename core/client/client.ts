@@ -17,8 +17,9 @@ import {
   WireError,
   bytesToUuid,
 } from "../protocol.ts";
-import type { ClientEvent, ClientOptions, ClientState, ReceivedMessage } from "./client-types.ts";
+import type { ClientEvent, ClientOptions, ClientState, PushedMessage } from "./client-types.ts";
 import { ReplacedBackoff } from "./replaced-backoff.ts";
+import { handOverPushed, takePushed } from "./pushed.ts";
 import { TopicRequests } from "./topic-requests.ts";
 import type { Transport } from "./transport.ts";
 
@@ -28,6 +29,7 @@ export {
   type ClientState,
   type ClientStateStore,
   MemoryStateStore,
+  type PushedMessage,
   type ReceivedMessage,
   type ReceivedTopicMessage,
 } from "./client-types.ts";
@@ -41,6 +43,8 @@ const FATAL = new Set<number>([
   WireError.UNSUPPORTED_VERSION.code,
 ]);
 
+type Timer = ReturnType<typeof setTimeout>;
+
 export class PushClient {
   private transport: Transport | null = null;
   private state: ClientState = { lastSeq: 0, epoch: 0, topics: {} };
@@ -48,17 +52,19 @@ export class PushClient {
   /** Highest sequence received on the current connection (handed over or queued). */
   private receivedSeq = 0;
   private ackedSeq = 0;
+  private loaded: Promise<void> | null = null;
   private queue: Promise<void> = Promise.resolve();
   private heartbeatSeconds: number;
-  private heartbeatTimer: ReturnType<typeof setTimeout> | null = null;
-  private answerTimer: ReturnType<typeof setTimeout> | null = null;
-  private ackTimer: ReturnType<typeof setTimeout> | null = null;
-  private reconnectTimer: ReturnType<typeof setTimeout> | null = null;
+  private heartbeatTimer: Timer | null = null;
+  private answerTimer: Timer | null = null;
+  private ackTimer: Timer | null = null;
+  private reconnectTimer: Timer | null = null;
   private addresses: string[];
   private addressIndex = 0;
   private attempts = 0;
   private stopped = false;
   private welcomed = false;
+  private welcomedAt = 0;
   private fatal: ClientEvent | null = null;
   /** Bumped per connection; queued frames of an older one are skipped, as the new one replays them. */
   private generation = 0;
@@ -69,7 +75,6 @@ export class PushClient {
   /** Addresses whose socket did not open, and until when later attempts pass over them. */
   private readonly unreachableUntil = new Map<string, number>();
   private readonly replaced: ReplacedBackoff;
-  private welcomedAt = 0;
   /** The code of the ERROR the relay sent before closing: on raw TCP the stream's end carries none. */
   private closingCode = 0;
 
@@ -89,10 +94,25 @@ export class PushClient {
   }
 
   async start(): Promise<void> {
-    this.state = (await this.options.state?.load()) ?? { lastSeq: 0, epoch: 0 };
-    this.state.topics ??= {};
-    this.ackedSeq = this.state.lastSeq;
+    await this.load();
     this.connect();
+  }
+
+  /** Reads the saved state once; acceptPushed may need it before start. */
+  private load(): Promise<void> {
+    this.loaded ??= (async () => {
+      this.state = (await this.options.state?.load()) ?? { lastSeq: 0, epoch: 0 };
+      this.state.topics ??= {};
+      this.ackedSeq = this.state.lastSeq;
+    })();
+    return this.loaded;
+  }
+
+  /** A message from a push channel, before or after start(): handed over unless the app has it (pushed.ts). */
+  acceptPushed(pushed: PushedMessage): Promise<boolean> {
+    const run = this.queue.then(() => this.load()).then(() => handOverPushed(this.state, pushed, this.options));
+    this.queue = run.then(() => undefined, () => undefined);
+    return run;
   }
 
   /** Stops for good: acks what the app has, then closes. Unanswered topic requests are rejected. */
@@ -250,6 +270,13 @@ export class PushClient {
       this.scheduleAck();
       return;
     }
+    if (takePushed(this.state, frame.seq)) {
+      // The app has it from a push channel already: acked, so it is not replayed, never handed twice.
+      this.state.lastSeq = frame.seq;
+      await this.options.state?.save({ ...this.state, topics: { ...this.state.topics } });
+      this.scheduleAck();
+      return;
+    }
     await this.options.onMessage({
       seq: frame.seq,
       messageId: bytesToUuid(frame.messageId),
@@ -257,6 +284,7 @@ export class PushClient {
       data: frame.data,
       sentAt: frame.sentAt,
       collapseKey: frame.collapseKey,
+      via: "socket",
     });
     this.state.lastSeq = frame.seq;
     await this.options.state?.save({ ...this.state, topics: { ...this.state.topics } });
