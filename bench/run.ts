@@ -15,6 +15,7 @@ import { runStorm, stormMarkdown , stormHeadlines } from "./storm.ts";
 import { hostHeadlines, hostMarkdown, runHost } from "./host.ts";
 import { mosquittoHeadlines, mosquittoMarkdown, runMosquitto } from "./mosquitto.ts";
 import { purgeHeadlines, purgeMarkdown, runPurge } from "./purge.ts";
+import { fallbackHeadlines, fallbackMarkdown, runFallback } from "./fallback.ts";
 
 /** A benchmark's section: its tables, and an SVG chart written beside docs/benchmarks.md. */
 type Outcome = { table: string; svg?: string; headlines: Headline[] };
@@ -82,6 +83,13 @@ const benches: Record<string, Bench> = {
     run: async (quick) => {
       const r = await runThroughput(quick);
       return { table: throughputMarkdown(r), svg: throughputChart(r), headlines: throughputHeadlines(r) };
+    },
+  },
+  fallback: {
+    title: "The last mile: fallback delay, and socket delivery beside it",
+    run: async (quick) => {
+      const r = await runFallback(quick);
+      return { table: fallbackMarkdown(r), headlines: fallbackHeadlines(r) };
     },
   },
   purge: {

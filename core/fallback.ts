@@ -4,7 +4,7 @@
 // loses nothing. It runs apart from the relays: a slow or failing provider never delays a socket.
 import type { ChannelAdapter, ChannelEndpoint, ChannelKind, ChannelMessage, ChannelOutcome } from "./channels.ts";
 import { decodeValue } from "./codec.ts";
-import type { ChannelDeliveryState, FallbackJob, FallbackOutcome } from "./last-mile-store.ts";
+import type { ChannelDelivery, ChannelDeliveryState, DueFallback, FallbackJob } from "./last-mile-store.ts";
 import { isLapsed } from "./lifecycle.ts";
 import type { Log } from "./log.ts";
 import { PRIORITY_NAMES } from "./protocol.ts";
@@ -37,13 +37,15 @@ export class FallbackWorker {
   private timer: ReturnType<typeof setTimeout> | null = null;
   private running: Promise<void> | null = null;
   private again = false;
-  private halted = true;
+  private halted = false;
+  private started = false;
 
   constructor(private readonly deps: FallbackDeps) {
     this.now = deps.now ?? Date.now;
   }
 
   start(): void {
+    this.started = true;
     this.halted = false;
     this.arm(0);
   }
@@ -57,7 +59,7 @@ export class FallbackWorker {
 
   /** Something becomes due at `at`. */
   wake(at: number): void {
-    if (!this.halted) this.arm(Math.max(0, at - this.now()));
+    if (this.started && !this.halted) this.arm(Math.max(0, at - this.now()));
   }
 
   /** Handles every job due now; resolves when done. */
@@ -82,7 +84,7 @@ export class FallbackWorker {
   }
 
   private run(): void {
-    if (this.halted) return;
+    if (this.halted || !this.started) return;
     if (this.running) {
       this.again = true;
       return;
@@ -102,13 +104,12 @@ export class FallbackWorker {
     })();
   }
 
-  private async handle(job: FallbackJob): Promise<void> {
+  private async handle(job: DueFallback): Promise<void> {
     const { store } = this.deps;
     try {
-      const row = await store.inboxRowState(job.appId, job.deviceId, job.seq);
-      if (row === "delivered") return await store.finishFallback(job, "acked");
-      const [message] = await store.loadMessages([job.messageId]);
-      if (row !== "pending" || !message || isLapsed(message.expiresAt, this.now())) return await store.finishFallback(job, "expired");
+      if (job.row === "delivered") return await store.finishFallback(job, "acked");
+      const { message } = job;
+      if (job.row !== "pending" || !message || isLapsed(message.expiresAt, this.now())) return await store.finishFallback(job, "expired");
       await this.deliver(job, message);
     } catch (error) {
       this.deps.log?.("fallback_job_failed", { messageId: job.messageId, deviceId: job.deviceId, error: String(error) });
@@ -119,7 +120,9 @@ export class FallbackWorker {
   private async deliver(job: FallbackJob, message: NewMessage): Promise<void> {
     const { store } = this.deps;
     const endpoints = await store.endpointsForDevice(job.appId, job.deviceId);
-    const refused = new Set((await store.channelDeliveries(job.messageId, [job.deviceId])).filter((d) => d.state === "rejected").map((d) => d.kind));
+    // Only a retry has answers of earlier attempts to respect.
+    const earlier = job.attempts > 0 ? await store.channelDeliveries(job.messageId, [job.deviceId]) : [];
+    const refused = new Set(earlier.filter((d) => d.state === "rejected").map((d) => d.kind));
     const payload = channelMessage(job, message, this.now());
     let retryAfter: number | null | undefined;
     let tried = false;
@@ -130,8 +133,10 @@ export class FallbackWorker {
       if (!adapter || own.length === 0) continue;
       for (const endpoint of own) {
         tried = true;
-        const outcome = await this.attempt(job, adapter, endpoint, payload);
-        if (outcome.kind === "accepted") return await store.finishFallback(job, "sent");
+        const { outcome, delivery } = await this.attempt(adapter, endpoint, payload);
+        // The answer that ends the job is written with its end, in one transaction.
+        if (outcome.kind === "accepted") return await store.finishFallback(job, "sent", delivery);
+        await store.recordChannelDelivery(job.messageId, delivery);
         if (outcome.kind === "gone") await store.removeEndpoint(job.appId, endpoint);
         if (outcome.kind === "retry") retryAfter = outcome.afterMs === null ? (retryAfter ?? null) : Math.max(retryAfter ?? 0, outcome.afterMs);
       }
@@ -140,16 +145,13 @@ export class FallbackWorker {
     await store.finishFallback(job, tried ? "exhausted" : "no_endpoint");
   }
 
-  private async attempt(job: FallbackJob, adapter: ChannelAdapter, endpoint: ChannelEndpoint, payload: ChannelMessage): Promise<ChannelOutcome> {
-    const record = (state: ChannelDeliveryState, reason: string | null) =>
-      this.deps.store.recordChannelDelivery(job.messageId, { deviceId: job.deviceId, kind: endpoint.kind, state, reason, at: this.now() });
-    await record("sent", null);
+  private async attempt(adapter: ChannelAdapter, endpoint: ChannelEndpoint, payload: ChannelMessage): Promise<{ outcome: ChannelOutcome; delivery: ChannelDelivery }> {
     const started = performance.now();
     const outcome = await adapter.send(endpoint, payload).catch((error: unknown): ChannelOutcome => ({ kind: "retry", reason: String(error), afterMs: null }));
     const state: ChannelDeliveryState = outcome.kind === "retry" ? "retrying" : outcome.kind;
-    await record(state, outcome.kind === "accepted" ? outcome.providerId : outcome.reason);
     this.deps.onAttempt?.(endpoint.kind, state, (performance.now() - started) / 1000);
-    return outcome;
+    const reason = outcome.kind === "accepted" ? outcome.providerId : outcome.reason;
+    return { outcome, delivery: { deviceId: payload.deviceId, kind: endpoint.kind, state, reason, at: this.now() } };
   }
 }
 

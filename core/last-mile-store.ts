@@ -1,7 +1,7 @@
 // What the last mile keeps in the store: channel endpoints of devices and users, each app's sealed
 // provider credentials, the fallback queue and, per target and channel, what happened.
 import type { ChannelEndpoint, ChannelKind } from "./channels.ts";
-import type { Subject } from "./store.ts";
+import type { NewMessage, Subject } from "./store.ts";
 
 export type StoredEndpoint = { subject: Subject; endpoint: ChannelEndpoint; createdAt: number };
 
@@ -16,10 +16,16 @@ export type FallbackJob = {
   attempts: number;
 };
 
+/** A due job with what the worker decides on, read with it: has the socket got there first, and the message (null: purged). */
+export type DueFallback = FallbackJob & { row: InboxRowState; message: NewMessage | null };
+
 export type FallbackOutcome = "acked" | "sent" | "expired" | "no_endpoint" | "exhausted";
 
-/** queued: waiting for `after`; sent: handed to the provider; accepted / rejected / gone: its answer; retrying: it asked for later. */
-export type ChannelDeliveryState = "queued" | "sent" | "accepted" | "rejected" | "gone" | "retrying";
+/** A provider's answer: accepted, rejected, gone (the endpoint was removed), or retrying (it asked for later, or did not answer). */
+export type ChannelDeliveryState = "accepted" | "rejected" | "gone" | "retrying";
+
+/** A target's fallback as tracking shows it: waiting for `dueAt`, or how it ended. */
+export type FallbackStatus = { deviceId: string; state: "waiting" | FallbackOutcome; dueAt: number; channels: ChannelKind[]; attempts: number };
 export type ChannelDelivery = { deviceId: string; kind: ChannelKind; state: ChannelDeliveryState; reason: string | null; at: number };
 
 /** A row's state as the fallback reads it: has the socket got there first? */
@@ -41,17 +47,18 @@ export interface LastMileStore {
   configuredChannels(appId: string): Promise<{ kind: ChannelKind; shown: Record<string, unknown>; updatedAt: number }[]>;
   deleteCredentials(appId: string, kind: ChannelKind): Promise<boolean>;
 
-  /** Waiting jobs due by `now`: high priority first, then oldest. */
-  dueFallbacks(now: number, limit: number): Promise<FallbackJob[]>;
+  /** Waiting jobs due by `now`, high priority first, then oldest, each with its inbox row's state and its message, in one read. */
+  dueFallbacks(now: number, limit: number): Promise<DueFallback[]>;
   /** The earliest due time of a waiting job; null: none waits. */
   nextFallbackAt(): Promise<number | null>;
   /** Jobs of `deviceIds` for the message become due at `at` (the device had no socket). */
   advanceFallbacks(messageId: string, deviceIds: string[], at: number): Promise<void>;
   retryFallback(job: FallbackJob, dueAt: number): Promise<void>;
-  finishFallback(job: FallbackJob, outcome: FallbackOutcome): Promise<void>;
+  /** Ends the job; with `delivery`, records the channel's last answer in the same transaction. */
+  finishFallback(job: FallbackJob, outcome: FallbackOutcome, delivery?: ChannelDelivery): Promise<void>;
   waitingFallbacks(): Promise<number>;
-  inboxRowState(appId: string, deviceId: string, seq: number): Promise<InboxRowState>;
 
   recordChannelDelivery(messageId: string, delivery: ChannelDelivery): Promise<void>;
   channelDeliveries(messageId: string, deviceIds: string[]): Promise<ChannelDelivery[]>;
+  fallbacksOf(messageId: string, deviceIds: string[]): Promise<FallbackStatus[]>;
 }

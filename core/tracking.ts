@@ -1,7 +1,7 @@
 // Tracking and reports: a message's targets and an app's figures as a reader sees them. The store
 // answers what it recorded; core/lifecycle.ts decides what a lapsed target has become.
 import { effectiveState, isLapsed, type TargetState } from "./lifecycle.ts";
-import type { ChannelDelivery } from "./last-mile-store.ts";
+import type { ChannelDelivery, FallbackStatus } from "./last-mile-store.ts";
 import type { Percentiles, StateCount, Store, TargetRecord } from "./store.ts";
 
 /** Final and inbox states; the waiting ones are counted apart, so this shape stays what it was before schedules. */
@@ -22,7 +22,7 @@ export type MessageTracking = {
   states: StateCounts;
   waiting: WaitingCounts;
   suppressedBy: SuppressedBy;
-  recipients: (TargetRecord & { channels: Omit<ChannelDelivery, "deviceId">[] })[];
+  recipients: (TargetRecord & { channels: Omit<ChannelDelivery, "deviceId">[]; fallback: Omit<FallbackStatus, "deviceId"> | null })[];
   recipientsTruncated: boolean;
 };
 
@@ -61,12 +61,14 @@ export async function trackMessage(store: Store, appId: string, messageId: strin
   const { message, counts, targets } = found;
   const lapsed = isLapsed(message.expiresAt, now);
   const shown = targets.slice(0, limit);
-  const deliveries = await store.channelDeliveries(messageId, shown.map((t) => t.deviceId));
+  const deviceIds = shown.map((t) => t.deviceId);
+  const [deliveries, fallbacks] = await Promise.all([store.channelDeliveries(messageId, deviceIds), store.fallbacksOf(messageId, deviceIds)]);
+  const fallbackOf = new Map(fallbacks.map(({ deviceId, ...f }) => [deviceId, f]));
   const recipients = shown.map((t) => {
     const state = effectiveState(t.state, lapsed);
     const channels = deliveries.filter((d) => d.deviceId === t.deviceId).map(({ deviceId: _, ...d }) => d);
     // A waiting target that lapsed is expired for its ttl; an inbox row carries no reason.
-    return { ...(state === t.state ? t : { ...t, state, reason: t.seq === null ? "ttl" : t.reason }), channels };
+    return { ...(state === t.state ? t : { ...t, state, reason: t.seq === null ? "ttl" : t.reason }), channels, fallback: fallbackOf.get(t.deviceId) ?? null };
   });
   return {
     messageId,

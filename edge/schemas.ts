@@ -264,14 +264,25 @@ const TargetTrackingSchema = z.object({
     .array(
       z.object({
         kind: z.enum(CHANNEL_KINDS),
-        state: z.enum(["queued", "sent", "accepted", "rejected", "gone", "retrying"]).openapi({
-          description: "sent: handed to the provider; accepted, rejected or gone: its answer (gone: the endpoint was removed); retrying: it asked for later",
+        state: z.enum(["accepted", "rejected", "gone", "retrying"]).openapi({
+          description: "The provider's last answer: accepted, rejected, gone (the endpoint was removed), or retrying (it asked for later, or did not answer)",
         }),
         reason: z.string().nullable().openapi({ description: "The provider's reason, or its id for an accepted message" }),
         at: z.number().int(),
       }),
     )
     .openapi({ description: "The last-mile channels tried for this target (fallback); [] when none was" }),
+  fallback: z
+    .object({
+      state: z.enum(["waiting", "acked", "sent", "expired", "no_endpoint", "exhausted"]).openapi({
+        description: "waiting: for dueAt (or a retry); acked: the socket got there first, nothing was sent; sent: a channel accepted; expired: the message lapsed first; no_endpoint: no configured channel had an endpoint; exhausted: every channel refused, or a day of retries passed",
+      }),
+      dueAt: z.number().int(),
+      channels: z.array(z.enum(CHANNEL_KINDS)),
+      attempts: z.number().int(),
+    })
+    .nullable()
+    .openapi({ description: "The target's fallback, when the message has one" }),
 });
 
 export const MessageStatusSchema = z

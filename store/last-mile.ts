@@ -1,12 +1,15 @@
 // The last mile in the store (core/last-mile-store.ts): endpoints, sealed credentials, the
 // fallback queue and per-channel delivery records. Query-builder style (statement.ts): none of it
 // runs per push; the fallback jobs themselves are written with the message (message-writes.ts).
-import { and, asc, count, eq, inArray, lte, min } from "drizzle-orm";
+import { and, asc, count, eq, inArray, lte, min, or, sql } from "drizzle-orm";
 import { type ChannelEndpoint, type ChannelKind, endpointAddress } from "../core/channels.ts";
-import type { ChannelDelivery, FallbackJob, FallbackOutcome, InboxRowState } from "../core/last-mile-store.ts";
+import type { ChannelDelivery, DueFallback, FallbackJob, FallbackOutcome, FallbackStatus, InboxRowState } from "../core/last-mile-store.ts";
+import type { Notification } from "../core/channels.ts";
+import type { PriorityCode } from "../core/protocol.ts";
+import { payloadOf } from "./payload.ts";
 import type { Subject } from "../core/store.ts";
 import { channelCredentials, channelDeliveries, channelEndpoints, FallbackState, fallbackJobs } from "./channels-schema.ts";
-import { devices, InboxState, inbox } from "./schema.ts";
+import { devices, InboxState, inbox, messages } from "./schema.ts";
 import type { Db } from "./statement.ts";
 
 const ofSubject = (appId: string, subject: Subject) =>
@@ -31,10 +34,21 @@ export async function endpointsOf(db: Db, appId: string, subject: Subject): Prom
   return rows.map((r) => JSON.parse(r.endpoint) as ChannelEndpoint);
 }
 
+/** One read: the device's own endpoints, then its user's (subject types sort device < user). */
 export async function endpointsForDevice(db: Db, appId: string, deviceId: string): Promise<ChannelEndpoint[]> {
-  const own = await endpointsOf(db, appId, { type: "device", id: deviceId });
-  const [device] = await db.select({ userId: devices.userId }).from(devices).where(and(eq(devices.appId, appId), eq(devices.id, deviceId)));
-  return device?.userId ? [...own, ...(await endpointsOf(db, appId, { type: "user", id: device.userId }))] : own;
+  const e = channelEndpoints;
+  const user = db.select({ userId: devices.userId }).from(devices).where(and(eq(devices.appId, appId), eq(devices.id, deviceId)));
+  const rows = await db
+    .select({ endpoint: e.endpoint })
+    .from(e)
+    .where(
+      and(
+        eq(e.appId, appId),
+        or(and(eq(e.subjectType, "device"), eq(e.subjectId, deviceId)), and(eq(e.subjectType, "user"), eq(e.subjectId, sql`(${user})`))),
+      ),
+    )
+    .orderBy(asc(e.subjectType), asc(e.createdAt));
+  return rows.map((r) => JSON.parse(r.endpoint) as ChannelEndpoint);
 }
 
 export async function removeEndpoint(db: Db, appId: string, endpoint: ChannelEndpoint): Promise<void> {
@@ -72,15 +86,40 @@ export async function deleteCredentials(db: Db, appId: string, kind: ChannelKind
 const waiting = eq(fallbackJobs.state, FallbackState.waiting);
 const job = (j: FallbackJob) => and(eq(fallbackJobs.messageId, j.messageId), eq(fallbackJobs.deviceId, j.deviceId), waiting);
 
-export async function dueFallbacks(db: Db, now: number, limit: number): Promise<FallbackJob[]> {
+export async function dueFallbacks(db: Db, now: number, limit: number): Promise<DueFallback[]> {
   const rows = await db
-    .select()
+    .select({ job: fallbackJobs, state: inbox.state, message: messages })
     .from(fallbackJobs)
+    .leftJoin(inbox, and(eq(inbox.appId, fallbackJobs.appId), eq(inbox.deviceId, fallbackJobs.deviceId), eq(inbox.seq, fallbackJobs.seq)))
+    .leftJoin(messages, eq(messages.id, fallbackJobs.messageId))
     .where(and(waiting, lte(fallbackJobs.dueAt, now)))
     .orderBy(asc(fallbackJobs.priority), asc(fallbackJobs.dueAt))
     .limit(limit);
-  return rows.map((r) => ({ messageId: r.messageId, appId: r.appId, deviceId: r.deviceId, seq: r.seq, channels: JSON.parse(r.channels) as ChannelKind[], dueAt: r.dueAt, attempts: r.attempts }));
+  return rows.map(({ job: j, state, message: m }) => ({
+    messageId: j.messageId,
+    appId: j.appId,
+    deviceId: j.deviceId,
+    seq: j.seq,
+    channels: JSON.parse(j.channels) as ChannelKind[],
+    dueAt: j.dueAt,
+    attempts: j.attempts,
+    row: rowState(state),
+    message: m && {
+      appId: m.appId,
+      messageId: m.id,
+      priority: m.priority as PriorityCode,
+      data: payloadOf(m.data),
+      collapseKey: m.collapseKey,
+      category: m.category,
+      createdAt: m.createdAt,
+      expiresAt: m.expiresAt,
+      notification: m.notification === null ? null : (JSON.parse(m.notification) as Notification),
+    },
+  }));
 }
+
+const rowState = (state: number | null): InboxRowState =>
+  state === null ? "missing" : state === InboxState.pending ? "pending" : state === InboxState.delivered ? "delivered" : "other";
 
 export async function nextFallbackAt(db: Db): Promise<number | null> {
   const [row] = await db.select({ at: min(fallbackJobs.dueAt) }).from(fallbackJobs).where(waiting);
@@ -99,8 +138,10 @@ export async function retryFallback(db: Db, j: FallbackJob, dueAt: number): Prom
   await db.update(fallbackJobs).set({ dueAt, attempts: j.attempts + 1 }).where(job(j));
 }
 
-export async function finishFallback(db: Db, j: FallbackJob, outcome: FallbackOutcome): Promise<void> {
-  await db.update(fallbackJobs).set({ state: FallbackState.finished, outcome, attempts: j.attempts + 1 }).where(job(j));
+export async function finishFallback(db: Db, j: FallbackJob, outcome: FallbackOutcome, delivery?: ChannelDelivery): Promise<void> {
+  const finish = db.update(fallbackJobs).set({ state: FallbackState.finished, outcome, attempts: j.attempts + 1 }).where(job(j));
+  if (!delivery) return void (await finish);
+  await db.batch([finish, upsertDelivery(db, j.messageId, delivery)]);
 }
 
 export async function waitingFallbacks(db: Db): Promise<number> {
@@ -108,21 +149,16 @@ export async function waitingFallbacks(db: Db): Promise<number> {
   return row?.n ?? 0;
 }
 
-export async function inboxRowState(db: Db, appId: string, deviceId: string, seq: number): Promise<InboxRowState> {
-  const [row] = await db
-    .select({ state: inbox.state })
-    .from(inbox)
-    .where(and(eq(inbox.appId, appId), eq(inbox.deviceId, deviceId), eq(inbox.seq, seq)));
-  if (!row) return "missing";
-  return row.state === InboxState.pending ? "pending" : row.state === InboxState.delivered ? "delivered" : "other";
-}
-
-export async function recordChannelDelivery(db: Db, messageId: string, d: ChannelDelivery): Promise<void> {
+function upsertDelivery(db: Db, messageId: string, d: ChannelDelivery) {
   const values = { state: d.state, reason: d.reason, at: d.at };
-  await db
+  return db
     .insert(channelDeliveries)
     .values({ messageId, deviceId: d.deviceId, kind: d.kind, ...values })
     .onConflictDoUpdate({ target: [channelDeliveries.messageId, channelDeliveries.deviceId, channelDeliveries.kind], set: values });
+}
+
+export async function recordChannelDelivery(db: Db, messageId: string, d: ChannelDelivery): Promise<void> {
+  await upsertDelivery(db, messageId, d);
 }
 
 export async function channelDeliveriesOf(db: Db, messageId: string, deviceIds: string[]): Promise<ChannelDelivery[]> {
@@ -133,4 +169,19 @@ export async function channelDeliveriesOf(db: Db, messageId: string, deviceIds: 
     .where(and(eq(channelDeliveries.messageId, messageId), inArray(channelDeliveries.deviceId, deviceIds)))
     .orderBy(asc(channelDeliveries.at));
   return rows.map((r) => ({ deviceId: r.deviceId, kind: r.kind as ChannelKind, state: r.state as ChannelDelivery["state"], reason: r.reason, at: r.at }));
+}
+
+export async function fallbacksOf(db: Db, messageId: string, deviceIds: string[]): Promise<FallbackStatus[]> {
+  if (deviceIds.length === 0) return [];
+  const rows = await db
+    .select()
+    .from(fallbackJobs)
+    .where(and(eq(fallbackJobs.messageId, messageId), inArray(fallbackJobs.deviceId, deviceIds)));
+  return rows.map((r) => ({
+    deviceId: r.deviceId,
+    state: r.state === FallbackState.waiting ? "waiting" : ((r.outcome ?? "exhausted") as FallbackOutcome),
+    dueAt: r.dueAt,
+    channels: JSON.parse(r.channels) as ChannelKind[],
+    attempts: r.attempts,
+  }));
 }

@@ -7,7 +7,7 @@ import { drizzle } from "drizzle-orm/libsql";
 import type { Preferences } from "../core/preferences.ts";
 import type { AppRetention, PurgeStep, PurgeStepResult } from "../core/retention.ts";
 import type { ChannelEndpoint, ChannelKind } from "../core/channels.ts";
-import type { ChannelDelivery, FallbackJob, FallbackOutcome, InboxRowState } from "../core/last-mile-store.ts";
+import type { ChannelDelivery, DueFallback, FallbackJob, FallbackOutcome, FallbackStatus } from "../core/last-mile-store.ts";
 import * as lastMile from "./last-mile.ts";
 import {
   type ApiKeyIdentity,
@@ -245,7 +245,7 @@ export class LibsqlStore implements Store {
   deleteCredentials(appId: string, kind: ChannelKind): Promise<boolean> {
     return lastMile.deleteCredentials(this.db, appId, kind);
   }
-  dueFallbacks(now: number, limit: number): Promise<FallbackJob[]> {
+  dueFallbacks(now: number, limit: number): Promise<DueFallback[]> {
     return lastMile.dueFallbacks(this.db, now, limit);
   }
   nextFallbackAt(): Promise<number | null> {
@@ -257,20 +257,20 @@ export class LibsqlStore implements Store {
   retryFallback(job: FallbackJob, dueAt: number): Promise<void> {
     return lastMile.retryFallback(this.db, job, dueAt);
   }
-  finishFallback(job: FallbackJob, outcome: FallbackOutcome): Promise<void> {
-    return lastMile.finishFallback(this.db, job, outcome);
+  finishFallback(job: FallbackJob, outcome: FallbackOutcome, delivery?: ChannelDelivery): Promise<void> {
+    return lastMile.finishFallback(this.db, job, outcome, delivery);
   }
   waitingFallbacks(): Promise<number> {
     return lastMile.waitingFallbacks(this.db);
-  }
-  inboxRowState(appId: string, deviceId: string, seq: number): Promise<InboxRowState> {
-    return lastMile.inboxRowState(this.db, appId, deviceId, seq);
   }
   recordChannelDelivery(messageId: string, delivery: ChannelDelivery): Promise<void> {
     return lastMile.recordChannelDelivery(this.db, messageId, delivery);
   }
   channelDeliveries(messageId: string, deviceIds: string[]): Promise<ChannelDelivery[]> {
     return lastMile.channelDeliveriesOf(this.db, messageId, deviceIds);
+  }
+  fallbacksOf(messageId: string, deviceIds: string[]): Promise<FallbackStatus[]> {
+    return lastMile.fallbacksOf(this.db, messageId, deviceIds);
   }
   // --- retention ---
   appRetention(appId: string): Promise<AppRetention> {

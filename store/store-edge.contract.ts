@@ -167,6 +167,9 @@ export function storeEdgeCases(open: OpenStore): void {
     await store.putPreferences(appId, { type: "device", id: "x" }, { timeZone: null, quietHours: null, mutedCategories: [], frequencyCaps: [] });
     await store.putEndpoints(appId, { type: "device", id: "x" }, [{ kind: "email", address: "x@example.com" }, { kind: "fcm", token: "t-x" }]);
     await store.putEndpoints(appId, { type: "device", id: "y" }, [{ kind: "email", address: "y@example.com" }]);
+    await store.upsertDevice(appId, { deviceId: "y", userId: "person" });
+    await store.putEndpoints(appId, { type: "user", id: "person" }, [{ kind: "apns", token: "ab".repeat(32), topic: "com.example", sandbox: false }]);
+    expect((await store.endpointsForDevice(appId, "y")).map((e) => e.kind)).toEqual(["email", "apns"]);
     const erased = await store.eraseDevices(appId, ["x", "nobody"]);
     expect(erased).toEqual({ deviceIds: ["x"], inboxRows: 2, waitingTargets: 0, messages: 1, subscriptions: 1, preferences: 1, endpoints: 2 });
     expect(await store.endpointsOf(appId, { type: "device", id: "y" })).toEqual([{ kind: "email", address: "y@example.com" }]);

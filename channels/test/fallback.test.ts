@@ -35,7 +35,7 @@ test("a device without a socket is reached at once; tracking shows the channel's
   expect(smtp.received()).toEqual([{ messageId: sent.messageId, seq: 1, title: "Order shipped", body: "Order 7 is on its way", data: { order: 7 } }]);
   await until(async () => (await mesh.api("GET", `/v1/messages/${sent.messageId}`)).body.recipients[0].channels[0]?.state === "accepted", "tracking");
   const tracked = (await mesh.api("GET", `/v1/messages/${sent.messageId}`)).body.recipients[0];
-  expect(tracked).toMatchObject({ deviceId: "away", state: "pending", channels: [{ kind: "email", state: "accepted" }] });
+  expect(tracked).toMatchObject({ deviceId: "away", state: "pending", channels: [{ kind: "email", state: "accepted" }], fallback: { state: "sent", attempts: 1 } });
 });
 
 test("a device that acks on its socket within `after` gets no mail", async () => {
@@ -50,7 +50,8 @@ test("a device that acks on its socket within `after` gets no mail", async () =>
   await Bun.sleep(1_500);
   await mesh.fallback.runOnce();
   expect(smtp.mails).toEqual([]);
-  expect((await mesh.api("GET", `/v1/messages/${sent.messageId}`)).body.recipients[0].channels).toEqual([]);
+  const tracked = (await mesh.api("GET", `/v1/messages/${sent.messageId}`)).body.recipients[0];
+  expect(tracked).toMatchObject({ channels: [], fallback: { state: "acked", channels: ["email"] } });
 });
 
 test("a socket that does not ack within `after` gets the mail then, and a dead address is removed", async () => {
@@ -98,7 +99,7 @@ test("credentials are sealed at rest and never answered; a channel without crede
   const fcmOnly = await mesh.send("nowhere", 1, { fallback: { after: 0, channels: ["fcm"] } });
   await Bun.sleep(300);
   await mesh.fallback.runOnce();
-  expect((await mesh.api("GET", `/v1/messages/${fcmOnly.messageId}`)).body.recipients[0].channels).toEqual([]);
+  expect((await mesh.api("GET", `/v1/messages/${fcmOnly.messageId}`)).body.recipients[0]).toMatchObject({ channels: [], fallback: { state: "no_endpoint" } });
 });
 
 test("Web Push: a browser subscription gets the message through the push service, encrypted and signed with the app's VAPID key", async () => {

@@ -20,7 +20,7 @@ test("a message scheduled with delay is held until due, then released and delive
   const waiting = await mesh.api("GET", `/v1/messages/${sent.body.messageId}`);
   expect(waiting.body.waiting).toEqual({ scheduled: 1, held: 0 });
   expect(waiting.body.recipients).toEqual([
-    { deviceId: "d", state: "scheduled", seq: null, reason: "schedule", queuedAt: null, deliveredAt: null, at: sent.body.deliverAt, channels: [] },
+    { deviceId: "d", state: "scheduled", seq: null, reason: "schedule", queuedAt: null, deliveredAt: null, at: sent.body.deliverAt, channels: [], fallback: null },
   ]);
   expect(device.received).toHaveLength(0);
 

@@ -12,7 +12,8 @@ import type { ReceivedNotification, ReceiverFault } from "../../channels/channel
 import type { WebPushEndpoint } from "../../core/channels.ts";
 import { selfSigned } from "../tls.ts";
 
-export type PushRequest = { subscription: string; headers: Headers; notification: ReceivedNotification };
+/** `at`: when the request came in, ms since the epoch. */
+export type PushRequest = { subscription: string; headers: Headers; notification: ReceivedNotification; at: number };
 
 /** `vapidPublicKey`: the key requests must be signed with; settable later (`expectVapidKey`) for a key the app makes after the receiver is up. */
 export async function startWebPushReceiver(vapidPublicKey: string | null = null) {
@@ -23,12 +24,16 @@ export async function startWebPushReceiver(vapidPublicKey: string | null = null)
   const accepted: PushRequest[] = [];
   const failures: string[] = [];
   let fault: ReceiverFault | null = null;
+  /** Every answer waits this long (a slow push service); Infinity: none comes. */
+  let delayMs = 0;
   const server = Bun.serve({
     port: 0,
     hostname: "127.0.0.1",
     tls: { cert: Bun.file(tls.cert), key: Bun.file(tls.key) },
     async fetch(req) {
       const id = new URL(req.url).pathname.replace(/^\/push\//, "");
+      if (delayMs === Infinity) return new Promise<Response>(() => {});
+      if (delayMs > 0) await Bun.sleep(delayMs);
       const f = fault;
       fault = null;
       if (f?.kind === "hang") return new Promise<Response>(() => {});
@@ -50,7 +55,7 @@ export async function startWebPushReceiver(vapidPublicKey: string | null = null)
         return new Response("undecryptable", { status: 400 });
       }
       const { messageId, seq, title, body: text, data } = JSON.parse(plain.toString()) as ReceivedNotification;
-      accepted.push({ subscription: id, headers: req.headers, notification: { messageId, seq, title, body: text, data } });
+      accepted.push({ subscription: id, headers: req.headers, notification: { messageId, seq, title, body: text, data }, at: performance.timeOrigin + performance.now() });
       return new Response(null, { status: 201, headers: { location: `https://${new URL(req.url).host}/message/${accepted.length}` } });
     },
   });
@@ -77,6 +82,9 @@ export async function startWebPushReceiver(vapidPublicKey: string | null = null)
     },
     failNext(f: ReceiverFault) {
       fault = f;
+    },
+    setDelay(ms: number) {
+      delayMs = ms;
     },
     received: () => accepted.map((a) => a.notification),
     async [Symbol.asyncDispose]() {
