@@ -75,7 +75,7 @@ export interface ChannelAdapter<E extends ChannelEndpoint = ChannelEndpoint> {
 }
 
 /** What a channel shows besides the data: a push's title and body (email uses them as subject and text). */
-export type Notification = { title: string | null; body: string | null };
+export type Notification = { title: string | null; body: string | null; email?: { subject: string; text: string; html: string | null } | null };
 
 /** Deliver through `channels`, in order until one accepts, when the socket has not acked within `afterMs`. */
 export type FallbackPolicy = { afterMs: number; channels: ChannelKind[] };

@@ -174,5 +174,6 @@ function channelMessage(job: FallbackJob, message: NewMessage, now: number): Cha
     title: message.notification?.title ?? null,
     body: message.notification?.body ?? null,
     data,
+    ...(message.notification?.email ? { email: message.notification.email } : {}),
   };
 }

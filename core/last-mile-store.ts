@@ -2,6 +2,7 @@
 // provider credentials, the fallback queue and, per target and channel, what happened.
 import type { ChannelEndpoint, ChannelKind } from "./channels.ts";
 import type { NewMessage, Subject } from "./store.ts";
+import type { Template } from "./templates.ts";
 
 export type StoredEndpoint = { subject: Subject; endpoint: ChannelEndpoint; createdAt: number };
 
@@ -31,7 +32,14 @@ export type ChannelDelivery = { deviceId: string; kind: ChannelKind; state: Chan
 /** A row's state as the fallback reads it: has the socket got there first? */
 export type InboxRowState = "pending" | "delivered" | "other" | "missing";
 
+export type StoredTemplate = Template & { updatedAt: number };
+
 export interface LastMileStore {
+  putTemplate(appId: string, template: Template, now?: number): Promise<void>;
+  getTemplate(appId: string, name: string): Promise<StoredTemplate | null>;
+  listTemplates(appId: string): Promise<StoredTemplate[]>;
+  deleteTemplate(appId: string, name: string): Promise<boolean>;
+
   /** Replaces the subject's endpoints of every kind with `endpoints`. */
   putEndpoints(appId: string, subject: Subject, endpoints: ChannelEndpoint[], now?: number): Promise<void>;
   /** The subject's endpoints, oldest first. */

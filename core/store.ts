@@ -20,6 +20,8 @@ export type DeviceRecord = {
   deviceId: string;
   userId: string | null;
   platform: string | null;
+  /** For templates: a locale tag such as pt-BR; null: the template's default. */
+  locale: string | null;
   epoch: number;
   lastSeq: number;
   ackedSeq: number;
@@ -259,7 +261,7 @@ export interface DeviceStore {
   /** Creates the device, or returns the existing one with the userId/platform given. */
   upsertDevice(
     appId: string,
-    input: { deviceId: string; userId?: string | null; platform?: string | null },
+    input: { deviceId: string; userId?: string | null; platform?: string | null; locale?: string | null },
     now?: number,
   ): Promise<{ device: DeviceRecord; created: boolean }>;
   /** Creates many devices at once, each with a fresh epoch; existing ones stay as they are. Returns how many were new. */

@@ -28,6 +28,7 @@ import { corsOriginRoutes } from "./routes/cors-origins.ts";
 import { retentionRoutes } from "./routes/retention.ts";
 import { channelCredentialRoutes } from "./routes/channel-credentials.ts";
 import { channelRoutes } from "./routes/channels.ts";
+import { templateRoutes } from "./routes/templates.ts";
 
 const API_DESCRIPTION = [
   "Every error answers `{\"error\":{\"code\",\"message\",\"details\"?}}`; each response lists the codes it can carry in `x-error-codes`.",
@@ -126,6 +127,7 @@ export function createEdgeApp(deps: EdgeDeps) {
   app.route("/", retentionRoutes(deps));
   app.route("/", channelCredentialRoutes(deps));
   app.route("/", channelRoutes(deps));
+  app.route("/", templateRoutes(deps));
   app.route("/", browserRoutes(deps));
 
   app.openAPIRegistry.registerComponent("securitySchemes", "apiKey", {

@@ -3,6 +3,7 @@
 // to 10000", never zod's "received NaN"). One schema per kind of id, reused wherever that id
 // appears, so a path parameter, a body field and /openapi.json cannot disagree.
 import { z } from "@hono/zod-openapi";
+import { LOCALE_TAG, TEMPLATE_NAME } from "../core/templates.ts";
 import { TOPIC_PATTERN } from "../core/protocol.ts";
 
 /** The error option that reports `words` for any failure, and "is required" for a missing value. */
@@ -58,6 +59,9 @@ export const MessageIdSchema = z
   .openapi("MessageId", { format: "uuid", example: "0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b" });
 export const NodeIdSchema = printable(64).openapi("NodeId", { description: "A relay's nodeId", example: "relay-1" });
 export const RegionSchema = printable(64).openapi("Region", { example: "eu-west" });
+const localeRule = rule("must be a locale tag such as en, pt-BR or zh-Hant-TW");
+export const LocaleSchema = z.string(localeRule).max(35, localeRule).regex(LOCALE_TAG, localeRule).openapi("Locale", { example: "pt-BR" });
+export const TemplateNameSchema = restricted(64, TEMPLATE_NAME, "letters, digits and . _ -").openapi("TemplateName", { example: "order-shipped" });
 export const PlatformSchema = printable(32).openapi({ description: "Free text, e.g. ios, android, web", example: "ios" });
 
 /**

@@ -17,7 +17,9 @@ import {
   object,
   oneOf,
   orNull,
+  LocaleSchema,
   PlatformSchema,
+  TemplateNameSchema,
   rule,
   TopicSchema,
   UserIdSchema,
@@ -55,6 +57,7 @@ export const RegisterDeviceSchema = object({
   deviceId: DeviceIdSchema.optional().openapi({ description: "Omit to have one generated" }),
   userId: orNull(UserIdSchema).optional(),
   platform: PlatformSchema.nullable().optional(),
+  locale: LocaleSchema.nullable().optional().openapi({ description: "The device's language for templates; null: the template's default" }),
 }).openapi("RegisterDevice");
 
 export const DeviceTokenSchema = z
@@ -137,11 +140,20 @@ export function sendMessageSchema(limits: SendLimits) {
       .optional()
       .openapi({ description: "Not before this many seconds from now; the relative form of deliverAt" }),
     notification: NotificationSchema.optional(),
+    template: TemplateNameSchema.optional().openapi({ description: "Render the notification (and email) from this template instead of giving `notification`" }),
+    vars: z.record(z.string(), z.unknown(), rule("must be a JSON object")).optional().openapi({ description: "The template's variables" }),
+    locale: LocaleSchema.optional().openapi({ description: "The template's locale; default: a single target device's own, else the template's default" }),
     fallback: FallbackSchema.optional(),
   })
     .superRefine((m, ctx) => {
       if (m.deliverAt !== undefined && m.delay !== undefined) {
         ctx.addIssue({ code: "custom", path: ["delay"], message: "cannot be given with deliverAt: give one or the other" });
+      }
+      if (m.template !== undefined && m.notification !== undefined) {
+        ctx.addIssue({ code: "custom", path: ["notification"], message: "cannot be given with template: give one or the other" });
+      }
+      for (const key of ["vars", "locale"] as const) {
+        if (m[key] !== undefined && m.template === undefined) ctx.addIssue({ code: "custom", path: [key], message: "needs template" });
       }
       if ("topic" in m.to) {
         for (const key of PER_DEVICE_FIELDS) {

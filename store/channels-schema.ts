@@ -84,3 +84,19 @@ export const channelDeliveries = sqliteTable(
   },
   (t) => [primaryKey({ columns: [t.messageId, t.deviceId, t.kind] })],
 );
+
+/** An app's message templates: per locale, push and email variants (core/templates.ts). */
+export const templates = sqliteTable(
+  "templates",
+  {
+    appId: text()
+      .notNull()
+      .references(() => apps.id),
+    name: text().notNull(),
+    defaultLocale: text().notNull(),
+    /** JSON object: locale → {push?, email?}. */
+    locales: text().notNull(),
+    updatedAt: integer().notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.appId, t.name] })],
+);

@@ -17,7 +17,7 @@ const m = sqlNames(messages);
 const s = sqlNames(topicSubscriptions);
 
 const SECRET = `SELECT ${a.c.tokenSecret} AS secret FROM ${a.t} WHERE ${a.c.id} = ?`;
-const DEVICE = `SELECT ${d.c.userId} AS userId, ${d.c.platform} AS platform, ${d.c.epoch} AS epoch,
+const DEVICE = `SELECT ${d.c.userId} AS userId, ${d.c.platform} AS platform, ${d.c.locale} AS locale, ${d.c.epoch} AS epoch,
   ${d.c.lastSeq} AS lastSeq, ${d.c.ackedSeq} AS ackedSeq, ${d.c.tokensRevokedAt} AS tokensRevokedAt FROM ${d.t} WHERE ${d.c.appId} = ? AND ${d.c.id} = ?`;
 const LATEST = `SELECT ${d.c.lastSeq} AS lastSeq FROM ${d.t} WHERE ${d.c.appId} = ? AND ${d.c.id} = ?`;
 // Many devices in one statement: the [appId, deviceId] pairs come as one JSON array argument, so the
@@ -54,6 +54,7 @@ export class DeviceReads {
       deviceId,
       userId: str(row.userId),
       platform: str(row.platform),
+      locale: str(row.locale),
       epoch: num(row.epoch),
       lastSeq: num(row.lastSeq),
       ackedSeq: num(row.ackedSeq),

@@ -12,19 +12,20 @@ export async function upsertDevice(
   db: Db,
   reads: DeviceReads,
   appId: string,
-  input: { deviceId: string; userId?: string | null; platform?: string | null },
+  input: { deviceId: string; userId?: string | null; platform?: string | null; locale?: string | null },
   now: number,
 ): Promise<{ device: DeviceRecord; created: boolean }> {
   const inserted = await db
     .insert(devices)
-    .values({ appId, id: input.deviceId, userId: input.userId ?? null, platform: input.platform ?? null, epoch: randomEpoch(), createdAt: now })
+    .values({ appId, id: input.deviceId, userId: input.userId ?? null, platform: input.platform ?? null, locale: input.locale ?? null, epoch: randomEpoch(), createdAt: now })
     .onConflictDoNothing()
     .returning({ id: devices.id });
   const created = inserted.length > 0;
-  if (!created && (input.userId !== undefined || input.platform !== undefined)) {
-    const set: { userId?: string | null; platform?: string | null } = {};
+  if (!created && (input.userId !== undefined || input.platform !== undefined || input.locale !== undefined)) {
+    const set: { userId?: string | null; platform?: string | null; locale?: string | null } = {};
     if (input.userId !== undefined) set.userId = input.userId;
     if (input.platform !== undefined) set.platform = input.platform;
+    if (input.locale !== undefined) set.locale = input.locale;
     await db.update(devices).set(set).where(and(eq(devices.appId, appId), eq(devices.id, input.deviceId)));
   }
   const device = await reads.getDevice(appId, input.deviceId);

@@ -7,8 +7,10 @@ import { drizzle } from "drizzle-orm/libsql";
 import type { Preferences } from "../core/preferences.ts";
 import type { AppRetention, PurgeStep, PurgeStepResult } from "../core/retention.ts";
 import type { ChannelEndpoint, ChannelKind } from "../core/channels.ts";
-import type { ChannelDelivery, DueFallback, FallbackJob, FallbackOutcome, FallbackStatus } from "../core/last-mile-store.ts";
+import type { ChannelDelivery, DueFallback, FallbackJob, FallbackOutcome, FallbackStatus, StoredTemplate } from "../core/last-mile-store.ts";
 import * as lastMile from "./last-mile.ts";
+import * as tpl from "./templates.ts";
+import type { Template } from "../core/templates.ts";
 import {
   type ApiKeyIdentity,
   type ApiKeyRecord,
@@ -134,7 +136,7 @@ export class LibsqlStore implements Store {
   // --- devices ---
   upsertDevice(
     appId: string,
-    input: { deviceId: string; userId?: string | null; platform?: string | null },
+    input: { deviceId: string; userId?: string | null; platform?: string | null; locale?: string | null },
     now = Date.now(),
   ): Promise<{ device: DeviceRecord; created: boolean }> {
     return upsertDevice(this.db, this.reads, appId, input, now);
@@ -221,6 +223,18 @@ export class LibsqlStore implements Store {
     return deferred.loadMessages(this.db, messageIds);
   }
   // --- the last mile ---
+  putTemplate(appId: string, template: Template, now = Date.now()): Promise<void> {
+    return tpl.putTemplate(this.db, appId, template, now);
+  }
+  getTemplate(appId: string, name: string): Promise<StoredTemplate | null> {
+    return tpl.getTemplate(this.db, appId, name);
+  }
+  listTemplates(appId: string): Promise<StoredTemplate[]> {
+    return tpl.listTemplates(this.db, appId);
+  }
+  deleteTemplate(appId: string, name: string): Promise<boolean> {
+    return tpl.deleteTemplate(this.db, appId, name);
+  }
   putEndpoints(appId: string, subject: Subject, endpoints: ChannelEndpoint[], now = Date.now()): Promise<void> {
     return lastMile.putEndpoints(this.db, appId, subject, endpoints, now);
   }

@@ -73,6 +73,8 @@ export const devices = sqliteTable(
     id: text().notNull(),
     userId: text(),
     platform: text(),
+    /** The device's language for templates (a tag such as pt-BR); null: the template's default. */
+    locale: text(),
     /** Changes only when the device's sequence history is reset; a client that sees a new epoch drops its own. */
     epoch: integer().notNull(),
     /** Highest sequence assigned to this device; the next message gets lastSeq + 1. */

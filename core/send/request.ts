@@ -29,6 +29,10 @@ export type SendRequest = {
   delay?: number;
   /** What the last-mile channels show. */
   notification?: { title?: string; body?: string };
+  /** Render the notification from this template (core/send/template.ts), with `vars`, in `locale`. */
+  template?: string;
+  vars?: Record<string, unknown>;
+  locale?: string;
   /** Channels to try when the socket has not acked within `after` seconds. */
   fallback?: { after: number; channels: ChannelKind[] };
 };

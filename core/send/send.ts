@@ -12,6 +12,7 @@ import { type Decision, decideTargets } from "./decide.ts";
 import { type DeviceTarget, type SendRequest, type ValidSend, validateSend } from "./request.ts";
 import { signalHolders } from "./signal.ts";
 import { loadManyTargets, loadTargetDevices, resolveDeviceIds } from "./targets.ts";
+import { renderedNotification } from "./template.ts";
 import { publishToTopic } from "./topic.ts";
 import { writeDecision } from "./write.ts";
 
@@ -81,7 +82,8 @@ async function prepare(deps: SendDeps, appId: string, request: SendRequest, now:
   const valid = validateSend(request, deps.config, now);
   if ("topic" in request.to) {
     await takeQuota(deps, appId, now);
-    const sent = await publishToTopic(deps, appId, request.to.topic, valid, now);
+    const rendered = await renderedNotification(deps.store, appId, request, []);
+    const sent = await publishToTopic(deps, appId, request.to.topic, rendered ? { ...valid, notification: rendered } : valid, now);
     const states = { pending: 0, scheduled: 0, held: 0, suppressed: 0, expired: 0 };
     const result = { messageId: sent.messageId, topic: sent.topic, offset: sent.offset, targets: sent.subscribers, deliverAt: null, states };
     return { answer: { result, replayed: false } };
@@ -97,7 +99,8 @@ async function prepare(deps: SendDeps, appId: string, request: SendRequest, now:
   const targets = await loadTargetDevices(deps.store, appId, deviceIds, "userId" in request.to ? undefined : known);
   await takeQuota(deps, appId, now);
 
-  const message = newMessage(appId, valid, now);
+  const rendered = await renderedNotification(deps.store, appId, request, deviceIds);
+  const message = newMessage(appId, rendered ? { ...valid, notification: rendered } : valid, now);
   const decision = await decideTargets(deps.store, message, targets, { deliverAt: valid.deliverAt, now });
   return { message, decision, targetCount: targets.length, result: summarize(message.messageId, targets.length, valid.deliverAt, decision), key };
 }

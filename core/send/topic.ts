@@ -26,6 +26,7 @@ export async function publishToTopic(
     category: valid.category,
     createdAt: now,
     expiresAt: valid.expiresAt,
+    notification: valid.notification,
   };
   let offset: number;
   try {

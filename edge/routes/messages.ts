@@ -27,7 +27,7 @@ function routes(limits: SendLimits) {
       "the message is stored once in the topic's stream and the answer is a TopicSendResult; deliverAt, delay, " +
       "idempotencyKey and collapseKey cannot be used with it. 404 and 503 mean nothing was written.",
     scope: "send",
-    errors: ["DATA_INVALID", "DEVICE_NOT_FOUND", "USER_NOT_FOUND", "IDEMPOTENCY_KEY_REUSED", "QUOTA_EXCEEDED", "STORE_UNAVAILABLE"],
+    errors: ["DATA_INVALID", "TEMPLATE_VARIABLES_MISSING", "DEVICE_NOT_FOUND", "USER_NOT_FOUND", "TEMPLATE_NOT_FOUND", "IDEMPOTENCY_KEY_REUSED", "QUOTA_EXCEEDED", "STORE_UNAVAILABLE"],
     request: { body: { required: true, content: { "application/json": { schema: sendMessageSchema(limits) } } } },
     responses: {
       202: {
@@ -83,6 +83,9 @@ function toSendRequest(body: z.infer<ReturnType<typeof sendMessageSchema>>): Sen
     deliverAt: typeof body.deliverAt === "string" ? Date.parse(body.deliverAt) : body.deliverAt,
     delay: body.delay,
     notification: body.notification,
+    template: body.template,
+    vars: body.vars,
+    locale: body.locale,
     fallback: body.fallback,
   };
 }

@@ -21,6 +21,7 @@ const aIsIntact = async ({ a }: World) => {
   expect((await a("GET", "/v1/devices/a-dev/channels")).body.endpoints).toEqual([{ kind: "email", address: "a-dev@a.example" }]);
   expect((await a("GET", "/v1/users/a-user/channels")).body.endpoints).toEqual([{ kind: "email", address: "a-user@a.example" }]);
   expect((await a("GET", "/v1/app/channels")).body.channels.map((c: { kind: string }) => c.kind)).toEqual(["email"]);
+  expect((await a("GET", "/v1/templates/a-tpl")).body.locales.en.push.title).toBe("A's {{x}}");
 };
 
 const noAppData: Case = async () => {};
@@ -72,6 +73,22 @@ const CASES: Record<string, Case> = {
   },
   "POST /v1/app/channels/webpush/vapid-keys": async (w) => {
     expect((await w.b("POST", "/v1/app/channels/webpush/vapid-keys", { subject: "mailto:b@b.example" })).status).toBe(201);
+  },
+  "GET /v1/templates": async (w) => {
+    expect((await w.b("GET", "/v1/templates")).body.templates).toEqual([]);
+  },
+  "GET /v1/templates/{name}": async (w) => {
+    expect((await w.b("GET", "/v1/templates/a-tpl")).body.error.code).toBe("TEMPLATE_NOT_FOUND");
+  },
+  "PUT /v1/templates/{name}": async (w) => {
+    expect((await w.b("PUT", "/v1/templates/a-tpl", { defaultLocale: "en", locales: { en: { push: { title: "B's" } } } })).status).toBe(200);
+  },
+  "DELETE /v1/templates/{name}": async (w) => {
+    await w.b("DELETE", "/v1/templates/a-tpl");
+    expect((await w.b("DELETE", "/v1/templates/a-tpl")).body.error.code).toBe("TEMPLATE_NOT_FOUND");
+  },
+  "POST /v1/templates/{name}/render": async (w) => {
+    expect((await w.b("POST", "/v1/templates/a-tpl/render", { vars: { x: 1 } })).body.error.code).toBe("TEMPLATE_NOT_FOUND");
   },
   "PUT /v1/app/cors": async (w) => {
     expect((await w.b("PUT", "/v1/app/cors", { origins: ["https://b.example"] })).status).toBe(200);
@@ -185,6 +202,7 @@ async function twoApps(mesh: TestMesh): Promise<World> {
   await a("PUT", "/v1/devices/a-dev/channels", { endpoints: [{ kind: "email", address: "a-dev@a.example" }] });
   await a("PUT", "/v1/users/a-user/channels", { endpoints: [{ kind: "email", address: "a-user@a.example" }] });
   await a("PUT", "/v1/app/channels/email", { url: "smtp://127.0.0.1:2525", from: "a@a.example" });
+  await a("PUT", "/v1/templates/a-tpl", { defaultLocale: "en", locales: { en: { push: { title: "A's {{x}}" } } } });
   return { a, b, aMessage, aKeyId };
 }
 

@@ -60,6 +60,11 @@ function validRequests({ messageId, now, rotatable, revocable }: Fixtures): Reco
     "GET /v1/app/cors": {},
     "GET /v1/app/retention": {},
     "GET /v1/app/channels": {},
+    "GET /v1/templates": {},
+    "GET /v1/templates/{name}": { params: { name: "t" } },
+    "PUT /v1/templates/{name}": { params: { name: "t" }, body: { defaultLocale: "en", locales: { en: { push: { title: "Hi {{name}}" } }, "pt-BR": { push: { title: "Oi {{name}}" } } } } },
+    "DELETE /v1/templates/{name}": { params: { name: "to-delete" } },
+    "POST /v1/templates/{name}/render": { params: { name: "t" }, body: { vars: { name: "Ana" }, locale: "pt-BR" } },
     "PUT /v1/app/channels/{kind}": { params: { kind: "email" }, body: { url: "smtp://mailer:pw@127.0.0.1:2525", from: "alerts@example.com" } },
     "DELETE /v1/app/channels/{kind}": { params: { kind: "email" } },
     "POST /v1/app/channels/webpush/vapid-keys": { body: { subject: "mailto:ops@example.com" } },
@@ -161,6 +166,7 @@ async function prepare(mesh: TestMesh): Promise<Fixtures> {
   await mesh.api("POST", "/v1/devices", { deviceId: "to-erase" });
   await mesh.api("POST", "/v1/devices", { deviceId: "erased-with-user", userId: "user-to-erase" });
   const { messageId } = await mesh.send("d", { first: true });
+  for (const name of ["t", "to-delete"]) await mesh.store.putTemplate(mesh.appId, { name, defaultLocale: "en", locales: { en: { push: { title: "Hi {{name}}" } } } });
   // Keys the valid requests rotate and revoke; each such request is made once per check, so each check gets fresh ones.
   const rotatable = (await mesh.store.createApiKey(mesh.appId, "to rotate", ["send"])).keyId;
   const revocable = (await mesh.store.createApiKey(mesh.appId, "to revoke", ["send"])).keyId;
