@@ -108,6 +108,10 @@ export const configSchema = z
     providerTimeoutMs: z.coerce.number().int().min(100).max(120_000).default(10_000),
     /** A PEM file of extra CAs to trust for providers (a private push service, a test's receiver); absent: the system's. */
     providerCaFile: z.string().min(1).optional(),
+    /** Webhook retries start this long after a failed delivery and double, to an hour, for a day. */
+    webhookRetryBaseMs: z.coerce.number().int().min(10).max(3_600_000).default(10_000),
+    /** How often the webhook worker looks for deliveries due. */
+    webhookPollMs: z.coerce.number().int().min(10).max(60_000).default(500),
     /** How often the fallback worker looks for due last-mile deliveries; sends in its process wake it early. */
     fallbackPollMs: z.coerce.number().int().min(10).max(60_000).default(250),
     /** Authenticated requests per app per window; past it, 429 RATE_LIMITED. */

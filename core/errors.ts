@@ -22,6 +22,7 @@ export const ApiError = {
   PREFERENCES_NOT_FOUND: { status: 404, reason: "no preferences are stored for this device or user" },
   CHANNEL_NOT_CONFIGURED: { status: 404, reason: "the app has no credentials for this channel" },
   TEMPLATE_NOT_FOUND: { status: 404, reason: "the app has no template with this name" },
+  WEBHOOK_NOT_FOUND: { status: 404, reason: "the app has no webhook endpoint with this id" },
   LAST_ADMIN_KEY: { status: 409, reason: "the app's last key with the admin scope cannot be revoked: create another admin key first" },
   IDEMPOTENCY_KEY_REUSED: { status: 422, reason: "the idempotency key was used for a different request" },
   RATE_LIMITED: { status: 429, reason: "the app sent too many requests; retry after the Retry-After header's seconds" },

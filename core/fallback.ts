@@ -137,7 +137,7 @@ export class FallbackWorker {
         // The answer that ends the job is written with its end, in one transaction.
         if (outcome.kind === "accepted") return await store.finishFallback(job, "sent", delivery);
         await store.recordChannelDelivery(job.messageId, delivery);
-        if (outcome.kind === "gone") await store.removeEndpoint(job.appId, endpoint);
+        if (outcome.kind === "gone") await store.removeEndpoint(job.appId, endpoint, outcome.reason, this.now());
         if (outcome.kind === "retry") retryAfter = outcome.afterMs === null ? (retryAfter ?? null) : Math.max(retryAfter ?? 0, outcome.afterMs);
       }
     }

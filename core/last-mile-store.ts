@@ -46,8 +46,8 @@ export interface LastMileStore {
   endpointsOf(appId: string, subject: Subject): Promise<ChannelEndpoint[]>;
   /** The device's endpoints, then its user's. */
   endpointsForDevice(appId: string, deviceId: string): Promise<ChannelEndpoint[]>;
-  /** Removes one endpoint wherever it is registered in the app (a provider said it is gone). */
-  removeEndpoint(appId: string, endpoint: ChannelEndpoint): Promise<void>;
+  /** Removes one endpoint wherever it is registered in the app (a provider said it is gone, `reason`). */
+  removeEndpoint(appId: string, endpoint: ChannelEndpoint, reason: string, now?: number): Promise<void>;
 
   /** Stores an app's credentials for a provider, sealed by the caller, with what may be shown. */
   putCredentials(appId: string, kind: ChannelKind, sealed: string, shown: Record<string, unknown>, now?: number): Promise<void>;

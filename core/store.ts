@@ -7,6 +7,7 @@ import type { EffectivePreferences, FrequencyCap, Preferences } from "./preferen
 import type { FallbackPolicy, Notification } from "./channels.ts";
 import type { PriorityCode } from "./protocol.ts";
 import type { LastMileStore } from "./last-mile-store.ts";
+import type { WebhookStore } from "./webhooks.ts";
 import type { RetentionStore } from "./retention.ts";
 
 export type Scope = "send" | "read" | "admin";
@@ -385,6 +386,7 @@ export interface Store
     TrackingStore,
     RegistryStore,
     RetentionStore,
-    LastMileStore {
+    LastMileStore,
+    WebhookStore {
   close(): void;
 }

@@ -29,6 +29,7 @@ import { retentionRoutes } from "./routes/retention.ts";
 import { channelCredentialRoutes } from "./routes/channel-credentials.ts";
 import { channelRoutes } from "./routes/channels.ts";
 import { templateRoutes } from "./routes/templates.ts";
+import { webhookRoutes } from "./routes/webhooks.ts";
 
 const API_DESCRIPTION = [
   "Every error answers `{\"error\":{\"code\",\"message\",\"details\"?}}`; each response lists the codes it can carry in `x-error-codes`.",
@@ -128,6 +129,7 @@ export function createEdgeApp(deps: EdgeDeps) {
   app.route("/", channelCredentialRoutes(deps));
   app.route("/", channelRoutes(deps));
   app.route("/", templateRoutes(deps));
+  app.route("/", webhookRoutes(deps));
   app.route("/", browserRoutes(deps));
 
   app.openAPIRegistry.registerComponent("securitySchemes", "apiKey", {

@@ -16,9 +16,11 @@ export type EdgeProcessMetrics = EdgeMetrics & {
   /** The engine, with every failed call counted by operation. */
   watchEngine(engine: Engine): Engine;
   /** Reads the scheduler's waiting targets from `store` when scraped. */
-  watchStore(store: Pick<Store, "waitingTargets" | "waitingFallbacks">): void;
+  watchStore(store: Pick<Store, "waitingTargets" | "waitingFallbacks" | "waitingWebhookEvents">): void;
   /** For the fallback worker: each channel attempt's result and the provider's time. */
   channelAttempt: FallbackObserver;
+  /** For the webhook worker: each delivery's result. */
+  webhookDelivery: (result: "delivered" | "retrying" | "failed") => void;
   /** For the purger: each step's rows deleted and time. */
   purged: PurgeObserver;
   /** Reads when the purger last finished a pass, when scraped. */
@@ -52,7 +54,7 @@ export function prometheusEdgeMetrics(options: { region: string; processMetrics:
     registers: [registry],
   });
   const engineErrors = new Counter({ name: "pushmesh_engine_errors_total", help: "Engine calls that failed, by operation", labelNames: ["op"], registers: [registry] });
-  let waiting: Pick<Store, "waitingTargets" | "waitingFallbacks"> | null = null;
+  let waiting: Pick<Store, "waitingTargets" | "waitingFallbacks" | "waitingWebhookEvents"> | null = null;
   new Gauge({
     name: "pushmesh_scheduler_waiting_targets",
     help: "Targets waiting for their time (scheduled) or for quiet hours to end (held)",
@@ -82,6 +84,15 @@ export function prometheusEdgeMetrics(options: { region: string; processMetrics:
     registers: [registry],
     async collect() {
       if (waiting) this.set(await waiting.waitingFallbacks().catch(() => Number.NaN));
+    },
+  });
+  const webhookDeliveries = new Counter({ name: "pushmesh_webhook_deliveries_total", help: "Webhook deliveries tried, by result: delivered, retrying, failed (a day of retries passed)", labelNames: ["result"], registers: [registry] });
+  new Gauge({
+    name: "pushmesh_webhook_waiting",
+    help: "Webhook deliveries waiting in the queue: new, or for a retry",
+    registers: [registry],
+    async collect() {
+      if (waiting) this.set(await waiting.waitingWebhookEvents().catch(() => Number.NaN));
     },
   });
   let purger: Pick<Purger, "lastPassAt"> | null = null;
@@ -114,6 +125,9 @@ export function prometheusEdgeMetrics(options: { region: string; processMetrics:
     channelAttempt(channel, result, seconds) {
       attempts.inc({ channel, result });
       providerTime.observe({ channel }, seconds);
+    },
+    webhookDelivery(result) {
+      webhookDeliveries.inc({ result });
     },
     purged(kind, deleted, seconds) {
       if (deleted > 0) purgedRows.inc({ kind }, deleted);

@@ -6,6 +6,7 @@ import { MemoryRateLimiter } from "../engines/memory.ts";
 import type { Log } from "../core/log.ts";
 import type { Relay } from "../core/relay/relay.ts";
 import type { FallbackWorker } from "../core/fallback.ts";
+import type { WebhookWorker } from "../core/webhooks.ts";
 import type { Purger } from "../core/retention.ts";
 import type { Scheduler } from "../core/schedule.ts";
 import { startBackground } from "./background.ts";
@@ -30,6 +31,7 @@ export type Mesh = {
   scheduler: Scheduler;
   purger: Purger;
   fallback: FallbackWorker;
+  webhooks: WebhookWorker;
   /** What the fleet routes take: the configured one, or the key derived from this store's own secret. */
   operatorKey: string;
   /** Stops; with `graceMs`, drains the relay's devices to other nodes first. */
@@ -86,6 +88,7 @@ export async function startMesh(config: Config, log: Log): Promise<Mesh> {
     scheduler,
     purger: background.purger,
     fallback: background.fallback,
+    webhooks: background.webhooks,
     operatorKey,
     stop(graceMs = 0) {
       stopped ??= (async () => {

@@ -100,3 +100,50 @@ export const templates = sqliteTable(
   },
   (t) => [primaryKey({ columns: [t.appId, t.name] })],
 );
+
+/** Where an app wants to hear of events, with the secret its deliveries are signed with (sealed). */
+export const webhookEndpoints = sqliteTable(
+  "webhook_endpoints",
+  {
+    id: text().primaryKey(),
+    appId: text()
+      .notNull()
+      .references(() => apps.id),
+    url: text().notNull(),
+    /** JSON array of event types. */
+    events: text().notNull(),
+    secret: text().notNull(),
+    /** The secret before the last rotation, still signing beside the new one until `previousUntil`. */
+    previousSecret: text(),
+    previousUntil: integer(),
+    createdAt: integer().notNull(),
+  },
+  (t) => [index("webhook_endpoints_app").on(t.appId)],
+);
+
+/** 0 waiting (for `nextAt`), 1 delivered, 2 given up after a day of retries. */
+export const WebhookState = { waiting: 0, delivered: 1, failed: 2 } as const;
+
+/** The durable queue of webhook deliveries: one row per event and endpoint, written with what caused it. */
+export const webhookEvents = sqliteTable(
+  "webhook_events",
+  {
+    /** The event id receivers deduplicate by (Pushmesh-Event-Id). */
+    id: text().primaryKey(),
+    endpointId: text().notNull(),
+    appId: text().notNull(),
+    type: text().notNull(),
+    /** JSON object. */
+    payload: text().notNull(),
+    createdAt: integer().notNull(),
+    nextAt: integer().notNull(),
+    attempts: integer().notNull().default(0),
+    state: integer().notNull().default(WebhookState.waiting),
+    lastError: text(),
+  },
+  (t) => [
+    index("webhook_events_due")
+      .on(t.nextAt)
+      .where(sql`${t.state} = 0`),
+  ],
+);

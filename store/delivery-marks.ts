@@ -8,6 +8,7 @@ import type { Client } from "@libsql/client";
 import type { DeliveryMark, FailureMark, TopicMark } from "../core/store.ts";
 import { devices, InboxState, inbox } from "./schema.ts";
 import { type Statement, sqlNames } from "./statement.ts";
+import { ackedEvents, expiredEvents, failedEvents } from "./webhook-events.ts";
 import { topicSubscriptions } from "./topics-schema.ts";
 
 const d = sqlNames(devices);
@@ -44,10 +45,7 @@ export function deliveredStatements(marks: DeliveryMark[], now: number): Stateme
     if ((highest.get(key)?.seq ?? -1) < m.seq) highest.set(key, m);
   }
   const json = JSON.stringify(Array.from(highest.values(), (m) => [m.appId, m.deviceId, m.seq]));
-  return [
-    { sql: MARK_DELIVERED, args: [now, json] },
-    { sql: RAISE_ACKED, args: [json] },
-  ];
+  return [ackedEvents(json, now), { sql: MARK_DELIVERED, args: [now, json] }, { sql: RAISE_ACKED, args: [json] }];
 }
 
 export async function markDelivered(client: Client, marks: DeliveryMark[], now: number): Promise<void> {
@@ -59,14 +57,14 @@ export async function markDelivered(client: Client, marks: DeliveryMark[], now: 
 export async function markExpired(client: Client, marks: DeliveryMark[]): Promise<void> {
   if (marks.length === 0) return;
   const json = JSON.stringify(marks.map((m) => [m.appId, m.deviceId, m.seq]));
-  await client.batch([{ sql: MARK_EXPIRED, args: [json] }], "write");
+  await client.batch([expiredEvents(json, Date.now()), { sql: MARK_EXPIRED, args: [json] }], "write");
 }
 
 /** Marks exactly the listed rows failed with their reason, if they are still pending. */
 export async function markFailed(client: Client, marks: FailureMark[]): Promise<void> {
   if (marks.length === 0) return;
   const json = JSON.stringify(marks.map((m) => [m.appId, m.deviceId, m.seq, m.reason]));
-  await client.batch([{ sql: MARK_FAILED, args: [json] }], "write");
+  await client.batch([failedEvents(json, Date.now()), { sql: MARK_FAILED, args: [json] }], "write");
 }
 
 /** Raises each subscription's delivered offset; a device listed twice keeps the higher one. */

@@ -10,7 +10,8 @@ import { payloadOf } from "./payload.ts";
 import type { Subject } from "../core/store.ts";
 import { channelCredentials, channelDeliveries, channelEndpoints, FallbackState, fallbackJobs } from "./channels-schema.ts";
 import { devices, InboxState, inbox, messages } from "./schema.ts";
-import type { Db } from "./statement.ts";
+import { type Db, toStatement } from "./statement.ts";
+import { appEvent } from "./webhook-events.ts";
 
 const ofSubject = (appId: string, subject: Subject) =>
   and(eq(channelEndpoints.appId, appId), eq(channelEndpoints.subjectType, subject.type), eq(channelEndpoints.subjectId, subject.id));
@@ -51,10 +52,11 @@ export async function endpointsForDevice(db: Db, appId: string, deviceId: string
   return rows.map((r) => JSON.parse(r.endpoint) as ChannelEndpoint);
 }
 
-export async function removeEndpoint(db: Db, appId: string, endpoint: ChannelEndpoint): Promise<void> {
-  await db
+export async function removeEndpoint(db: Db, appId: string, endpoint: ChannelEndpoint, reason: string, now: number): Promise<void> {
+  const remove = db
     .delete(channelEndpoints)
     .where(and(eq(channelEndpoints.appId, appId), eq(channelEndpoints.kind, endpoint.kind), eq(channelEndpoints.address, endpointAddress(endpoint))));
+  await db.$client.batch([toStatement(remove), appEvent(appId, "endpoint.removed", { kind: endpoint.kind, address: endpointAddress(endpoint), reason }, now)], "write");
 }
 
 export async function putCredentials(db: Db, appId: string, kind: ChannelKind, sealed: string, shown: Record<string, unknown>, now: number): Promise<void> {
@@ -141,7 +143,9 @@ export async function retryFallback(db: Db, j: FallbackJob, dueAt: number): Prom
 export async function finishFallback(db: Db, j: FallbackJob, outcome: FallbackOutcome, delivery?: ChannelDelivery): Promise<void> {
   const finish = db.update(fallbackJobs).set({ state: FallbackState.finished, outcome, attempts: j.attempts + 1 }).where(job(j));
   if (!delivery) return void (await finish);
-  await db.batch([finish, upsertDelivery(db, j.messageId, delivery)]);
+  const statements = [toStatement(finish), toStatement(upsertDelivery(db, j.messageId, delivery))];
+  if (outcome === "sent") statements.push(appEvent(j.appId, "fallback.sent", { messageId: j.messageId, deviceId: j.deviceId, seq: j.seq, channel: delivery.kind }, delivery.at));
+  await db.$client.batch(statements, "write");
 }
 
 export async function waitingFallbacks(db: Db): Promise<number> {

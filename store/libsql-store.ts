@@ -6,11 +6,6 @@ import type { Client } from "@libsql/client";
 import { drizzle } from "drizzle-orm/libsql";
 import type { Preferences } from "../core/preferences.ts";
 import type { AppRetention, PurgeStep, PurgeStepResult } from "../core/retention.ts";
-import type { ChannelEndpoint, ChannelKind } from "../core/channels.ts";
-import type { ChannelDelivery, DueFallback, FallbackJob, FallbackOutcome, FallbackStatus, StoredTemplate } from "../core/last-mile-store.ts";
-import * as lastMile from "./last-mile.ts";
-import * as tpl from "./templates.ts";
-import type { Template } from "../core/templates.ts";
 import {
   type ApiKeyIdentity,
   type ApiKeyRecord,
@@ -60,10 +55,11 @@ import { schema } from "./schema.ts";
 import type { Db } from "./statement.ts";
 import * as topics from "./topic-streams.ts";
 import { appCounts, messageApp, messageTargets } from "./tracking.ts";
+import { LastMileMethods } from "./last-mile-methods.ts";
 
 export { API_KEY_CACHE_MS, APP_SECRET_CACHE_MS } from "./apps.ts";
 
-export class LibsqlStore implements Store {
+export class LibsqlStore extends LastMileMethods implements Store {
   /** For migrations and the store's own tests; the product goes through the Store methods. */
   readonly db: Db;
   private readonly reads: DeviceReads;
@@ -74,6 +70,7 @@ export class LibsqlStore implements Store {
     readonly client: Client,
     options: { onGroupCommit?: (writes: number, seconds: number) => void } = {},
   ) {
+    super();
     this.db = drizzle(client, { schema, casing: "snake_case" });
     this.reads = new DeviceReads(client);
     this.apps = new AppRecords(this.db, this.reads);
@@ -221,70 +218,6 @@ export class LibsqlStore implements Store {
   }
   loadMessages(messageIds: string[]): Promise<NewMessage[]> {
     return deferred.loadMessages(this.db, messageIds);
-  }
-  // --- the last mile ---
-  putTemplate(appId: string, template: Template, now = Date.now()): Promise<void> {
-    return tpl.putTemplate(this.db, appId, template, now);
-  }
-  getTemplate(appId: string, name: string): Promise<StoredTemplate | null> {
-    return tpl.getTemplate(this.db, appId, name);
-  }
-  listTemplates(appId: string): Promise<StoredTemplate[]> {
-    return tpl.listTemplates(this.db, appId);
-  }
-  deleteTemplate(appId: string, name: string): Promise<boolean> {
-    return tpl.deleteTemplate(this.db, appId, name);
-  }
-  putEndpoints(appId: string, subject: Subject, endpoints: ChannelEndpoint[], now = Date.now()): Promise<void> {
-    return lastMile.putEndpoints(this.db, appId, subject, endpoints, now);
-  }
-  endpointsOf(appId: string, subject: Subject): Promise<ChannelEndpoint[]> {
-    return lastMile.endpointsOf(this.db, appId, subject);
-  }
-  endpointsForDevice(appId: string, deviceId: string): Promise<ChannelEndpoint[]> {
-    return lastMile.endpointsForDevice(this.db, appId, deviceId);
-  }
-  removeEndpoint(appId: string, endpoint: ChannelEndpoint): Promise<void> {
-    return lastMile.removeEndpoint(this.db, appId, endpoint);
-  }
-  putCredentials(appId: string, kind: ChannelKind, sealed: string, shown: Record<string, unknown>, now = Date.now()): Promise<void> {
-    return lastMile.putCredentials(this.db, appId, kind, sealed, shown, now);
-  }
-  credentialsOf(appId: string, kind: ChannelKind) {
-    return lastMile.credentialsOf(this.db, appId, kind);
-  }
-  configuredChannels(appId: string) {
-    return lastMile.configuredChannels(this.db, appId);
-  }
-  deleteCredentials(appId: string, kind: ChannelKind): Promise<boolean> {
-    return lastMile.deleteCredentials(this.db, appId, kind);
-  }
-  dueFallbacks(now: number, limit: number): Promise<DueFallback[]> {
-    return lastMile.dueFallbacks(this.db, now, limit);
-  }
-  nextFallbackAt(): Promise<number | null> {
-    return lastMile.nextFallbackAt(this.db);
-  }
-  advanceFallbacks(messageId: string, deviceIds: string[], at: number): Promise<void> {
-    return lastMile.advanceFallbacks(this.db, messageId, deviceIds, at);
-  }
-  retryFallback(job: FallbackJob, dueAt: number): Promise<void> {
-    return lastMile.retryFallback(this.db, job, dueAt);
-  }
-  finishFallback(job: FallbackJob, outcome: FallbackOutcome, delivery?: ChannelDelivery): Promise<void> {
-    return lastMile.finishFallback(this.db, job, outcome, delivery);
-  }
-  waitingFallbacks(): Promise<number> {
-    return lastMile.waitingFallbacks(this.db);
-  }
-  recordChannelDelivery(messageId: string, delivery: ChannelDelivery): Promise<void> {
-    return lastMile.recordChannelDelivery(this.db, messageId, delivery);
-  }
-  channelDeliveries(messageId: string, deviceIds: string[]): Promise<ChannelDelivery[]> {
-    return lastMile.channelDeliveriesOf(this.db, messageId, deviceIds);
-  }
-  fallbacksOf(messageId: string, deviceIds: string[]): Promise<FallbackStatus[]> {
-    return lastMile.fallbacksOf(this.db, messageId, deviceIds);
   }
   // --- retention ---
   appRetention(appId: string): Promise<AppRetention> {

@@ -6,7 +6,7 @@ import { startTestMesh, type TestMesh } from "../../test-support/harness.ts";
 import { operations } from "./openapi-walk.ts";
 
 type Api = (method: string, path: string, body?: unknown) => Promise<{ status: number; body: any }>;
-type World = { b: Api; a: Api; aMessage: string; aKeyId: string };
+type World = { b: Api; a: Api; aMessage: string; aKeyId: string; aWebhook: string };
 type Case = (w: World) => Promise<void>;
 
 const prefs = { timeZone: "UTC", quietHours: null, mutedCategories: ["a-muted"], frequencyCaps: [] };
@@ -22,6 +22,7 @@ const aIsIntact = async ({ a }: World) => {
   expect((await a("GET", "/v1/users/a-user/channels")).body.endpoints).toEqual([{ kind: "email", address: "a-user@a.example" }]);
   expect((await a("GET", "/v1/app/channels")).body.channels.map((c: { kind: string }) => c.kind)).toEqual(["email"]);
   expect((await a("GET", "/v1/templates/a-tpl")).body.locales.en.push.title).toBe("A's {{x}}");
+  expect((await a("GET", "/v1/app/webhooks")).body.webhooks).toMatchObject([{ url: "https://a.example/hooks", rotatingUntil: null }]);
 };
 
 const noAppData: Case = async () => {};
@@ -73,6 +74,18 @@ const CASES: Record<string, Case> = {
   },
   "POST /v1/app/channels/webpush/vapid-keys": async (w) => {
     expect((await w.b("POST", "/v1/app/channels/webpush/vapid-keys", { subject: "mailto:b@b.example" })).status).toBe(201);
+  },
+  "GET /v1/app/webhooks": async (w) => {
+    expect((await w.b("GET", "/v1/app/webhooks")).body.webhooks).toEqual([]);
+  },
+  "POST /v1/app/webhooks": async (w) => {
+    expect((await w.b("POST", "/v1/app/webhooks", { url: "https://b.example/hooks", events: ["message.acked"] })).status).toBe(201);
+  },
+  "DELETE /v1/app/webhooks/{id}": async (w) => {
+    expect((await w.b("DELETE", `/v1/app/webhooks/${w.aWebhook}`)).body.error.code).toBe("WEBHOOK_NOT_FOUND");
+  },
+  "POST /v1/app/webhooks/{id}/rotate-secret": async (w) => {
+    expect((await w.b("POST", `/v1/app/webhooks/${w.aWebhook}/rotate-secret`, {})).body.error.code).toBe("WEBHOOK_NOT_FOUND");
   },
   "GET /v1/templates": async (w) => {
     expect((await w.b("GET", "/v1/templates")).body.templates).toEqual([]);
@@ -202,8 +215,9 @@ async function twoApps(mesh: TestMesh): Promise<World> {
   await a("PUT", "/v1/devices/a-dev/channels", { endpoints: [{ kind: "email", address: "a-dev@a.example" }] });
   await a("PUT", "/v1/users/a-user/channels", { endpoints: [{ kind: "email", address: "a-user@a.example" }] });
   await a("PUT", "/v1/app/channels/email", { url: "smtp://127.0.0.1:2525", from: "a@a.example" });
+  const aWebhook = (await a("POST", "/v1/app/webhooks", { url: "https://a.example/hooks", events: ["message.acked"] })).body.id as string;
   await a("PUT", "/v1/templates/a-tpl", { defaultLocale: "en", locales: { en: { push: { title: "A's {{x}}" } } } });
-  return { a, b, aMessage, aKeyId };
+  return { a, b, aMessage, aKeyId, aWebhook };
 }
 
 test("on every route, another app's key reads none of this app's data and changes none of it", async () => {

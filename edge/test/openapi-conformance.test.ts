@@ -10,10 +10,10 @@ import { check, type Document } from "./json-schema.ts";
 import { apply, breakingChanges, type Change, type Operation, operations, passingChanges } from "./openapi-walk.ts";
 
 type Request = { params?: Record<string, string>; query?: Record<string, string>; body?: unknown };
-type Fixtures = { messageId: string; now: number; rotatable: string; revocable: string };
+type Fixtures = { messageId: string; now: number; rotatable: string; revocable: string; webhookToDelete: string; webhookToRotate: string };
 
 /** One valid request per route. A route the document lists without one here fails the test. */
-function validRequests({ messageId, now, rotatable, revocable }: Fixtures): Record<string, Request> {
+function validRequests({ messageId, now, rotatable, revocable, webhookToDelete, webhookToRotate }: Fixtures): Record<string, Request> {
   const preferences = {
     timeZone: "Europe/Berlin",
     quietHours: { start: "22:00", end: "07:00", allowHighPriority: true },
@@ -60,6 +60,10 @@ function validRequests({ messageId, now, rotatable, revocable }: Fixtures): Reco
     "GET /v1/app/cors": {},
     "GET /v1/app/retention": {},
     "GET /v1/app/channels": {},
+    "GET /v1/app/webhooks": {},
+    "POST /v1/app/webhooks": { body: { url: "https://hooks.example.com/pushmesh", events: ["message.acked", "fallback.sent"] } },
+    "DELETE /v1/app/webhooks/{id}": { params: { id: webhookToDelete } },
+    "POST /v1/app/webhooks/{id}/rotate-secret": { params: { id: webhookToRotate }, body: { graceSeconds: 60 } },
     "GET /v1/templates": {},
     "GET /v1/templates/{name}": { params: { name: "t" } },
     "PUT /v1/templates/{name}": { params: { name: "t" }, body: { defaultLocale: "en", locales: { en: { push: { title: "Hi {{name}}" } }, "pt-BR": { push: { title: "Oi {{name}}" } } } } },
@@ -166,11 +170,14 @@ async function prepare(mesh: TestMesh): Promise<Fixtures> {
   await mesh.api("POST", "/v1/devices", { deviceId: "to-erase" });
   await mesh.api("POST", "/v1/devices", { deviceId: "erased-with-user", userId: "user-to-erase" });
   const { messageId } = await mesh.send("d", { first: true });
+  const hook = async () => (await mesh.api("POST", "/v1/app/webhooks", { url: "https://hooks.example.com/x", events: ["message.acked"] })).body.id as string;
+  const webhookToDelete = await hook();
+  const webhookToRotate = await hook();
   for (const name of ["t", "to-delete"]) await mesh.store.putTemplate(mesh.appId, { name, defaultLocale: "en", locales: { en: { push: { title: "Hi {{name}}" } } } });
   // Keys the valid requests rotate and revoke; each such request is made once per check, so each check gets fresh ones.
   const rotatable = (await mesh.store.createApiKey(mesh.appId, "to rotate", ["send"])).keyId;
   const revocable = (await mesh.store.createApiKey(mesh.appId, "to revoke", ["send"])).keyId;
-  return { messageId, now: Date.now(), rotatable, revocable };
+  return { messageId, now: Date.now(), rotatable, revocable, webhookToDelete, webhookToRotate };
 }
 
 const paramPath = (p: { in: string; name: string }) => `${p.in}.${p.name}`;
@@ -283,7 +290,7 @@ test("every route answers only what /openapi.json documents, with the documented
 test("past the rate limit every route with a key answers its documented 429 with Retry-After", async () => {
   await using mesh = await startTestMesh({ rateLimitRequests: 1, rateLimitWindowSeconds: 86_400 });
   const doc = await documentOf(mesh);
-  const valid = validRequests({ messageId: "0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b", now: Date.now(), rotatable: "key_x", revocable: "key_y" });
+  const valid = validRequests({ messageId: "0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b", now: Date.now(), rotatable: "key_x", revocable: "key_y", webhookToDelete: "wh_x", webhookToRotate: "wh_y" });
   const found = new Findings();
   await send(mesh, "/v1/stats", { method: "GET", request: {} });
   for (const op of operations(doc)) {
@@ -298,7 +305,7 @@ test("past the rate limit every route with a key answers its documented 429 with
 test("when the home edge is down every write answers its documented 503 with Retry-After", async () => {
   await using mesh = await startTestMesh({ forwardWritesTo: "http://127.0.0.1:9" });
   const doc = await documentOf(mesh);
-  const valid = validRequests({ messageId: "0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b", now: Date.now(), rotatable: "key_x", revocable: "key_y" });
+  const valid = validRequests({ messageId: "0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b", now: Date.now(), rotatable: "key_x", revocable: "key_y", webhookToDelete: "wh_x", webhookToRotate: "wh_y" });
   const found = new Findings();
   for (const op of operations(doc).filter((o) => o.method !== "GET" && o.path.startsWith("/v1/"))) {
     const label = `${op.method} ${op.path} while forwarding fails`;
