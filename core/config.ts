@@ -106,6 +106,11 @@ export const configSchema = z
     credentialsKey: z.string().min(16).optional(),
     /** How long a provider (Web Push service, FCM, APNs, SMTP server) may take to answer before the attempt counts as a retry. */
     providerTimeoutMs: z.coerce.number().int().min(100).max(120_000).default(10_000),
+    /** Where FCM HTTP v1, Google's OAuth2 token endpoint and APNs (production, sandbox) are; other values reach a private or test deployment. */
+    fcmUrl: z.string().url().default("https://fcm.googleapis.com"),
+    fcmTokenUrl: z.string().url().default("https://oauth2.googleapis.com/token"),
+    apnsUrl: z.string().url().default("https://api.push.apple.com"),
+    apnsSandboxUrl: z.string().url().default("https://api.sandbox.push.apple.com"),
     /** A PEM file of extra CAs to trust for providers (a private push service, a test's receiver); absent: the system's. */
     providerCaFile: z.string().min(1).optional(),
     /** Webhook retries start this long after a failed delivery and double, to an hour, for a day. */

@@ -3,7 +3,10 @@
 // one whose socket does not ack within `after` gets it then; a dead address is removed.
 import { expect, test } from "bun:test";
 import { FrameType } from "../../core/protocol.ts";
-import { connectDevice, startTestMesh, type TestMesh } from "../../test-support/harness.ts";
+import { join } from "node:path";
+import { connectDevice, startTestMesh, tempDir, type TestMesh } from "../../test-support/harness.ts";
+import { startApnsReceiver } from "../../test-support/receivers/apns-receiver.ts";
+import { startFcmReceiver } from "../../test-support/receivers/fcm-receiver.ts";
 import { helloFrame, rawPeer } from "../../test-support/raw.ts";
 import { startSmtpReceiver } from "../../test-support/receivers/smtp-receiver.ts";
 import { startWebPushReceiver } from "../../test-support/receivers/web-push-receiver.ts";
@@ -124,4 +127,34 @@ test("Web Push: a browser subscription gets the message through the push service
   expect([headers.get("urgency"), headers.get("topic")]).toEqual(["high", "orders"]);
   expect(Number(headers.get("ttl"))).toBeLessThanOrEqual(600);
   await until(async () => (await mesh.api("GET", `/v1/messages/${sent.messageId}`)).body.recipients[0].channels[0]?.state === "accepted", "tracking");
+});
+
+test("APNs then FCM, in order: a dead APNs token is removed and FCM takes the message", async () => {
+  const { exportPKCS8, generateKeyPair } = await import("jose");
+  const apnsKey = await generateKeyPair("ES256", { extractable: true });
+  const fcmKey = await generateKeyPair("RS256", { extractable: true });
+  const apnsCredentials = { keyId: "KEY1234567", teamId: "TEAM123456", privateKey: await exportPKCS8(apnsKey.privateKey) };
+  const fcmCredentials = { projectId: "pm-test", clientEmail: "sender@pm-test.iam.gserviceaccount.com", privateKey: await exportPKCS8(fcmKey.privateKey) };
+  await using apns = await startApnsReceiver({ publicKey: apnsKey.publicKey, ...apnsCredentials });
+  await using fcm = await startFcmReceiver({ publicKey: fcmKey.publicKey, ...fcmCredentials });
+  using dir = tempDir();
+  const caFile = join(dir.path, "providers.pem");
+  await Bun.write(caFile, apns.ca + fcm.ca);
+  await using mesh = await startTestMesh({ providerCaFile: caFile, apnsUrl: apns.origin, apnsSandboxUrl: apns.origin, fcmUrl: fcm.origin, fcmTokenUrl: fcm.tokenUrl });
+  expect((await mesh.api("PUT", "/v1/app/channels/apns", apnsCredentials)).status).toBe(200);
+  expect((await mesh.api("PUT", "/v1/app/channels/fcm", fcmCredentials)).status).toBe(200);
+  await mesh.device("phone");
+  const dead = "ab".repeat(32);
+  apns.goneToken(dead);
+  await mesh.api("PUT", "/v1/devices/phone/channels", { endpoints: [{ kind: "apns", token: dead, topic: "com.example", sandbox: false }, { kind: "fcm", token: "fcm-1" }] });
+  const fallback = { after: 0, channels: ["apns", "fcm"] };
+  const sent = await mesh.send("phone", { n: 1 }, { fallback, notification: { title: "one" } });
+  const second = await mesh.send("phone", { n: 2 }, { fallback, notification: { title: "two" } });
+  await until(() => fcm.accepted.length === 2, "both messages through FCM");
+  expect(fcm.failures).toEqual([]);
+  expect(apns.failures).toEqual([]);
+  expect(fcm.received().map((r) => r.messageId).sort()).toEqual([sent.messageId, second.messageId].sort());
+  expect((await mesh.api("GET", "/v1/devices/phone/channels")).body.endpoints).toEqual([{ kind: "fcm", token: "fcm-1" }]);
+  const tracked = (await mesh.api("GET", `/v1/messages/${second.messageId}`)).body.recipients[0];
+  expect(tracked.channels.map((c: { kind: string; state: string }) => `${c.kind}:${c.state}`).sort()).toEqual(expect.arrayContaining(["fcm:accepted"]));
 });
