@@ -1,6 +1,6 @@
 // What the last mile keeps in the store: channel endpoints of devices and users, each app's sealed
 // provider credentials, the fallback queue and, per target and channel, what happened.
-import type { ChannelEndpoint, ChannelKind } from "./channels.ts";
+import type { ChannelEndpoint, ChannelKind, FallbackPolicy } from "./channels.ts";
 import type { NewMessage, Subject } from "./store.ts";
 import type { Template } from "./templates.ts";
 
@@ -35,6 +35,9 @@ export type InboxRowState = "pending" | "delivered" | "other" | "missing";
 export type StoredTemplate = Template & { updatedAt: number };
 
 export interface LastMileStore {
+  /** The app's default fallback, for sends that give none; cached briefly (a change shows within seconds). */
+  appFallback(appId: string): Promise<FallbackPolicy | null>;
+  setAppFallback(appId: string, policy: FallbackPolicy | null, now?: number): Promise<void>;
   putTemplate(appId: string, template: Template, now?: number): Promise<void>;
   getTemplate(appId: string, name: string): Promise<StoredTemplate | null>;
   listTemplates(appId: string): Promise<StoredTemplate[]>;

@@ -30,6 +30,7 @@ import { channelCredentialRoutes } from "./routes/channel-credentials.ts";
 import { channelRoutes } from "./routes/channels.ts";
 import { templateRoutes } from "./routes/templates.ts";
 import { webhookRoutes } from "./routes/webhooks.ts";
+import { appFallbackRoutes } from "./routes/app-fallback.ts";
 
 const API_DESCRIPTION = [
   "Every error answers `{\"error\":{\"code\",\"message\",\"details\"?}}`; each response lists the codes it can carry in `x-error-codes`.",
@@ -130,6 +131,7 @@ export function createEdgeApp(deps: EdgeDeps) {
   app.route("/", channelRoutes(deps));
   app.route("/", templateRoutes(deps));
   app.route("/", webhookRoutes(deps));
+  app.route("/", appFallbackRoutes(deps));
   app.route("/", browserRoutes(deps));
 
   app.openAPIRegistry.registerComponent("securitySchemes", "apiKey", {

@@ -76,7 +76,7 @@ const NotificationSchema = object({
 }).openapi("Notification", { description: "What the last-mile channels show: a push's title and body, an email's subject and text" });
 
 const channelsRule = rule(`must be a list of 1 to ${CHANNEL_KINDS.length} different channels of ${CHANNEL_KINDS.join(", ")}`);
-const FallbackSchema = object({
+export const FallbackSchema = object({
   after: integer(0, 7 * 24 * 3600).openapi({
     description: "Seconds to wait for the device's ack on its socket before the channels are tried; 0: at once. A device without a socket is tried at once",
   }),
@@ -143,7 +143,7 @@ export function sendMessageSchema(limits: SendLimits) {
     template: TemplateNameSchema.optional().openapi({ description: "Render the notification (and email) from this template instead of giving `notification`" }),
     vars: z.record(z.string(), z.unknown(), rule("must be a JSON object")).optional().openapi({ description: "The template's variables" }),
     locale: LocaleSchema.optional().openapi({ description: "The template's locale; default: a single target device's own, else the template's default" }),
-    fallback: FallbackSchema.optional(),
+    fallback: orNull(FallbackSchema).optional().openapi({ description: "Absent: the app's default (PUT /v1/app/fallback); null: no fallback" }),
   })
     .superRefine((m, ctx) => {
       if (m.deliverAt !== undefined && m.delay !== undefined) {

@@ -147,3 +147,14 @@ export const webhookEvents = sqliteTable(
       .where(sql`${t.state} = 0`),
   ],
 );
+
+/** An app's default fallback, for sends that give none. */
+export const appFallbacks = sqliteTable("app_fallbacks", {
+  appId: text()
+    .primaryKey()
+    .references(() => apps.id),
+  afterSeconds: integer().notNull(),
+  /** JSON array of channel kinds. */
+  channels: text().notNull(),
+  updatedAt: integer().notNull(),
+});

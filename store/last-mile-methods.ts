@@ -1,7 +1,8 @@
 // The store's last-mile methods (templates, webhooks, channel endpoints and credentials, the
 // fallback queue), kept apart from libsql-store.ts, which extends this class.
 import type { Subject } from "../core/store.ts";
-import type { ChannelEndpoint, ChannelKind } from "../core/channels.ts";
+import type { ChannelEndpoint, ChannelKind, FallbackPolicy } from "../core/channels.ts";
+import { ExpiringCache } from "./expiring-cache.ts";
 import type { ChannelDelivery, DueFallback, FallbackJob, FallbackOutcome, FallbackStatus, StoredTemplate } from "../core/last-mile-store.ts";
 import * as lastMile from "./last-mile.ts";
 import * as tpl from "./templates.ts";
@@ -12,6 +13,20 @@ import type { Db } from "./statement.ts";
 
 export abstract class LastMileMethods {
   abstract readonly db: Db;
+  private readonly fallbacks = new ExpiringCache<string, FallbackPolicy | null>(tpl.APP_FALLBACK_CACHE_MS, 10_000);
+
+  async appFallback(appId: string): Promise<FallbackPolicy | null> {
+    const now = Date.now();
+    const known = this.fallbacks.get(appId, now);
+    if (known !== undefined) return known;
+    const policy = await tpl.appFallbackOf(this.db, appId);
+    this.fallbacks.set(appId, policy, now);
+    return policy;
+  }
+  async setAppFallback(appId: string, policy: FallbackPolicy | null, now = Date.now()): Promise<void> {
+    await tpl.setAppFallback(this.db, appId, policy, now);
+    this.fallbacks.forget(() => true);
+  }
 
   // --- webhooks ---
   createWebhook(appId: string, endpoint: { id: string; url: string; events: string[]; sealedSecret: string }, now = Date.now()): Promise<void> {

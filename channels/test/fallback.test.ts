@@ -158,3 +158,39 @@ test("APNs then FCM, in order: a dead APNs token is removed and FCM takes the me
   const tracked = (await mesh.api("GET", `/v1/messages/${second.messageId}`)).body.recipients[0];
   expect(tracked.channels.map((c: { kind: string; state: string }) => `${c.kind}:${c.state}`).sort()).toEqual(expect.arrayContaining(["fcm:accepted"]));
 });
+
+test("the app's default fallback serves sends that give none; fallback: null opts out", async () => {
+  await using smtp = await startSmtpReceiver();
+  await using mesh = await startTestMesh();
+  await withEmail(mesh, smtp.url, "away", "away@example.com");
+  expect((await mesh.api("PUT", "/v1/app/fallback", { fallback: { after: 0, channels: ["email"] } })).body).toEqual({ fallback: { after: 0, channels: ["email"] } });
+  const byDefault = await mesh.send("away", { n: 1 }, { notification: { title: "by default" } });
+  const optedOut = await mesh.send("away", { n: 2 }, { notification: { title: "opted out" }, fallback: null });
+  await until(() => smtp.mails.length === 1, "the default's mail");
+  await mesh.fallback.runOnce();
+  expect(smtp.received().map((r) => r.messageId)).toEqual([byDefault.messageId]);
+  expect((await mesh.api("GET", `/v1/messages/${optedOut.messageId}`)).body.recipients[0].fallback).toBeNull();
+});
+
+test("a push service that never answers does not hold up socket delivery", async () => {
+  await using pushService = await startWebPushReceiver();
+  // Attempts hang for a minute: every socket message below arrives while they do.
+  await using mesh = await startTestMesh({ providerCaFile: pushService.caFile, providerTimeoutMs: 60_000 });
+  const made = await mesh.api("POST", "/v1/app/channels/webpush/vapid-keys", { subject: "mailto:ops@example.com" });
+  pushService.expectVapidKey(made.body.shown.vapidPublicKey);
+  pushService.setDelay(Infinity);
+  for (let i = 0; i < 20; i++) {
+    await mesh.device(`away-${i}`);
+    await mesh.api("PUT", `/v1/devices/away-${i}/channels`, { endpoints: [pushService.subscribe()] });
+    await mesh.send(`away-${i}`, { i }, { fallback: { after: 0, channels: ["webpush"] } });
+  }
+  const here = await mesh.device("here");
+  await using session = await connectDevice(mesh.ws, here);
+  const started = Date.now();
+  for (let i = 0; i < 20; i++) await mesh.send("here", { i });
+  await session.waitFor(20, 30_000);
+  expect(Date.now() - started).toBeLessThan(60_000);
+  expect(await mesh.store.waitingFallbacks()).toBe(20);
+  expect(pushService.accepted).toHaveLength(0);
+  await mesh.fallback.stop().catch(() => undefined);
+}, 90_000);

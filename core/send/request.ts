@@ -33,8 +33,8 @@ export type SendRequest = {
   template?: string;
   vars?: Record<string, unknown>;
   locale?: string;
-  /** Channels to try when the socket has not acked within `after` seconds. */
-  fallback?: { after: number; channels: ChannelKind[] };
+  /** Channels to try when the socket has not acked within `after` seconds; absent: the app's default; null: none. */
+  fallback?: { after: number; channels: ChannelKind[] } | null;
 };
 
 /** A request that passed every check that needs no store. */

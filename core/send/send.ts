@@ -100,7 +100,8 @@ async function prepare(deps: SendDeps, appId: string, request: SendRequest, now:
   await takeQuota(deps, appId, now);
 
   const rendered = await renderedNotification(deps.store, appId, request, deviceIds);
-  const message = newMessage(appId, rendered ? { ...valid, notification: rendered } : valid, now);
+  const fallback = request.fallback === undefined ? await deps.store.appFallback(appId) : valid.fallback;
+  const message = newMessage(appId, { ...valid, fallback, ...(rendered ? { notification: rendered } : {}) }, now);
   const decision = await decideTargets(deps.store, message, targets, { deliverAt: valid.deliverAt, now });
   return { message, decision, targetCount: targets.length, result: summarize(message.messageId, targets.length, valid.deliverAt, decision), key };
 }

@@ -75,6 +75,13 @@ const CASES: Record<string, Case> = {
   "POST /v1/app/channels/webpush/vapid-keys": async (w) => {
     expect((await w.b("POST", "/v1/app/channels/webpush/vapid-keys", { subject: "mailto:b@b.example" })).status).toBe(201);
   },
+  "GET /v1/app/fallback": async (w) => {
+    expect((await w.b("GET", "/v1/app/fallback")).body.fallback).toBeNull();
+  },
+  "PUT /v1/app/fallback": async (w) => {
+    expect((await w.b("PUT", "/v1/app/fallback", { fallback: { after: 5, channels: ["fcm"] } })).status).toBe(200);
+    expect((await w.a("GET", "/v1/app/fallback")).body.fallback).toBeNull();
+  },
   "GET /v1/app/webhooks": async (w) => {
     expect((await w.b("GET", "/v1/app/webhooks")).body.webhooks).toEqual([]);
   },
