@@ -1,11 +1,13 @@
 // Fallback benchmark: messages to devices without a socket go out by Web Push at a steady rate;
 // the delay from the message falling due to the push service's receipt, and a connected device's
 // socket latency in the same run: alone (baseline), beside the fallbacks, and beside fallbacks to
-// a push service that never answers. One process: mesh, push service (TLS, decrypting every
-// payload) and load share its CPU, which makes the delays an upper bound.
+// a push service that never answers. The mesh runs as `pushmesh dev` in its own process; this
+// process is the load, the device and the push service (TLS, decrypting every payload).
 import { MemoryStateStore, PushClient } from "../core/client/client.ts";
 import { webSocketTransport } from "../core/client/transport.ts";
-import { startTestMesh, type TestMesh } from "../test-support/harness.ts";
+import { join } from "node:path";
+import { tempDir } from "../test-support/harness.ts";
+import { startDev } from "../test-support/process.ts";
 import { startWebPushReceiver } from "../test-support/receivers/web-push-receiver.ts";
 import type { Headline } from "./headline.ts";
 
@@ -23,7 +25,9 @@ export async function runFallback(quick: boolean): Promise<FallbackResult> {
   const rate = quick ? 200 : 1000;
   const seconds = quick ? 2 : 5;
   await using pushService = await startWebPushReceiver();
-  await using mesh = await startTestMesh({ providerCaFile: pushService.caFile, fallbackPollMs: 100, providerTimeoutMs: 2000 });
+  using dir = tempDir();
+  const dev = await startDev(join(dir.path, "mesh.db"), ["--provider-ca-file", pushService.caFile, "--fallback-poll-ms", "100", "--provider-timeout-ms", "2000", "--rate-limit-requests", "10000000"]);
+  const mesh = meshOf(dev.ready);
   const made = await mesh.api("POST", "/v1/app/channels/webpush/vapid-keys", { subject: "mailto:bench@example.com" });
   pushService.expectVapidKey(made.body.shown.vapidPublicKey);
   const away = Array.from({ length: 200 }, (_, i) => `away-${i}`);
@@ -52,12 +56,23 @@ export async function runFallback(quick: boolean): Promise<FallbackResult> {
     return { rate, seconds, delay: spread(delays), delivered: delays.length, sent: dueAt.size, socket: { alone, beside, providerDown } };
   } finally {
     await socket.stop();
-    await mesh.fallback.stop();
+    await dev[Symbol.asyncDispose]();
   }
 }
 
+type Mesh = { ws: string; api(method: string, path: string, body?: unknown): Promise<{ status: number; body: any }>; device(id: string): Promise<{ deviceId: string; token: string }> };
+
+function meshOf(ready: { edge: string; ws: string; apiKey: string }): Mesh {
+  const api: Mesh["api"] = async (method, path, body) => {
+    const res = await fetch(`${ready.edge}${path}`, { method, headers: { authorization: `Bearer ${ready.apiKey}`, "content-type": "application/json" }, body: body === undefined ? undefined : JSON.stringify(body) });
+    const text = await res.text();
+    return { status: res.status, body: text ? JSON.parse(text) : null };
+  };
+  return { ws: ready.ws, api, device: async (deviceId) => (await api("POST", "/v1/devices", { deviceId })).body };
+}
+
 /** Calls `send(i)` at `perSecond` for `ms` (open loop); resolves when every call has. */
-async function sendAt(_mesh: TestMesh, perSecond: number, ms: number, send: (i: number) => Promise<unknown>): Promise<void> {
+async function sendAt(_mesh: Mesh, perSecond: number, ms: number, send: (i: number) => Promise<unknown>): Promise<void> {
   const calls: Promise<unknown>[] = [];
   const start = performance.now();
   for (let i = 0; performance.now() - start < ms; i++) {
@@ -69,7 +84,7 @@ async function sendAt(_mesh: TestMesh, perSecond: number, ms: number, send: (i: 
 }
 
 /** A connected device and a sender at 100/s: accept → receive on the socket. */
-async function socketProbe(mesh: TestMesh) {
+async function socketProbe(mesh: Mesh) {
   const creds = await mesh.device("online");
   const sentAt = new Map<number, number>();
   let latencies: number[] = [];
@@ -105,7 +120,7 @@ export function fallbackMarkdown(r: FallbackResult): string {
   const ms = (x: number) => `${x.toFixed(1)} ms`;
   const row = (name: string, s: Spread) => `| ${name} | ${s.count} | ${ms(s.p50)} | ${ms(s.p99)} | ${ms(s.max)} |`;
   return [
-    `One process: the mesh (libSQL file), a Web Push service over TLS that checks the VAPID JWT and decrypts every payload, and the load. ${r.rate} fallbacks/s for ${r.seconds} s to 200 devices without a socket (\`after: 0\`, so each is due when it is accepted), and a connected device sent 100 messages/s throughout.`,
+    `The mesh as \`pushmesh dev\` (libSQL file) in its own process; in the benchmark's process, the load, the connected device and a Web Push service over TLS that checks the VAPID JWT and decrypts every payload. ${r.rate} fallbacks/s for ${r.seconds} s to 200 devices without a socket (\`after: 0\`, so each is due when it is accepted), and a connected device sent 100 messages/s throughout.`,
     "",
     `Fallback delay, accepted (due) → the push service has it: ${r.delivered} of ${r.sent} delivered; p50 ${ms(r.delay.p50)}, **p99 ${ms(r.delay.p99)}**, max ${ms(r.delay.max)}.`,
     "",
