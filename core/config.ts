@@ -117,6 +117,8 @@ export const configSchema = z
     webhookRetryBaseMs: z.coerce.number().int().min(10).max(3_600_000).default(10_000),
     /** How often the webhook worker looks for deliveries due. */
     webhookPollMs: z.coerce.number().int().min(10).max(60_000).default(500),
+    /** A fallback the provider asked to retry waits this long (or its Retry-After), doubling to an hour, for a day. */
+    fallbackRetryBaseMs: z.coerce.number().int().min(10).max(3_600_000).default(5_000),
     /** How often the fallback worker looks for due last-mile deliveries; sends in its process wake it early. */
     fallbackPollMs: z.coerce.number().int().min(10).max(60_000).default(250),
     /** Authenticated requests per app per window; past it, 429 RATE_LIMITED. */

@@ -24,10 +24,11 @@ export type FallbackDeps = {
   pollMs?: number;
   /** Jobs handled at once. */
   concurrency?: number;
+  /** The first retry's wait; it doubles to an hour. */
+  retryBaseMs?: number;
 };
 
-/** Retries back off from 5 s doubling to an hour, or as the provider's Retry-After says; a job gives up after a day. */
-const RETRY_BASE_MS = 5_000;
+/** Retries back off from retryBaseMs (5 s) doubling to an hour, or as the provider's Retry-After says; a job gives up after a day. */
 const RETRY_CAP_MS = 3_600_000;
 const GIVE_UP_MS = 24 * 3_600_000;
 const PAGE = 200;
@@ -113,7 +114,7 @@ export class FallbackWorker {
       await this.deliver(job, message);
     } catch (error) {
       this.deps.log?.("fallback_job_failed", { messageId: job.messageId, deviceId: job.deviceId, error: String(error) });
-      await store.retryFallback(job, this.now() + backoff(job.attempts, null)).catch(() => undefined);
+      await store.retryFallback(job, this.now() + backoff(job.attempts, null, this.deps.retryBaseMs)).catch(() => undefined);
     }
   }
 
@@ -141,7 +142,7 @@ export class FallbackWorker {
         if (outcome.kind === "retry") retryAfter = outcome.afterMs === null ? (retryAfter ?? null) : Math.max(retryAfter ?? 0, outcome.afterMs);
       }
     }
-    if (retryAfter !== undefined && this.now() - job.dueAt < GIVE_UP_MS) return await store.retryFallback(job, this.now() + backoff(job.attempts, retryAfter));
+    if (retryAfter !== undefined && this.now() - job.dueAt < GIVE_UP_MS) return await store.retryFallback(job, this.now() + backoff(job.attempts, retryAfter, this.deps.retryBaseMs));
     await store.finishFallback(job, tried ? "exhausted" : "no_endpoint");
   }
 
@@ -155,8 +156,8 @@ export class FallbackWorker {
   }
 }
 
-function backoff(attempts: number, retryAfterMs: number | null): number {
-  return Math.max(retryAfterMs ?? 0, Math.min(RETRY_CAP_MS, RETRY_BASE_MS * 2 ** attempts));
+function backoff(attempts: number, retryAfterMs: number | null, baseMs = 5_000): number {
+  return Math.max(retryAfterMs ?? 0, Math.min(RETRY_CAP_MS, baseMs * 2 ** attempts));
 }
 
 /** The message as a channel carries it: the id and seq let the SDK drop what it already has. */

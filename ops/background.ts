@@ -21,7 +21,7 @@ export function startBackground(deps: { store: Store; engine: Engine; config: Co
   const scheduler = new Scheduler({ store, engine, config, log });
   const purger = new Purger({ store, config, log, onStep: metrics.purged });
   const adapters = adapterSource(store, () => meshSealer(store, config.credentialsKey), channelFactories(config));
-  const fallback = new FallbackWorker({ store, adapters, log, onAttempt: metrics.channelAttempt, pollMs: config.fallbackPollMs });
+  const fallback = new FallbackWorker({ store, adapters, log, onAttempt: metrics.channelAttempt, pollMs: config.fallbackPollMs, retryBaseMs: config.fallbackRetryBaseMs });
   const webhooks = new WebhookWorker({
     store,
     sealer: () => meshSealer(store, config.credentialsKey),

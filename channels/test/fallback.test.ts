@@ -194,3 +194,22 @@ test("a push service that never answers does not hold up socket delivery", async
   expect(pushService.accepted).toHaveLength(0);
   await mesh.fallback.stop().catch(() => undefined);
 }, 90_000);
+
+test("a provider that says 429, then 503, is tried again after its Retry-After and the backoff, and takes the message once", async () => {
+  await using pushService = await startWebPushReceiver();
+  await using mesh = await startTestMesh({ providerCaFile: pushService.caFile, fallbackRetryBaseMs: 100, fallbackPollMs: 50 });
+  const made = await mesh.api("POST", "/v1/app/channels/webpush/vapid-keys", { subject: "mailto:ops@example.com" });
+  pushService.expectVapidKey(made.body.shown.vapidPublicKey);
+  await mesh.device("tab");
+  await mesh.api("PUT", "/v1/devices/tab/channels", { endpoints: [pushService.subscribe()] });
+  pushService.failNext({ kind: "throttle", retryAfterSeconds: 1 });
+  const started = Date.now();
+  const sent = await mesh.send("tab", { n: 1 }, { fallback: { after: 0, channels: ["webpush"] } });
+  await until(async () => (await mesh.api("GET", `/v1/messages/${sent.messageId}`)).body.recipients[0].channels[0]?.state === "retrying", "the retry recorded");
+  pushService.failNext({ kind: "unavailable" });
+  await until(() => pushService.accepted.length === 1, "the push after the retries");
+  expect(Date.now() - started).toBeGreaterThanOrEqual(1_000);
+  const tracked = (await mesh.api("GET", `/v1/messages/${sent.messageId}`)).body.recipients[0];
+  expect(tracked).toMatchObject({ channels: [{ kind: "webpush", state: "accepted" }], fallback: { state: "sent", attempts: 3 } });
+  expect(pushService.failures).toEqual([]);
+});
