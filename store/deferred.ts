@@ -37,7 +37,12 @@ export async function waitingTargets(db: Db): Promise<number> {
 export async function loadMessages(db: Db, messageIds: string[]): Promise<NewMessage[]> {
   if (messageIds.length === 0) return [];
   const rows = await db.select().from(messages).where(inArray(messages.id, messageIds));
-  return rows.map((m) => ({
+  return rows.map(messageFromRow);
+}
+
+/** A stored message as the send path wrote it. */
+export function messageFromRow(m: typeof messages.$inferSelect): NewMessage {
+  return {
     appId: m.appId,
     messageId: m.id,
     priority: m.priority as PriorityCode,
@@ -48,7 +53,7 @@ export async function loadMessages(db: Db, messageIds: string[]): Promise<NewMes
     expiresAt: m.expiresAt,
     notification: m.notification === null ? null : (JSON.parse(m.notification) as Notification),
     fallback: m.fallback === null ? null : (JSON.parse(m.fallback) as FallbackPolicy),
-  }));
+  };
 }
 
 const f = sqlNames(frequencyLog);

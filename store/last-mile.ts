@@ -4,9 +4,7 @@
 import { and, asc, count, eq, inArray, lte, min, or, sql } from "drizzle-orm";
 import { type ChannelEndpoint, type ChannelKind, endpointAddress } from "../core/channels.ts";
 import type { ChannelDelivery, DueFallback, FallbackJob, FallbackOutcome, FallbackStatus, InboxRowState } from "../core/last-mile-store.ts";
-import type { Notification } from "../core/channels.ts";
-import type { PriorityCode } from "../core/protocol.ts";
-import { payloadOf } from "./payload.ts";
+import { messageFromRow } from "./deferred.ts";
 import type { Subject } from "../core/store.ts";
 import { channelCredentials, channelDeliveries, channelEndpoints, FallbackState, fallbackJobs } from "./channels-schema.ts";
 import { devices, InboxState, inbox, messages } from "./schema.ts";
@@ -106,17 +104,7 @@ export async function dueFallbacks(db: Db, now: number, limit: number): Promise<
     dueAt: j.dueAt,
     attempts: j.attempts,
     row: rowState(state),
-    message: m && {
-      appId: m.appId,
-      messageId: m.id,
-      priority: m.priority as PriorityCode,
-      data: payloadOf(m.data),
-      collapseKey: m.collapseKey,
-      category: m.category,
-      createdAt: m.createdAt,
-      expiresAt: m.expiresAt,
-      notification: m.notification === null ? null : (JSON.parse(m.notification) as Notification),
-    },
+    message: m && messageFromRow(m),
   }));
 }
 

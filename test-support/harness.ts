@@ -169,6 +169,15 @@ export async function connectDevice(
   };
 }
 
+/** Polls `check` until it holds; fails with `what` after `timeoutMs`. */
+export async function until(check: () => boolean | Promise<boolean>, what: string, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await Bun.sleep(20);
+  }
+}
+
 /** Sequences handed to the app must be strictly increasing: in order, none twice. */
 export function assertStrictlyIncreasing(seqs: number[]): void {
   for (let i = 1; i < seqs.length; i++) {

@@ -5,16 +5,9 @@
 import { expect, test } from "bun:test";
 import { MemoryStateStore, PushClient, type ReceivedMessage } from "../../core/client/client.ts";
 import { webSocketTransport } from "../../core/client/transport.ts";
-import { startTestMesh } from "../../test-support/harness.ts";
+import { startTestMesh, until } from "../../test-support/harness.ts";
 import { startWebPushReceiver } from "../../test-support/receivers/web-push-receiver.ts";
 
-async function until(check: () => boolean | Promise<boolean>, what: string, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await Bun.sleep(20);
-  }
-}
 
 test("pushed first, then the socket: the app sees each message once, and the socket's copy is acked", async () => {
   await using pushService = await startWebPushReceiver();

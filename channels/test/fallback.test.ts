@@ -4,20 +4,13 @@
 import { expect, test } from "bun:test";
 import { FrameType } from "../../core/protocol.ts";
 import { join } from "node:path";
-import { connectDevice, startTestMesh, tempDir, type TestMesh } from "../../test-support/harness.ts";
+import { connectDevice, startTestMesh, tempDir, type TestMesh, until } from "../../test-support/harness.ts";
 import { startApnsReceiver } from "../../test-support/receivers/apns-receiver.ts";
 import { startFcmReceiver } from "../../test-support/receivers/fcm-receiver.ts";
 import { helloFrame, rawPeer } from "../../test-support/raw.ts";
 import { startSmtpReceiver } from "../../test-support/receivers/smtp-receiver.ts";
 import { startWebPushReceiver } from "../../test-support/receivers/web-push-receiver.ts";
 
-async function until(check: () => boolean | Promise<boolean>, what: string, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await Bun.sleep(20);
-  }
-}
 
 async function withEmail(mesh: TestMesh, url: string, deviceId: string, address: string) {
   expect((await mesh.api("PUT", "/v1/app/channels/email", { url, from: "alerts@example.com" })).status).toBe(200);

@@ -2,19 +2,12 @@
 // signed; a receiver that is down gets them later, once each; the queue outlives a restart; a
 // rotated secret signs beside the old one.
 import { expect, test } from "bun:test";
-import { connectDevice, startTestMesh, tempDir } from "../../test-support/harness.ts";
+import { connectDevice, startTestMesh, tempDir, until } from "../../test-support/harness.ts";
 import { startSmtpReceiver } from "../../test-support/receivers/smtp-receiver.ts";
 import { startWebhookReceiver } from "../../test-support/receivers/webhook-receiver.ts";
 
 const fast = { webhookRetryBaseMs: 100, webhookPollMs: 50 };
 
-async function until(check: () => boolean | Promise<boolean>, what: string, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await Bun.sleep(20);
-  }
-}
 
 test("an ack, a fallback sent and a removed endpoint are posted signed; a receiver that was down gets each once", async () => {
   await using hooks = await startWebhookReceiver();
