@@ -142,11 +142,18 @@ export function fallbackHeadlines(r: FallbackResult): Headline[] {
       met: r.delay.p99 <= 1000 && r.delivered === r.sent,
     },
     {
-      figure: "socket p99 beside fallbacks / beside a hung provider",
-      measured: `${r.socket.beside.p99.toFixed(1)} / ${r.socket.providerDown.p99.toFixed(1)} ms`,
-      baseline: `alone: ${r.socket.alone.p99.toFixed(1)} ms`,
-      target: "unchanged",
-      met: null,
+      figure: `socket p50 / p99 beside ${r.rate / 4} fallbacks/s to a push service that never answers`,
+      measured: `${r.socket.providerDown.p50.toFixed(1)} / ${r.socket.providerDown.p99.toFixed(1)} ms`,
+      baseline: `alone: ${r.socket.alone.p50.toFixed(1)} / ${r.socket.alone.p99.toFixed(1)} ms`,
+      target: "unchanged (p99 ≤ 1.2× alone)",
+      met: r.socket.providerDown.p99 <= 1.2 * r.socket.alone.p99,
+    },
+    {
+      figure: `socket p50 / p99 beside ${r.rate} fallbacks/s to a push service that answers`,
+      measured: `${r.socket.beside.p50.toFixed(1)} / ${r.socket.beside.p99.toFixed(1)} ms`,
+      baseline: `alone: ${r.socket.alone.p50.toFixed(1)} / ${r.socket.alone.p99.toFixed(1)} ms`,
+      target: "unchanged (p99 ≤ 1.2× alone)",
+      met: r.socket.beside.p99 <= 1.2 * r.socket.alone.p99,
     },
   ];
 }
