@@ -4,7 +4,7 @@
 // loses nothing. It runs apart from the relays: a slow or failing provider never delays a socket.
 import type { ChannelAdapter, ChannelEndpoint, ChannelKind, ChannelMessage, ChannelOutcome } from "./channels.ts";
 import { decodeValue } from "./codec.ts";
-import type { ChannelDelivery, ChannelDeliveryState, DueFallback, FallbackJob } from "./last-mile-store.ts";
+import type { ChannelDelivery, ChannelDeliveryState, DueFallback, FallbackEnd, FallbackJob } from "./last-mile-store.ts";
 import { isLapsed } from "./lifecycle.ts";
 import type { Log } from "./log.ts";
 import { PRIORITY_NAMES } from "./protocol.ts";
@@ -68,8 +68,13 @@ export class FallbackWorker {
     let handled = 0;
     for (;;) {
       const due = await this.deps.store.dueFallbacks(this.now(), PAGE);
+      const endpoints = await this.deps.store.endpointsForDevices(due.map((j) => ({ appId: j.appId, deviceId: j.deviceId })));
+      // A page's ends are written together, one commit for the page. A crash before it re-sends the
+      // page's messages: a duplicate push the SDK drops by seq, never a lost one.
+      const ends: FallbackEnd[] = [];
       const limit = this.deps.concurrency ?? 32;
-      for (let i = 0; i < due.length; i += limit) await Promise.all(due.slice(i, i + limit).map((job) => this.handle(job)));
+      for (let i = 0; i < due.length; i += limit) await Promise.all(due.slice(i, i + limit).map((job, n) => this.handle(job, endpoints[i + n]!, ends)));
+      await this.deps.store.finishFallbacks(ends);
       handled += due.length;
       if (due.length < PAGE || this.halted) return handled;
     }
@@ -105,22 +110,21 @@ export class FallbackWorker {
     })();
   }
 
-  private async handle(job: DueFallback): Promise<void> {
+  private async handle(job: DueFallback, endpoints: ChannelEndpoint[], ends: FallbackEnd[]): Promise<void> {
     const { store } = this.deps;
     try {
-      if (job.row === "delivered") return await store.finishFallback(job, "acked");
+      if (job.row === "delivered") return void ends.push({ job, outcome: "acked" });
       const { message } = job;
-      if (job.row !== "pending" || !message || isLapsed(message.expiresAt, this.now())) return await store.finishFallback(job, "expired");
-      await this.deliver(job, message);
+      if (job.row !== "pending" || !message || isLapsed(message.expiresAt, this.now())) return void ends.push({ job, outcome: "expired" });
+      await this.deliver(job, message, endpoints, ends);
     } catch (error) {
       this.deps.log?.("fallback_job_failed", { messageId: job.messageId, deviceId: job.deviceId, error: String(error) });
       await store.retryFallback(job, this.now() + backoff(job.attempts, null, this.deps.retryBaseMs)).catch(() => undefined);
     }
   }
 
-  private async deliver(job: FallbackJob, message: NewMessage): Promise<void> {
+  private async deliver(job: FallbackJob, message: NewMessage, endpoints: ChannelEndpoint[], ends: FallbackEnd[]): Promise<void> {
     const { store } = this.deps;
-    const endpoints = await store.endpointsForDevice(job.appId, job.deviceId);
     // Only a retry has answers of earlier attempts to respect.
     const earlier = job.attempts > 0 ? await store.channelDeliveries(job.messageId, [job.deviceId]) : [];
     const refused = new Set(earlier.filter((d) => d.state === "rejected").map((d) => d.kind));
@@ -135,15 +139,15 @@ export class FallbackWorker {
       for (const endpoint of own) {
         tried = true;
         const { outcome, delivery } = await this.attempt(adapter, endpoint, payload);
-        // The answer that ends the job is written with its end, in one transaction.
-        if (outcome.kind === "accepted") return await store.finishFallback(job, "sent", delivery);
+        // The answer that ends the job is written with its end.
+        if (outcome.kind === "accepted") return void ends.push({ job, outcome: "sent", delivery });
         await store.recordChannelDelivery(job.messageId, delivery);
         if (outcome.kind === "gone") await store.removeEndpoint(job.appId, endpoint, outcome.reason, this.now());
         if (outcome.kind === "retry") retryAfter = outcome.afterMs === null ? (retryAfter ?? null) : Math.max(retryAfter ?? 0, outcome.afterMs);
       }
     }
     if (retryAfter !== undefined && this.now() - job.dueAt < GIVE_UP_MS) return await store.retryFallback(job, this.now() + backoff(job.attempts, retryAfter, this.deps.retryBaseMs));
-    await store.finishFallback(job, tried ? "exhausted" : "no_endpoint");
+    ends.push({ job, outcome: tried ? "exhausted" : "no_endpoint" });
   }
 
   private async attempt(adapter: ChannelAdapter, endpoint: ChannelEndpoint, payload: ChannelMessage): Promise<{ outcome: ChannelOutcome; delivery: ChannelDelivery }> {

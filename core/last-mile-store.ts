@@ -20,6 +20,8 @@ export type FallbackJob = {
 /** A due job with what the worker decides on, read with it: has the socket got there first, and the message (null: purged). */
 export type DueFallback = FallbackJob & { row: InboxRowState; message: NewMessage | null };
 
+export type FallbackEnd = { job: FallbackJob; outcome: FallbackOutcome; delivery?: ChannelDelivery };
+
 export type FallbackOutcome = "acked" | "sent" | "expired" | "no_endpoint" | "exhausted";
 
 /** A provider's answer: accepted, rejected, gone (the endpoint was removed), or retrying (it asked for later, or did not answer). */
@@ -49,6 +51,8 @@ export interface LastMileStore {
   endpointsOf(appId: string, subject: Subject): Promise<ChannelEndpoint[]>;
   /** The device's endpoints, then its user's. */
   endpointsForDevice(appId: string, deviceId: string): Promise<ChannelEndpoint[]>;
+  /** The same for many devices in one read, in the order asked. */
+  endpointsForDevices(devices: { appId: string; deviceId: string }[]): Promise<ChannelEndpoint[][]>;
   /** Removes one endpoint wherever it is registered in the app (a provider said it is gone, `reason`). */
   removeEndpoint(appId: string, endpoint: ChannelEndpoint, reason: string, now?: number): Promise<void>;
 
@@ -67,6 +71,8 @@ export interface LastMileStore {
   retryFallback(job: FallbackJob, dueAt: number): Promise<void>;
   /** Ends the job; with `delivery`, records the channel's last answer in the same transaction. */
   finishFallback(job: FallbackJob, outcome: FallbackOutcome, delivery?: ChannelDelivery): Promise<void>;
+  /** Ends many jobs in one transaction (a page of the worker's). */
+  finishFallbacks(ends: FallbackEnd[]): Promise<void>;
   waitingFallbacks(): Promise<number>;
 
   recordChannelDelivery(messageId: string, delivery: ChannelDelivery): Promise<void>;

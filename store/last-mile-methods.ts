@@ -3,7 +3,7 @@
 import type { Subject } from "../core/store.ts";
 import type { ChannelEndpoint, ChannelKind, FallbackPolicy } from "../core/channels.ts";
 import { ExpiringCache } from "./expiring-cache.ts";
-import type { ChannelDelivery, DueFallback, FallbackJob, FallbackOutcome, FallbackStatus, StoredTemplate } from "../core/last-mile-store.ts";
+import type { ChannelDelivery, DueFallback, FallbackEnd, FallbackJob, FallbackOutcome, FallbackStatus, StoredTemplate } from "../core/last-mile-store.ts";
 import * as lastMile from "./last-mile.ts";
 import * as tpl from "./templates.ts";
 import * as hooks from "./webhooks.ts";
@@ -72,6 +72,9 @@ export abstract class LastMileMethods {
   endpointsForDevice(appId: string, deviceId: string): Promise<ChannelEndpoint[]> {
     return lastMile.endpointsForDevice(this.db, appId, deviceId);
   }
+  endpointsForDevices(devices: { appId: string; deviceId: string }[]): Promise<ChannelEndpoint[][]> {
+    return lastMile.endpointsForDevices(this.db, devices);
+  }
   removeEndpoint(appId: string, endpoint: ChannelEndpoint, reason: string, now = Date.now()): Promise<void> {
     return lastMile.removeEndpoint(this.db, appId, endpoint, reason, now);
   }
@@ -98,6 +101,9 @@ export abstract class LastMileMethods {
   }
   retryFallback(job: FallbackJob, dueAt: number): Promise<void> {
     return lastMile.retryFallback(this.db, job, dueAt);
+  }
+  finishFallbacks(ends: FallbackEnd[]): Promise<void> {
+    return lastMile.finishFallbacks(this.db, ends);
   }
   finishFallback(job: FallbackJob, outcome: FallbackOutcome, delivery?: ChannelDelivery): Promise<void> {
     return lastMile.finishFallback(this.db, job, outcome, delivery);

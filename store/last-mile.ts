@@ -3,12 +3,12 @@
 // runs per push; the fallback jobs themselves are written with the message (message-writes.ts).
 import { and, asc, count, eq, inArray, lte, min, or, sql } from "drizzle-orm";
 import { type ChannelEndpoint, type ChannelKind, endpointAddress } from "../core/channels.ts";
-import type { ChannelDelivery, DueFallback, FallbackJob, FallbackOutcome, FallbackStatus, InboxRowState } from "../core/last-mile-store.ts";
+import type { ChannelDelivery, DueFallback, FallbackEnd, FallbackJob, FallbackOutcome, FallbackStatus, InboxRowState } from "../core/last-mile-store.ts";
 import { messageFromRow } from "./deferred.ts";
 import type { Subject } from "../core/store.ts";
 import { channelCredentials, channelDeliveries, channelEndpoints, FallbackState, fallbackJobs } from "./channels-schema.ts";
 import { devices, InboxState, inbox, messages } from "./schema.ts";
-import { type Db, toStatement } from "./statement.ts";
+import { type Db, sqlNames, toStatement } from "./statement.ts";
 import { appEvent } from "./webhook-events.ts";
 
 const ofSubject = (appId: string, subject: Subject) =>
@@ -129,11 +129,36 @@ export async function retryFallback(db: Db, j: FallbackJob, dueAt: number): Prom
 }
 
 export async function finishFallback(db: Db, j: FallbackJob, outcome: FallbackOutcome, delivery?: ChannelDelivery): Promise<void> {
-  const finish = db.update(fallbackJobs).set({ state: FallbackState.finished, outcome, attempts: j.attempts + 1 }).where(job(j));
-  if (!delivery) return void (await finish);
-  const statements = [toStatement(finish), toStatement(upsertDelivery(db, j.messageId, delivery))];
-  if (outcome === "sent") statements.push(appEvent(j.appId, "fallback.sent", { messageId: j.messageId, deviceId: j.deviceId, seq: j.seq, channel: delivery.kind }, delivery.at));
+  await finishFallbacks(db, [{ job: j, outcome, delivery }]);
+}
+
+/** Every end in one transaction: a page of jobs costs one commit, not one each. */
+export async function finishFallbacks(db: Db, ends: FallbackEnd[]): Promise<void> {
+  if (ends.length === 0) return;
+  const statements = ends.flatMap(({ job: j, outcome, delivery }) => {
+    const out = [toStatement(db.update(fallbackJobs).set({ state: FallbackState.finished, outcome, attempts: j.attempts + 1 }).where(job(j)))];
+    if (delivery) out.push(toStatement(upsertDelivery(db, j.messageId, delivery)));
+    if (delivery && outcome === "sent") out.push(appEvent(j.appId, "fallback.sent", { messageId: j.messageId, deviceId: j.deviceId, seq: j.seq, channel: delivery.kind }, delivery.at));
+    return out;
+  });
   await db.$client.batch(statements, "write");
+}
+
+const e = sqlNames(channelEndpoints);
+const dv = sqlNames(devices);
+// Each asked device's endpoints, then its user's, as [index, endpoint] rows in that order.
+const ENDPOINTS_MANY = `SELECT j.key AS i, ep.${e.c.endpoint} AS endpoint FROM json_each(?) AS j
+  JOIN ${e.t} AS ep ON ep.${e.c.appId} = j.value->>0 AND (
+    (ep.${e.c.subjectType} = 'device' AND ep.${e.c.subjectId} = j.value->>1)
+    OR (ep.${e.c.subjectType} = 'user' AND ep.${e.c.subjectId} = (SELECT d.${dv.c.userId} FROM ${dv.t} AS d WHERE d.${dv.c.appId} = j.value->>0 AND d.${dv.c.id} = j.value->>1)))
+  ORDER BY j.key, ep.${e.c.subjectType}, ep.${e.c.createdAt}`;
+
+export async function endpointsForDevices(db: Db, asked: { appId: string; deviceId: string }[]): Promise<ChannelEndpoint[][]> {
+  const out: ChannelEndpoint[][] = asked.map(() => []);
+  if (asked.length === 0) return out;
+  const { rows } = await db.$client.execute({ sql: ENDPOINTS_MANY, args: [JSON.stringify(asked.map((a) => [a.appId, a.deviceId]))] });
+  for (const row of rows) out[Number(row.i)]!.push(JSON.parse(String(row.endpoint)) as ChannelEndpoint);
+  return out;
 }
 
 export async function waitingFallbacks(db: Db): Promise<number> {
