@@ -36,21 +36,30 @@ const MARK_FAILED = `UPDATE ${i.t} SET ${i.c.state} = ${InboxState.failed}, ${i.
 const RAISE_TOPIC = `UPDATE ${ts.t} SET ${ts.c.deliveredOffset} = max(${ts.t}.${ts.c.deliveredOffset}, j.value->>3) FROM json_each(?) AS j
   WHERE ${ts.t}.${ts.c.appId} = j.value->>0 AND ${ts.t}.${ts.c.deviceId} = j.value->>1 AND ${ts.t}.${ts.c.topic} = j.value->>2`;
 
-/** The statements that mark every pending row up to each device's seq delivered at `now` and raise its acked_seq. */
-export function deliveredStatements(marks: DeliveryMark[], now: number): Statement[] {
+/**
+ * The statements that mark every pending row up to each device's seq delivered at `now` and raise
+ * its acked_seq; first, for the marks of `eventApps` (apps with an endpoint for message.acked),
+ * the webhook events. Other apps' marks skip that statement: it cost 40 % of a flush even when it
+ * found no endpoint.
+ */
+export function deliveredStatements(marks: DeliveryMark[], now: number, eventApps: ReadonlySet<string> = new Set()): Statement[] {
   // A device listed twice would let SQLite pick either row for its acked_seq: keep the highest.
   const highest = new Map<string, DeliveryMark>();
   for (const m of marks) {
     const key = `${m.appId}\u0000${m.deviceId}`;
     if ((highest.get(key)?.seq ?? -1) < m.seq) highest.set(key, m);
   }
-  const json = JSON.stringify(Array.from(highest.values(), (m) => [m.appId, m.deviceId, m.seq]));
-  return [ackedEvents(json, now), { sql: MARK_DELIVERED, args: [now, json] }, { sql: RAISE_ACKED, args: [json] }];
+  const rows = Array.from(highest.values(), (m) => [m.appId, m.deviceId, m.seq] as const);
+  const json = JSON.stringify(rows);
+  const marking = [{ sql: MARK_DELIVERED, args: [now, json] }, { sql: RAISE_ACKED, args: [json] }];
+  if (eventApps.size === 0) return marking;
+  const subscribed = rows.filter((r) => eventApps.has(r[0]));
+  return subscribed.length === 0 ? marking : [ackedEvents(JSON.stringify(subscribed), now), ...marking];
 }
 
-export async function markDelivered(client: Client, marks: DeliveryMark[], now: number): Promise<void> {
+export async function markDelivered(client: Client, marks: DeliveryMark[], now: number, eventApps?: ReadonlySet<string>): Promise<void> {
   if (marks.length === 0) return;
-  await client.batch(deliveredStatements(marks, now), "write");
+  await client.batch(deliveredStatements(marks, now, eventApps), "write");
 }
 
 /** Marks exactly the listed rows expired, if they are still pending. */

@@ -11,6 +11,9 @@ import type { DueWebhookEvent, WebhookEndpoint, WebhookSettlement } from "../cor
 import type { Template } from "../core/templates.ts";
 import type { Db } from "./statement.ts";
 
+/** Another process's new message.acked endpoint is seen by this one's ack flushes within this long. */
+export const ACKED_APPS_MS = 2_000;
+
 export abstract class LastMileMethods {
   abstract readonly db: Db;
   private readonly fallbacks = new ExpiringCache<string, FallbackPolicy | null>(tpl.APP_FALLBACK_CACHE_MS, 10_000);
@@ -29,14 +32,24 @@ export abstract class LastMileMethods {
   }
 
   // --- webhooks ---
-  createWebhook(appId: string, endpoint: { id: string; url: string; events: string[]; sealedSecret: string }, now = Date.now()): Promise<void> {
-    return hooks.createWebhook(this.db, appId, endpoint, now);
+  /** Apps with a message.acked endpoint, for the ack flush; read again at most every ACKED_APPS_MS. */
+  private ackedApps: { apps: Promise<Set<string>>; at: number } | null = null;
+  protected appsWantingAcks(): Promise<Set<string>> {
+    const now = Date.now();
+    if (!this.ackedApps || now - this.ackedApps.at > ACKED_APPS_MS) this.ackedApps = { apps: hooks.appsWanting(this.db, "message.acked"), at: now };
+    return this.ackedApps.apps;
+  }
+  async createWebhook(appId: string, endpoint: { id: string; url: string; events: string[]; sealedSecret: string }, now = Date.now()): Promise<void> {
+    await hooks.createWebhook(this.db, appId, endpoint, now);
+    this.ackedApps = null;
   }
   listWebhooks(appId: string): Promise<WebhookEndpoint[]> {
     return hooks.listWebhooks(this.db, appId);
   }
-  deleteWebhook(appId: string, id: string): Promise<boolean> {
-    return hooks.deleteWebhook(this.db, appId, id);
+  async deleteWebhook(appId: string, id: string): Promise<boolean> {
+    const gone = await hooks.deleteWebhook(this.db, appId, id);
+    this.ackedApps = null;
+    return gone;
   }
   rotateWebhookSecret(appId: string, id: string, sealedSecret: string, previousUntil: number): Promise<WebhookEndpoint | null> {
     return hooks.rotateWebhookSecret(this.db, appId, id, sealedSecret, previousUntil);

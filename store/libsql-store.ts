@@ -234,8 +234,8 @@ export class LibsqlStore extends LastMileMethods implements Store {
   readInbox(appId: string, deviceId: string, afterSeq: number, limit: number): Promise<InboxMessage[]> {
     return this.reads.readInbox(appId, deviceId, afterSeq, limit);
   }
-  markDelivered(marks: DeliveryMark[], now = Date.now()): Promise<void> {
-    return markDelivered(this.client, marks, now);
+  async markDelivered(marks: DeliveryMark[], now = Date.now()): Promise<void> {
+    return markDelivered(this.client, marks, now, await this.appsWantingAcks());
   }
   markExpired(marks: DeliveryMark[]): Promise<void> {
     return markExpired(this.client, marks);

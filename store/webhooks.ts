@@ -70,3 +70,9 @@ export async function waitingWebhookEvents(db: Db): Promise<number> {
   const [row] = await db.select({ n: count() }).from(webhookEvents).where(eq(webhookEvents.state, WebhookState.waiting));
   return row?.n ?? 0;
 }
+
+/** The apps with an endpoint that wants `type`. */
+export async function appsWanting(db: Db, type: string): Promise<Set<string>> {
+  const rows = await db.select({ appId: webhookEndpoints.appId, events: webhookEndpoints.events }).from(webhookEndpoints);
+  return new Set(rows.filter((r) => (JSON.parse(r.events) as string[]).includes(type)).map((r) => r.appId));
+}
