@@ -66,7 +66,9 @@ test("the provider token is reused, made again when APNs says it expired; a toke
     for (let i = 0; i < 3; i++) await adapter.send(device(1), sampleMessage({ messageId: `m-${i}` }));
     expect(receiver.tokens.size).toBe(1);
     receiver.expireTokens();
-    expect((await adapter.send(device(1), sampleMessage({ messageId: "m-after" }))).kind).toBe("accepted");
+    // A burst of sends all told the token expired makes one new token, not one each.
+    const burst = await Promise.all(Array.from({ length: 5 }, (_, i) => adapter.send(device(1), sampleMessage({ messageId: `m-after-${i}` }))));
+    expect(burst.every((o) => o.kind === "accepted")).toBe(true);
     expect(receiver.tokens.size).toBe(2);
     const stranger = createApnsAdapter({ credentials: (await keys()).credentials, host: receiver.origin, ca: receiver.ca });
     expect(await stranger.send(device(1), sampleMessage())).toMatchObject({ kind: "rejected", reason: "auth_failed: InvalidProviderToken" });

@@ -16,17 +16,25 @@ const MAX_PAYLOAD = 4096;
 export function createApnsAdapter(options: ApnsOptions): ChannelAdapter<ApnsEndpoint> {
   const now = options.now ?? Date.now;
   const client = new Http2Client({ ca: options.ca, timeoutMs: options.timeoutMs ?? 10_000 });
-  let token: { jwt: string; at: number } | null = null;
-  const providerToken = async (fresh = false) => {
-    if (!fresh && token && now() - token.at < TOKEN_LIFETIME_MS) return token.jwt;
+  // One token at a time, shared by concurrent sends; made again only when it is old or APNs refused
+  // this very token, so a burst of ExpiredProviderToken answers makes one new token, not one each
+  // (APNs answers TooManyProviderTokenUpdates to more than one renewal in 20 minutes).
+  let token: Promise<{ jwt: string; at: number }> | null = null;
+  const makeToken = async () => {
     const key = await importPKCS8(options.credentials.privateKey, "ES256");
     const jwt = await new SignJWT({}).setProtectedHeader({ alg: "ES256", kid: options.credentials.keyId }).setIssuer(options.credentials.teamId).setIssuedAt(Math.floor(now() / 1000)).sign(key);
-    token = { jwt, at: now() };
-    return jwt;
+    return { jwt, at: now() };
   };
-  const post = async (endpoint: ApnsEndpoint, message: ChannelMessage, body: string, fresh: boolean) => {
+  const providerToken = async (refused?: string): Promise<string> => {
+    const current = token && (await token.catch(() => null));
+    if (!current || now() - current.at >= TOKEN_LIFETIME_MS || current.jwt === refused) {
+      if (!token || (await token.catch(() => null)) === current) token = makeToken();
+    }
+    return (await token!).jwt;
+  };
+  const post = async (endpoint: ApnsEndpoint, message: ChannelMessage, body: string, jwt: string) => {
     const origin = endpoint.sandbox ? (options.sandboxHost ?? "https://api.sandbox.push.apple.com") : (options.host ?? "https://api.push.apple.com");
-    return client.request(origin, { ...headersOf(endpoint, message, now()), authorization: `bearer ${await providerToken(fresh)}` }, body);
+    return client.request(origin, { ...headersOf(endpoint, message, now()), authorization: `bearer ${jwt}` }, body);
   };
   return {
     kind: "apns",
@@ -34,8 +42,9 @@ export function createApnsAdapter(options: ApnsOptions): ChannelAdapter<ApnsEndp
       const body = JSON.stringify(bodyOf(message));
       if (Buffer.byteLength(body) > MAX_PAYLOAD) return { kind: "rejected", reason: "payload_too_large" };
       try {
-        let answer = await post(endpoint, message, body, false);
-        if (answer.status === 403 && reasonOf(answer.body) === "ExpiredProviderToken") answer = await post(endpoint, message, body, true);
+        const jwt = await providerToken();
+        let answer = await post(endpoint, message, body, jwt);
+        if (answer.status === 403 && reasonOf(answer.body) === "ExpiredProviderToken") answer = await post(endpoint, message, body, await providerToken(jwt));
         return outcomeOf(answer.status, answer.headers, answer.body);
       } catch (error) {
         return { kind: "retry", reason: `unreachable: ${(error as Error).message}`, afterMs: null };

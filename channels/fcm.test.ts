@@ -46,6 +46,9 @@ test("one access token serves many sends, a new one when FCM refuses it; priorit
     expect(receiver.tokenRequests()).toBe(2);
     expect(receiver.failures).toEqual([]);
     expect(receiver.accepted[0]!.message).toMatchObject({ android: { priority: "NORMAL", ttl: "90s", collapse_key: "score" } });
+    // Apple refuses priority 10 for a push without an alert, even a high one.
+    await adapter.send({ kind: "fcm", token: "t" }, sampleMessage({ messageId: "quiet", priority: "high", title: null, body: null }));
+    expect(receiver.accepted.at(-1)!.message).toMatchObject({ apns: { headers: { "apns-priority": "5" } } });
     const stranger = createFcmAdapter({ credentials: (await serviceAccount()).credentials, baseUrl: receiver.origin, tokenUrl: receiver.tokenUrl, ca: receiver.ca });
     expect((await stranger.send({ kind: "fcm", token: "t" }, sampleMessage())).kind).toBe("rejected");
     expect(receiver.failures[0]).toContain("token:");

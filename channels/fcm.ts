@@ -63,7 +63,7 @@ async function fetchAccessToken(client: Http2Client, tokenUrl: URL, c: FcmCreden
     .sign(key);
   const body = new URLSearchParams({ grant_type: "urn:ietf:params:oauth:grant-type:jwt-bearer", assertion }).toString();
   const answer = await client.request(tokenUrl.origin, { ":method": "POST", ":path": tokenUrl.pathname, "content-type": "application/x-www-form-urlencoded" }, body);
-  if (answer.status >= 400 && answer.status < 500) throw new TokenRefused(`the token endpoint answered ${answer.status}: ${answer.body.slice(0, 200)}`);
+  if (answer.status === 400 || answer.status === 401 || answer.status === 403) throw new TokenRefused(`the token endpoint answered ${answer.status}: ${answer.body.slice(0, 200)}`);
   if (answer.status !== 200) throw new Error(`the token endpoint answered ${answer.status}`);
   const { access_token, expires_in } = JSON.parse(answer.body) as { access_token: string; expires_in: number };
   // A minute early, so a token never expires on its way to FCM.
@@ -78,7 +78,8 @@ export function messageOf(endpoint: FcmEndpoint, m: ChannelMessage) {
     // FCM's data values are strings: the SDK's payload travels as one JSON string.
     data: { pushmesh: JSON.stringify({ messageId: m.messageId, seq: m.seq, data: m.data ?? null, priority: m.priority, sentAt: m.sentAt }) },
     android: { priority: m.priority === "high" ? "HIGH" : "NORMAL", ...ttl, ...(m.collapseKey === null ? {} : { collapse_key: m.collapseKey }) },
-    apns: { headers: { "apns-priority": m.priority === "high" ? "10" : "5" } },
+    // Apple refuses priority 10 for a push without an alert.
+    apns: { headers: { "apns-priority": m.priority === "high" && (m.title !== null || m.body !== null) ? "10" : "5" } },
     webpush: { headers: { Urgency: m.priority, ...(m.ttlSeconds === null ? {} : { TTL: String(m.ttlSeconds) }) } },
   };
 }
@@ -86,7 +87,14 @@ export function messageOf(endpoint: FcmEndpoint, m: ChannelMessage) {
 type FcmError = { error?: { code?: number; status?: string; message?: string; details?: { "@type"?: string; errorCode?: string }[] } };
 
 function outcomeOf(status: number, headers: Record<string, string>, body: string): ChannelOutcome {
-  if (status === 200) return { kind: "accepted", providerId: (JSON.parse(body) as { name?: string }).name ?? null };
+  if (status === 200) {
+    // Taken is taken: an unreadable body must not turn a delivered message into a retry.
+    try {
+      return { kind: "accepted", providerId: (JSON.parse(body) as { name?: string }).name ?? null };
+    } catch {
+      return { kind: "accepted", providerId: null };
+    }
+  }
   let error: FcmError["error"] = {};
   try {
     error = (JSON.parse(body) as FcmError).error ?? {};
