@@ -11,9 +11,26 @@ export type WebPushOptions = { credentials: WebPushCredentials; timeoutMs?: numb
 const MAX_PAYLOAD = 4096 - 103;
 const FOUR_WEEKS = 2_419_200;
 
+/** A VAPID JWT is good for up to 24 hours (RFC 8292): one per push service for 12, not one per message (an ECDSA signature each). */
+const VAPID_LIFETIME_S = 12 * 3600;
+const VAPID_RENEW_MS = 11 * 3600_000;
+
 export function createWebPushAdapter(options: WebPushOptions): ChannelAdapter<WebPushEndpoint> {
   const { credentials } = options;
-  const vapidDetails = { subject: credentials.subject, publicKey: credentials.vapidPublicKey, privateKey: credentials.vapidPrivateKey };
+  const vapid = new Map<string, { authorization: string; until: number }>();
+  const authorizationFor = (endpoint: string): string => {
+    const audience = new URL(endpoint).origin;
+    const now = Date.now();
+    let known = vapid.get(audience);
+    if (!known || known.until <= now) {
+      const expiration = Math.floor(now / 1000) + VAPID_LIFETIME_S;
+      const headers = webpush.getVapidHeaders(audience, credentials.subject, credentials.vapidPublicKey, credentials.vapidPrivateKey, "aes128gcm", expiration);
+      known = { authorization: String(headers.Authorization), until: now + VAPID_RENEW_MS };
+      if (vapid.size > 1000) vapid.clear();
+      vapid.set(audience, known);
+    }
+    return known.authorization;
+  };
   return {
     kind: "webpush",
     async send(endpoint, message) {
@@ -22,7 +39,7 @@ export function createWebPushAdapter(options: WebPushOptions): ChannelAdapter<We
       let request: { endpoint: string; method: string; headers: Record<string, string | number>; body: Buffer | null };
       try {
         request = webpush.generateRequestDetails({ endpoint: endpoint.endpoint, keys: { p256dh: endpoint.p256dh, auth: endpoint.auth } }, payload, {
-          vapidDetails,
+          headers: { Authorization: authorizationFor(endpoint.endpoint) },
           TTL: message.ttlSeconds ?? FOUR_WEEKS,
           urgency: message.priority,
           ...(message.collapseKey === null ? {} : { topic: topicOf(message.collapseKey) }),
