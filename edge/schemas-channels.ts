@@ -13,7 +13,12 @@ const text = (max: number, what: string) => z.string(rule(`must be ${what} of at
 
 export const WebPushEndpointSchema = object({
   kind: z.literal("webpush", rule("must be webpush")),
-  endpoint: z.string(urlRule).max(2048, urlRule).regex(/^https?:\/\/[^\s]+$/, urlRule).openapi({ description: "PushSubscription.endpoint" }),
+  endpoint: z
+    .string(urlRule)
+    .max(2048, urlRule)
+    .regex(/^https?:\/\/[^\s]+$/, urlRule)
+    .refine((u) => URL.canParse(u), urlRule)
+    .openapi({ description: "PushSubscription.endpoint" }),
   p256dh: base64url(65, "subscription's P-256 public key (keys.p256dh)"),
   auth: base64url(16, "subscription's auth secret (keys.auth)"),
 }).openapi("WebPushEndpoint");
@@ -53,7 +58,10 @@ export const CredentialSchemas = {
   ),
   apns: object({ keyId: text(32, "the .p8 key's id"), teamId: text(32, "the team id"), privateKey: pem("the .p8 key") }).openapi("ApnsCredentials"),
   email: object({
-    url: z.string(rule("must be an smtp:// or smtps:// URL")).regex(/^smtps?:\/\/\S+$/, rule("must be an smtp:// or smtps:// URL")),
+    url: z
+      .string(rule("must be an smtp:// or smtps:// URL"))
+      .regex(/^smtps?:\/\/\S+$/, rule("must be an smtp:// or smtps:// URL"))
+      .refine((u) => URL.canParse(u), rule("must be an smtp:// or smtps:// URL")),
     from: text(320, "the From address"),
   }).openapi("EmailCredentials"),
 };

@@ -14,7 +14,7 @@ import { apiRoute } from "../route-docs.ts";
 const urlRule = rule("must be an http or https URL of at most 2048 characters");
 const eventsRule = rule(`must be a list of 1 to ${WEBHOOK_EVENTS.length} different events of ${WEBHOOK_EVENTS.join(", ")}`);
 const CreateSchema = object({
-  url: z.string(urlRule).max(2048, urlRule).regex(/^https?:\/\/\S+$/, urlRule),
+  url: z.string(urlRule).max(2048, urlRule).regex(/^https?:\/\/\S+$/, urlRule).refine((u) => URL.canParse(u), urlRule),
   events: z
     .array(oneOf(WEBHOOK_EVENTS as unknown as [string, ...string[]]), eventsRule)
     .min(1, eventsRule)
