@@ -1,7 +1,7 @@
 // What the last mile keeps in the store: channel endpoints of devices and users, each app's sealed
 // provider credentials, the fallback queue and, per target and channel, what happened.
 import type { ChannelEndpoint, ChannelKind, FallbackPolicy } from "./channels.ts";
-import type { NewMessage, Subject } from "./store.ts";
+import type { NewMessage, Subject } from "./message.ts";
 import type { Template } from "./templates.ts";
 
 export type StoredEndpoint = { subject: Subject; endpoint: ChannelEndpoint; createdAt: number };

@@ -4,11 +4,13 @@
 // replica. Nothing outside store/ holds a database handle.
 import type { TargetState } from "./lifecycle.ts";
 import type { EffectivePreferences, FrequencyCap, Preferences } from "./preferences.ts";
-import type { FallbackPolicy, Notification } from "./channels.ts";
+import type { NewMessage, Payload, Subject } from "./message.ts";
 import type { PriorityCode } from "./protocol.ts";
 import type { LastMileStore } from "./last-mile-store.ts";
 import type { WebhookStore } from "./webhooks.ts";
 import type { RetentionStore } from "./retention.ts";
+
+export type { NewMessage, Payload, Subject, SubjectType } from "./message.ts";
 
 export type Scope = "send" | "read" | "admin";
 export type ApiKeyIdentity = { keyId: string; appId: string; scopes: Scope[] };
@@ -36,30 +38,6 @@ export type DeviceRef = { appId: string; deviceId: string };
 /** What a HELLO reads once the session's presence is registered. */
 export type HelloState = { latestSeq: number | null; subscriptions: { topic: string; startOffset: number }[] };
 
-/**
- * A message body as the relay pushes it: CBOR bytes, encoded once at the edge (core/codec.ts).
- * A stored body that cannot become a frame (a damaged or pre-0003 row the codec refuses) reads
- * as `undeliverable`, with the reason: the relay marks that target failed and moves on.
- */
-export type Payload = Uint8Array | { undeliverable: string };
-
-/** A message as the send path writes it (and as a release reads it back). */
-export type NewMessage = {
-  appId: string;
-  messageId: string;
-  priority: PriorityCode;
-  data: Payload;
-  collapseKey: string | null;
-  /** Label for mutes and frequency caps; null: none. */
-  category: string | null;
-  createdAt: number;
-  /** From core/lifecycle.ts `expiryOf`; null: never lapses. */
-  expiresAt: number | null;
-  /** Title and body for the last-mile channels; absent or null: none. */
-  notification?: Notification | null;
-  /** The last-mile fallback for targets the socket does not ack in time; absent or null: none. */
-  fallback?: FallbackPolicy | null;
-};
 
 /** A message as it sits in one device's inbox, ready to become a PUSH frame. */
 export type InboxMessage = {
@@ -141,8 +119,6 @@ export type FailureMark = DeliveryMark & { reason: string };
 /** The highest topic offset a relay wrote to a subscriber's connection (or the device reported in HELLO). */
 export type TopicMark = { appId: string; deviceId: string; topic: string; offset: number };
 
-export type SubjectType = "device" | "user";
-export type Subject = { type: SubjectType; id: string };
 
 /** One target of a message as the store records it; tracking turns it into what a reader sees. */
 export type TargetRecord = {
