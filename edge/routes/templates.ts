@@ -86,7 +86,9 @@ export function templateRoutes(deps: EdgeDeps) {
   app.openapi(render, async (c) => {
     const template = await found(c.get("identity").appId, c.req.valid("param").name);
     const { vars, locale } = c.req.valid("json");
-    return c.json(renderTemplate(template, { locale: locale ?? null, vars }), 200);
+    // The API has no push data in templates yet, so the preview answers what it documents.
+    const { title, body, email, locale: rendered } = renderTemplate(template, { locale: locale ?? null, vars });
+    return c.json({ locale: rendered, title, body, email }, 200);
   });
   return app;
 }
