@@ -133,6 +133,17 @@ export const configSchema = z
      * paying one per store write and engine call. Absent: this edge serves writes itself.
      */
     forwardWritesTo: z.string().url().optional(),
+    /**
+     * The edge's spool: a local libSQL file where sends wait, answered 202 "queued", while the
+     * store does not take writes; forwarded in order once it does. Absent: an `edge` process keeps
+     * it beside its embedded replica (`<db file>.spool`); `dev` and edges without a local file keep none.
+     */
+    spoolPath: z.string().min(1).optional(),
+    /** Sends the spool holds at most; past it (or spoolMaxBytes), 503 SPOOL_FULL. */
+    spoolMaxEntries: z.coerce.number().int().positive().default(100_000),
+    spoolMaxBytes: z.coerce.number().int().positive().default(256 * 1024 * 1024),
+    /** How long the spool remembers a send the store refused when it was forwarded, for tracking. */
+    spoolKeepRefusedSeconds: seconds.default(24 * 3600),
     /** How long a forwarded write may take before the caller gets 503 FORWARD_FAILED. */
     forwardTimeoutMs: z.coerce.number().int().min(100).default(15_000),
     /** Estimated round trips between regions in ms, looked up in either direction: {"eu":{"us":90}}. */

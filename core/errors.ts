@@ -28,6 +28,7 @@ export const ApiError = {
   RATE_LIMITED: { status: 429, reason: "the app sent too many requests; retry after the Retry-After header's seconds" },
   QUOTA_EXCEEDED: { status: 429, reason: "the app used its message quota for this window; retry after Retry-After" },
   STORE_UNAVAILABLE: { status: 503, reason: "the store cannot accept writes right now; retry" },
+  SPOOL_FULL: { status: 503, reason: "the store is away and this edge's spool holds its most sends; retry after Retry-After" },
   FORWARD_FAILED: { status: 503, reason: "the edge this one forwards writes to did not answer; retry, with the same idempotencyKey for sends" },
   INTERNAL: { status: 500, reason: "the server failed; the request may be retried" },
 } as const;

@@ -93,17 +93,24 @@ export type MessageWrite = {
 
 /**
  * A write lost a race it is allowed to lose: its idempotency key was taken by a concurrent request
- * (read the winner's answer), or a target it releases was released by another scheduler.
+ * (read the winner's answer), a target it releases was released by another scheduler, or its
+ * message id is written already (an edge spool's forward made a second time).
  */
 export class StoreConflict extends Error {
   override readonly name = "StoreConflict";
   constructor(
-    readonly kind: "idempotency_key" | "release",
+    readonly kind: "idempotency_key" | "release" | "message_id",
     options?: { cause?: unknown },
   ) {
-    super(kind === "idempotency_key" ? "the idempotency key was taken by a concurrent request" : "a target was released already", options);
+    super(CONFLICTS[kind], options);
   }
 }
+
+const CONFLICTS = {
+  idempotency_key: "the idempotency key was taken by a concurrent request",
+  release: "a target was released already",
+  message_id: "a message with this id is written already",
+} as const;
 
 /** A device's sequence for a written message; `collapsed` when a later write of the same group replaced it. */
 export type Assigned = { deviceId: string; seq: number; collapsed: boolean };

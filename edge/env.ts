@@ -6,6 +6,7 @@ import type { RateLimiter } from "../core/engine.ts";
 import { PushmeshError } from "../core/errors.ts";
 import type { ApiKeyIdentity, Scope, Store } from "../core/store.ts";
 import type { Log } from "../core/log.ts";
+import type { Spool } from "../core/spool.ts";
 import { OpenAPIHono } from "@hono/zod-openapi";
 import type { Context, MiddlewareHandler } from "hono";
 import type { EdgeMetrics } from "./metrics.ts";
@@ -33,6 +34,12 @@ export type EdgeDeps = {
   fallback?: { wake(at: number): void };
   /** Request counts and latencies, and /metrics; none: nothing is counted. */
   metrics?: EdgeMetrics;
+  /** Where sends wait while the store is away (core/spool.ts); none: such a send is refused with 503. */
+  spool?: Spool;
+  /** A failure of the store itself, as opposed to an answer about the request: such a send is spooled. */
+  isStoreOutage?: (error: unknown) => boolean;
+  /** Told when a send was spooled: the forwarder starts trying. */
+  onSpooled?: () => void;
 };
 
 export type { EdgeEnv } from "./request-context.ts";

@@ -214,8 +214,17 @@ export const TopicSendResultSchema = z
   .strict()
   .openapi("TopicSendResult", { description: "The answer to a send to a topic" });
 
+export const QueuedSendResultSchema = z
+  .object({
+    messageId: MessageIdSchema,
+    state: z.literal("queued").openapi({ description: "Kept in this edge's durable spool: the store was not taking writes. It is forwarded in order once it is" }),
+    queuedAt: z.number().int().openapi({ description: "When the edge took it (ms since the epoch): the message's createdAt, from which its delay and ttl count" }),
+  })
+  .strict()
+  .openapi("QueuedSendResult", { description: "The answer to a send the edge spooled: durable on this edge, not yet in the store" });
+
 export const SendResultSchema = z
-  .union([DeviceSendResultSchema, TopicSendResultSchema])
+  .union([DeviceSendResultSchema, TopicSendResultSchema, QueuedSendResultSchema])
   .openapi("SendResult", {}, { unionPreferredType: "oneOf" });
 
 /** The batch body; its bound is this edge's maxBatchMessages. */
@@ -296,6 +305,19 @@ const TargetTrackingSchema = z.object({
     .nullable()
     .openapi({ description: "The target's fallback, when the message has one" }),
 });
+
+export const SpooledMessageStatusSchema = z
+  .object({
+    messageId: MessageIdSchema,
+    state: z.enum(["queued", "refused"]).openapi({ description: "queued: waiting in this edge's spool for the store; refused: the store refused it when it was forwarded" }),
+    queuedAt: z.number().int(),
+    attempts: z.number().int().optional().openapi({ description: "queued: forwards that failed for a reason other than the store being away" }),
+    lastError: z.string().nullable().optional(),
+    refusedAt: z.number().int().optional(),
+    error: z.object({ code: z.string(), message: z.string() }).optional().openapi({ description: "refused: the error the send would have got had the store been there" }),
+  })
+  .strict()
+  .openapi("SpooledMessageStatus", { description: "A message this edge took while the store was away, and has not written to the store yet" });
 
 export const MessageStatusSchema = z
   .object({

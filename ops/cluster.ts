@@ -65,6 +65,10 @@ export type Cluster = {
   killRelay(nodeId: string): Promise<void>;
   /** Starts a relay process again with the same identity (new ports). */
   restartRelay(nodeId: string): Promise<ClusterRelay>;
+  /** Kills a region's edge process (SIGKILL); its spool file stays. */
+  killEdge(region: string): Promise<void>;
+  /** Starts a region's edge again, on the same port and spool. */
+  restartEdge(region: string): Promise<string>;
   stop(): Promise<void>;
   [Symbol.asyncDispose](): Promise<void>;
 };
@@ -111,6 +115,7 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
   mkdirSync(logDir, { recursive: true });
   const processes = new Map<string, ClusterProcess>();
   const relayArgs = new Map<string, string[]>();
+  const edgeArgs = new Map<string, string[]>();
   const stopAll: (() => Promise<void>)[] = [];
   try {
     const redis = await startRedisServer(join(dir, "redis"));
@@ -156,10 +161,12 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
     const startEdge = (region: string, extra: string[] = []) => {
       const edgeName = `${region}-edge`;
       const engine = options.edgeEngine ?? "rest";
-      const edgeArgs = ["edge", "--node-id", edgeName, "--engine", engine, "--edge-port", "0", "--operator-keys", operatorKey, ...common(region, edgeName), ...extra];
-      if (engine === "rest") edgeArgs.push("--rest-url", link(region, rest.url), "--rest-token", rest.token);
-      return spawnReady(edgeName, edgeArgs, logDir).then((p) => {
+      const args = ["edge", "--node-id", edgeName, "--engine", engine, "--operator-keys", operatorKey, ...common(region, edgeName), ...extra];
+      if (engine === "rest") args.push("--rest-url", link(region, rest.url), "--rest-token", rest.token);
+      return spawnReady(edgeName, [...args, "--edge-port", "0"], logDir).then((p) => {
         processes.set(edgeName, p);
+        // A restarted edge takes the same port: callers keep their address.
+        edgeArgs.set(region, [...args, "--edge-port", new URL(p.ready.edge as string).port]);
         return p.ready.edge as string;
       });
     };
@@ -224,6 +231,19 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
         const p = await spawnReady(nodeId, args, logDir);
         processes.set(nodeId, p);
         return relayOf(p);
+      },
+      async killEdge(region) {
+        const p = processes.get(`${region}-edge`);
+        if (!p) throw new Error(`no edge in ${region}`);
+        p.proc.kill("SIGKILL");
+        await p.proc.exited;
+      },
+      async restartEdge(region) {
+        const args = edgeArgs.get(region);
+        if (!args) throw new Error(`no edge in ${region}`);
+        const p = await spawnReady(`${region}-edge`, args, logDir);
+        processes.set(`${region}-edge`, p);
+        return p.ready.edge as string;
       },
       stop() {
         stopped ??= (async () => {

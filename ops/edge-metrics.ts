@@ -104,14 +104,18 @@ export function prometheusEdgeMetrics(options: { region: string; processMetrics:
       this.set(purger ? purger.lastPassAt / 1000 : 0);
     },
   });
-  let scraped = registry;
+  let others: Registry[] = [];
   return {
     registry,
     request(route, method, status, seconds) {
       requests.inc({ route, method, status: String(status) });
       latency.observe({ route, method }, seconds);
     },
-    scrape: async () => ({ contentType: scraped.contentType, text: await scraped.metrics() }),
+    // Merged at each scrape: metrics registered after alsoScrape (the spool's) are in it too.
+    scrape: async () => {
+      const scraped = others.length === 0 ? registry : Registry.merge([registry, ...others]);
+      return { contentType: scraped.contentType, text: await scraped.metrics() };
+    },
     groupCommitted(writes, seconds) {
       groupSize.observe(writes);
       commits.observe(seconds);
@@ -137,7 +141,7 @@ export function prometheusEdgeMetrics(options: { region: string; processMetrics:
       purger = p;
     },
     alsoScrape(other) {
-      scraped = Registry.merge([registry, other]);
+      others = [...others, other];
     },
   };
 }

@@ -10,6 +10,7 @@ import type { WebhookWorker } from "../core/webhooks.ts";
 import type { Purger } from "../core/retention.ts";
 import type { Scheduler } from "../core/schedule.ts";
 import { startBackground } from "./background.ts";
+import { openEdgeSpool } from "./edge-spool.ts";
 import type { Store } from "../core/store.ts";
 import { browserBundle } from "../browser/build.ts";
 import { dashboardAsset } from "./dashboard-assets.ts";
@@ -61,7 +62,8 @@ export async function startMesh(config: Config, log: Log): Promise<Mesh> {
   const { scheduler } = background;
   const operatorKey = config.operatorKeys[0] ?? (await devOperatorKey(store));
   const edgeConfig = { ...config, operatorKeys: config.operatorKeys.length > 0 ? config.operatorKeys : [operatorKey] };
-  const app = createEdgeApp({ store, engine, config: edgeConfig, log, limiter, scheduler, fallback: background.fallback, metrics, browserSdk: browserBundle, dashboardAsset });
+  const spool = await openEdgeSpool(config.spoolPath, { store, engine, config, log, scheduler, fallback: background.fallback }, metrics.registry);
+  const app = createEdgeApp({ store, engine, config: edgeConfig, log, limiter, scheduler, fallback: background.fallback, metrics, browserSdk: browserBundle, dashboardAsset, ...spool?.deps });
   const tls = await readTls(config);
   let edgeServer: ReturnType<typeof serveEdge>;
   try {
@@ -69,6 +71,7 @@ export async function startMesh(config: Config, log: Log): Promise<Mesh> {
   } catch (error) {
     // The relay runs by now (listeners, report timers): stop it, so a caller that goes on is not left with it.
     await node.stop();
+    await spool?.stop();
     await background.stop();
     await limiter.close();
     await engine.close();
@@ -94,6 +97,7 @@ export async function startMesh(config: Config, log: Log): Promise<Mesh> {
       stopped ??= (async () => {
         await node.stop(graceMs);
         await edgeServer.stop(true);
+        await spool?.stop();
         await background.stop();
         await limiter.close();
         await engine.close();

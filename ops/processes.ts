@@ -12,6 +12,7 @@ import { openEngine } from "../engines/open.ts";
 import { type RelayNode, readTls, startRelayNode } from "../relay/relay-node.ts";
 import { prometheusEdgeMetrics } from "./edge-metrics.ts";
 import { serveEdge } from "./edge-server.ts";
+import { openEdgeSpool } from "./edge-spool.ts";
 import { portInUse, relayPortInUse } from "./port-in-use.ts";
 
 type Stoppable = { stop(): Promise<void> };
@@ -77,7 +78,8 @@ export async function runEdgeProcess(config: Config, log: Log): Promise<void> {
   const watched = metrics.watchEngine(engine.engine);
   const background = startBackground({ store, engine: watched, config, log, metrics });
   const { scheduler } = background;
-  const app = createEdgeApp({ store, engine: watched, config, log, limiter: engine.limiter, scheduler, fallback: background.fallback, metrics, browserSdk: browserBundle, dashboardAsset });
+  const spool = await openEdgeSpool(config.spoolPath ?? spoolBesideReplica(config.db), { store, engine: watched, config, log, scheduler, fallback: background.fallback }, metrics.registry);
+  const app = createEdgeApp({ store, engine: watched, config, log, limiter: engine.limiter, scheduler, fallback: background.fallback, metrics, browserSdk: browserBundle, dashboardAsset, ...spool?.deps });
   const tls = await readTls(config);
   let server: ReturnType<typeof serveEdge>;
   try {
@@ -89,6 +91,7 @@ export async function runEdgeProcess(config: Config, log: Log): Promise<void> {
     {
       async stop() {
         await server.stop(true);
+        await spool?.stop();
         await background.stop();
         await engine.close();
         store.close();
@@ -98,4 +101,10 @@ export async function runEdgeProcess(config: Config, log: Log): Promise<void> {
   );
   const host = config.publicHost ?? config.host;
   print({ ready: true, role: "edge", region: config.region, edge: `${tls ? "https" : "http"}://${host}:${server.port}`, pid: process.pid });
+}
+
+/** An edge over an embedded replica keeps its spool beside the replica's file; one over a remote store, none unless told. */
+function spoolBesideReplica(db: string): string | undefined {
+  const match = /^file:(?:\/\/(?:localhost)?(?=\/))?([^?#]+)$/.exec(db);
+  return match ? `${decodeURIComponent(match[1]!)}.spool` : undefined;
 }

@@ -23,6 +23,8 @@ export type Sqld = {
   pid(): number;
   /** Stops the process; the data directory stays. */
   stop(): Promise<void>;
+  /** Kills the process with SIGKILL, as a crash would; the data directory stays. */
+  kill(): Promise<void>;
   /** Starts it again on the same ports and data. */
   restart(): Promise<void>;
   [Symbol.asyncDispose](): Promise<void>;
@@ -82,6 +84,12 @@ export async function startSqld(options: SqldOptions): Promise<Sqld> {
     grpcUrl: grpcPort === null ? null : `http://127.0.0.1:${grpcPort}`,
     pid: () => (proc as Subprocess | null)?.pid ?? 0,
     stop,
+    async kill() {
+      const p = proc as Subprocess | null;
+      if (!p || p.exitCode !== null || p.signalCode !== null) return;
+      p.kill("SIGKILL");
+      await p.exited;
+    },
     restart: start,
     [Symbol.asyncDispose]: stop,
   };

@@ -23,6 +23,14 @@ export async function findIdempotencyKey(db: Db, appId: string, key: string): Pr
 
 
 /** SQLite's and libSQL's words for a primary-key or unique violation (not any constraint: an unknown device fails NOT NULL). */
+/** A unique violation on the messages table's id: the message was written already (a spool's forward made twice). */
+export function isMessageIdTaken(error: unknown): boolean {
+  for (let e: unknown = error; e instanceof Error; e = e.cause) {
+    if (/UNIQUE constraint failed: messages\.id/i.test(e.message)) return true;
+  }
+  return false;
+}
+
 export function isUniqueViolation(error: unknown): boolean {
   for (let e: unknown = error; e instanceof Error; e = e.cause) {
     if (/UNIQUE constraint failed/i.test(e.message)) return true;

@@ -46,7 +46,7 @@ import { markDelivered, markExpired, markFailed, markTopicDelivered } from "./de
 import { DeviceReads } from "./device-reads.ts";
 import { deviceNotFound, devicesOfUser, registerDevices, revokeDeviceTokens, unknownDevices, upsertDevice } from "./devices.ts";
 import { GroupCommit, isGroupWriter, type RunBatch } from "./group-commit.ts";
-import { findIdempotencyKey, isUniqueViolation } from "./idempotency.ts";
+import { findIdempotencyKey, isMessageIdTaken, isUniqueViolation } from "./idempotency.ts";
 import { appRetentionOf, purgeStep, setAppRetention } from "./retention.ts";
 import { groupStatements } from "./message-writes.ts";
 import * as preferences from "./preferences.ts";
@@ -196,6 +196,7 @@ export class LibsqlStore extends LastMileMethods implements Store {
     try {
       return await this.writes.write(write);
     } catch (error) {
+      if (isMessageIdTaken(error)) throw new StoreConflict("message_id", { cause: error });
       if (isUniqueViolation(error)) throw new StoreConflict(write.idempotency ? "idempotency_key" : "release", { cause: error });
       // An unknown target fails the transaction (message-writes.ts): name it, as a send would.
       if (write.deliver.length > 0) await this.requireDevices(write.message.appId, write.deliver);
@@ -257,8 +258,13 @@ export class LibsqlStore extends LastMileMethods implements Store {
   topicSubscriberCount(appId: string, topic: string): Promise<number> {
     return topics.topicSubscriberCount(this.db, appId, topic);
   }
-  publishTopic(message: NewMessage, topic: string): Promise<number> {
-    return topics.publishTopic(this.db, message, topic);
+  async publishTopic(message: NewMessage, topic: string): Promise<number> {
+    try {
+      return await topics.publishTopic(this.db, message, topic);
+    } catch (error) {
+      if (isMessageIdTaken(error)) throw new StoreConflict("message_id", { cause: error });
+      throw error;
+    }
   }
   topicOffset(appId: string, topic: string): Promise<number> {
     return topics.topicOffset(this.db, appId, topic);

@@ -52,8 +52,9 @@ type Prepared =
   | { answer: SendOutcome }
   | { answer?: undefined; message: NewMessage; decision: Decision; targetCount: number; result: SendResult; key?: { key: string; requestHash: string } };
 
-export async function sendMessage(deps: SendDeps, appId: string, request: SendRequest, now = Date.now()): Promise<SendOutcome> {
-  return commit(deps, await prepare(deps, appId, request, now));
+/** `messageId`: chosen by the caller (an edge spool forwarding what it took earlier); absent: a new one. */
+export async function sendMessage(deps: SendDeps, appId: string, request: SendRequest, now = Date.now(), messageId?: string): Promise<SendOutcome> {
+  return commit(deps, await prepare(deps, appId, request, now, undefined, messageId));
 }
 
 /**
@@ -61,13 +62,15 @@ export async function sendMessage(deps: SendDeps, appId: string, request: SendRe
  * checked and decided first, then all their writes are made at once, so they share group commits
  * and a device named twice gets the messages in request order.
  */
-export async function sendBatch(deps: SendDeps, appId: string, requests: SendRequest[]): Promise<BatchItemOutcome[]> {
+/** `given`: per request, its message id and the time it was taken (an edge spool's forwards); absent: new ids, now. */
+export async function sendBatch(deps: SendDeps, appId: string, requests: SendRequest[], given?: { messageId: string; now: number }[]): Promise<BatchItemOutcome[]> {
   const devicesNamed = requests.map((r) => r.to).filter((to): to is DeviceTarget => !("topic" in to));
   const known = await loadManyTargets(deps.store, appId, devicesNamed, deps.config.maxTargetsPerSend);
   const prepared: (Prepared | { error: unknown })[] = [];
-  for (const request of requests) {
+  for (const [index, request] of requests.entries()) {
     try {
-      prepared.push(await prepare(deps, appId, request, Date.now(), known));
+      const item = given?.[index];
+      prepared.push(await prepare(deps, appId, request, item?.now ?? Date.now(), known, item?.messageId));
     } catch (error) {
       prepared.push({ error });
     }
@@ -78,12 +81,12 @@ export async function sendBatch(deps: SendDeps, appId: string, requests: SendReq
 }
 
 /** Everything of a send up to its write. */
-async function prepare(deps: SendDeps, appId: string, request: SendRequest, now: number, known?: Map<string, TargetDevice>): Promise<Prepared> {
+async function prepare(deps: SendDeps, appId: string, request: SendRequest, now: number, known?: Map<string, TargetDevice>, messageId = uuidv7(now)): Promise<Prepared> {
   const valid = validateSend(request, deps.config, now);
   if ("topic" in request.to) {
     await takeQuota(deps, appId, now);
     const rendered = await renderedNotification(deps.store, appId, request, []);
-    const sent = await publishToTopic(deps, appId, request.to.topic, rendered ? { ...valid, notification: rendered } : valid, now);
+    const sent = await publishToTopic(deps, appId, request.to.topic, rendered ? { ...valid, notification: rendered } : valid, now, messageId);
     const states = { pending: 0, scheduled: 0, held: 0, suppressed: 0, expired: 0 };
     const result = { messageId: sent.messageId, topic: sent.topic, offset: sent.offset, targets: sent.subscribers, deliverAt: null, states };
     return { answer: { result, replayed: false } };
@@ -101,7 +104,7 @@ async function prepare(deps: SendDeps, appId: string, request: SendRequest, now:
 
   const rendered = await renderedNotification(deps.store, appId, request, deviceIds);
   const fallback = request.fallback === undefined ? await deps.store.appFallback(appId) : valid.fallback;
-  const message = newMessage(appId, { ...valid, fallback, ...(rendered ? { notification: rendered } : {}) }, now);
+  const message = newMessage(appId, messageId, { ...valid, fallback, ...(rendered ? { notification: rendered } : {}) }, now);
   const decision = await decideTargets(deps.store, message, targets, { deliverAt: valid.deliverAt, now });
   return { message, decision, targetCount: targets.length, result: summarize(message.messageId, targets.length, valid.deliverAt, decision), key };
 }
@@ -120,7 +123,8 @@ async function commit(deps: SendDeps, prepared: Prepared): Promise<SendOutcome> 
       const replay = await replayOf(deps.store, message.appId, key.key, key.requestHash);
       if (replay) return { result: replay, replayed: true };
     }
-    if (error instanceof PushmeshError) throw error;
+    // The id is written already: an edge spool forwarded this send before (core/spool-forwarder.ts).
+    if (error instanceof PushmeshError || (error instanceof StoreConflict && error.kind === "message_id")) throw error;
     throw new PushmeshError("STORE_UNAVAILABLE", "the store did not take the message; nothing was accepted", { cause: error });
   }
   const absent = await signalHolders(deps.engine, message, assigned, deps.log);
@@ -147,10 +151,10 @@ async function startFallback(deps: SendDeps, message: NewMessage, absent: string
   deps.fallback?.wake(dueAt);
 }
 
-function newMessage(appId: string, valid: ValidSend, now: number): NewMessage {
+function newMessage(appId: string, messageId: string, valid: ValidSend, now: number): NewMessage {
   return {
     appId,
-    messageId: uuidv7(now),
+    messageId,
     priority: valid.priority,
     data: valid.data,
     collapseKey: valid.collapseKey,
@@ -191,7 +195,7 @@ function summarize(messageId: string, targets: number, deliverAt: number | null,
 }
 
 /** The request without its key, as canonical JSON, hashed: equal requests hash equal. */
-function requestHash(request: SendRequest): Promise<string> {
+export function requestHash(request: SendRequest): Promise<string> {
   return sha256Hex(canonicalJson({ ...request, idempotencyKey: undefined }));
 }
 

@@ -5,7 +5,7 @@ import type { Engine } from "../engine.ts";
 import { PushmeshError } from "../errors.ts";
 import { uuidv7 } from "../ids.ts";
 import type { Log } from "../log.ts";
-import type { Store } from "../store.ts";
+import { StoreConflict, type Store } from "../store.ts";
 import type { ValidSend } from "./request.ts";
 
 export type TopicPublished = { messageId: string; topic: string; offset: number; subscribers: number };
@@ -16,10 +16,11 @@ export async function publishToTopic(
   topic: string,
   valid: ValidSend,
   now: number,
+  messageId = uuidv7(now),
 ): Promise<TopicPublished> {
   const message = {
     appId,
-    messageId: uuidv7(now),
+    messageId,
     priority: valid.priority,
     data: valid.data,
     collapseKey: null,
@@ -32,6 +33,8 @@ export async function publishToTopic(
   try {
     offset = await deps.store.publishTopic(message, topic);
   } catch (error) {
+    // Published already, by an edge spool's earlier forward: the caller knows.
+    if (error instanceof StoreConflict) throw error;
     throw new PushmeshError("STORE_UNAVAILABLE", "the store did not take the message; nothing was accepted", { cause: error });
   }
   try {

@@ -1,7 +1,8 @@
-import type { z } from "@hono/zod-openapi";
+import { z } from "@hono/zod-openapi";
 import { PushmeshError } from "../../core/errors.ts";
 import type { PriorityName } from "../../core/protocol.ts";
-import { type SendRequest, sendBatch, sendMessage } from "../../core/send/send.ts";
+import type { SendRequest } from "../../core/send/send.ts";
+import { batchOrSpool, sendOrSpool } from "../../core/send/spool.ts";
 import { trackMessage } from "../../core/tracking.ts";
 import { type EdgeDeps, newRouter, requireScope } from "../env.ts";
 import { MessageIdSchema, object, query, queryInteger } from "../fields.ts";
@@ -12,6 +13,7 @@ import {
   batchSendSchema,
   MessageStatusSchema,
   type SendLimits,
+  SpooledMessageStatusSchema,
   sendMessageSchema,
   SendResultSchema,
 } from "../schemas.ts";
@@ -25,9 +27,11 @@ function routes(limits: SendLimits) {
     description:
       "To devices (`to.deviceId`, `to.deviceIds`, `to.userId`): the answer is a DeviceSendResult. To a topic (`to.topic`): " +
       "the message is stored once in the topic's stream and the answer is a TopicSendResult; deliverAt, delay, " +
-      "idempotencyKey and collapseKey cannot be used with it. 404 and 503 mean nothing was written.",
+      "idempotencyKey and collapseKey cannot be used with it. While the store takes no writes, an edge with a spool keeps " +
+      "the send durably and answers a QueuedSendResult (`state: \"queued\"`); it forwards it in order once the store is back. " +
+      "404 and 503 mean nothing was written.",
     scope: "send",
-    errors: ["DATA_INVALID", "TEMPLATE_VARIABLES_MISSING", "DEVICE_NOT_FOUND", "USER_NOT_FOUND", "TEMPLATE_NOT_FOUND", "IDEMPOTENCY_KEY_REUSED", "QUOTA_EXCEEDED", "STORE_UNAVAILABLE"],
+    errors: ["DATA_INVALID", "TEMPLATE_VARIABLES_MISSING", "DEVICE_NOT_FOUND", "USER_NOT_FOUND", "TEMPLATE_NOT_FOUND", "IDEMPOTENCY_KEY_REUSED", "QUOTA_EXCEEDED", "STORE_UNAVAILABLE", "SPOOL_FULL"],
     request: { body: { required: true, content: { "application/json": { schema: sendMessageSchema(limits) } } } },
     responses: {
       202: {
@@ -64,7 +68,10 @@ function routes(limits: SendLimits) {
       query: query({ limit: queryInteger(0, 10_000).optional().openapi({ description: "Recipients listed at most; default 1000" }) }),
     },
     responses: {
-      200: { description: "Counts by state and the targets", content: { "application/json": { schema: MessageStatusSchema } } },
+      200: {
+        description: "Counts by state and the targets; for a send this edge holds in its spool, a SpooledMessageStatus",
+        content: { "application/json": { schema: z.union([MessageStatusSchema, SpooledMessageStatusSchema]).openapi({}, { unionPreferredType: "oneOf" }) } },
+      },
     },
   });
   return { send, batch, status };
@@ -98,7 +105,7 @@ export function messageRoutes(deps: EdgeDeps) {
 
   app.openapi(send, async (c) => {
     const { appId } = c.get("identity");
-    const { result, replayed } = await sendMessage(deps, appId, toSendRequest(c.req.valid("json")));
+    const { result, replayed } = await sendOrSpool(deps, appId, toSendRequest(c.req.valid("json")));
     if (replayed) c.header("Idempotent-Replayed", "true");
     return c.json(result, 202);
   });
@@ -107,7 +114,7 @@ export function messageRoutes(deps: EdgeDeps) {
     const { appId } = c.get("identity");
     const { messages } = c.req.valid("json");
     // In order: a batch keeps its order on every device it names twice (sendBatch).
-    const outcomes = await sendBatch(deps, appId, messages.map(toSendRequest));
+    const outcomes = await batchOrSpool(deps, appId, messages.map(toSendRequest));
     const results: z.infer<typeof BatchResultSchema>["results"] = outcomes.map(({ outcome, error }, index) => {
       if (outcome) return { index, status: 202, result: outcome.result };
       const mapped = toPushmeshError(error);
@@ -121,7 +128,14 @@ export function messageRoutes(deps: EdgeDeps) {
   app.openapi(status, async (c) => {
     const { appId } = c.get("identity");
     const limit = c.req.valid("query").limit ?? 1000;
-    const found = await trackMessage(deps.store, appId, c.req.valid("param").id, Date.now(), limit);
+    const messageId = c.req.valid("param").id;
+    // The spool first: what it holds is not in the store yet, and it answers while the store is away.
+    const spooled = await deps.spool?.record(appId, messageId);
+    if (spooled) {
+      const { acceptedAt, ...rest } = spooled;
+      return c.json({ ...rest, queuedAt: acceptedAt }, 200);
+    }
+    const found = await trackMessage(deps.store, appId, messageId, Date.now(), limit);
     if (!found) throw new PushmeshError("MESSAGE_NOT_FOUND");
     return c.json(found, 200);
   });

@@ -8,7 +8,7 @@ export const dev = defineCommand({
   name: "dev",
   summary: "the whole mesh in one process (what `npm start` runs); prints one ready line of JSON",
   flags: {},
-  configFlags: ["db", "db-sync", "host", "public-host", "edge-port", "ws-port", "tcp-port", "node-id", "region", "tls-cert", "tls-key", "heartbeat", "shutdown-grace-ms", "operator-keys", "allow-plain-operator"],
+  configFlags: ["db", "db-sync", "host", "public-host", "edge-port", "ws-port", "tcp-port", "node-id", "region", "tls-cert", "tls-key", "heartbeat", "shutdown-grace-ms", "operator-keys", "allow-plain-operator", "spool-path"],
   description: [
     "Runs the store (a local libSQL file), the relay's WebSocket and TCP listeners and the edge HTTP API",
     "in this process, with a demo app. When ready it prints one line of JSON on stdout: the edge, ws and",

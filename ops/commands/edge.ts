@@ -7,7 +7,7 @@ export const edge = defineCommand({
   name: "edge",
   summary: "one edge of a distributed mesh (sqld replicas, Redis or Upstash REST); see docs/operations.md",
   flags: {},
-  configFlags: ["region", "db", "db-sync-url", "db-primary-url", "migrate-on-start", "engine", "redis-url", "rest-url", "host", "public-host", "edge-port", "tls-cert", "tls-key", "operator-keys", "allow-plain-operator", "forward-writes-to"],
+  configFlags: ["region", "db", "db-sync-url", "db-primary-url", "migrate-on-start", "engine", "redis-url", "rest-url", "host", "public-host", "edge-port", "tls-cert", "tls-key", "operator-keys", "allow-plain-operator", "forward-writes-to", "spool-path", "spool-max-entries", "spool-max-bytes"],
   description: [
     "Runs one edge: the HTTP API over a store (usually an embedded replica of the region's sqld) and",
     "an engine shared with the relays (Redis, or Upstash-style REST with --rest-token). Prints one",

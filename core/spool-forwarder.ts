@@ -1,0 +1,157 @@
+// Forwards the edge spool's sends (core/spool.ts) to the store, oldest first, as soon as the store
+// takes writes again. Each forward writes the message under the id the edge gave it when it took
+// the send, so a forward made twice (the edge died between the store's commit and the spool's
+// delete) finds the id taken and only clears the spool: written once. Runs of one app's sends go
+// through sendBatch, in order, and share the store's group commits.
+import { PushmeshError } from "./errors.ts";
+import type { Log } from "./log.ts";
+import { sendBatch, type SendDeps } from "./send/send.ts";
+import { storeAway, type SpoolingDeps } from "./send/spool.ts";
+import type { Spool, SpooledSend } from "./spool.ts";
+import { StoreConflict } from "./store.ts";
+
+export type ForwardResult = "written" | "replayed" | "refused";
+
+export type SpoolForwarderDeps = SpoolingDeps & {
+  spool: Spool;
+  log?: Log;
+  onForward?: (result: ForwardResult, count: number) => void;
+  /** The first wait after the store was found away; doubles to maxRetryMs. */
+  retryMs?: number;
+  maxRetryMs?: number;
+  /** Forwards that fail for a reason other than the store being away, before the send is refused as INTERNAL. */
+  maxAttempts?: number;
+  /** Sends read from the spool at a time. */
+  pageSize?: number;
+};
+
+export class SpoolForwarder {
+  private running: Promise<void> | null = null;
+  private again = false;
+  private timer: ReturnType<typeof setTimeout> | null = null;
+  private stopped = false;
+  private waitMs: number;
+
+  constructor(private readonly deps: SpoolForwarderDeps) {
+    this.waitMs = deps.retryMs ?? 250;
+  }
+
+  start(): void {
+    this.wake();
+  }
+
+  /** Forward now (a send was just kept, or the forwarder is starting). */
+  wake(): void {
+    if (this.stopped) return;
+    if (this.running) {
+      this.again = true;
+      return;
+    }
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    this.running = this.drain()
+      .catch((error: unknown) => {
+        this.deps.log?.("spool_forward_failed", { error: String(error) });
+        this.retryLater();
+      })
+      .finally(() => {
+        this.running = null;
+        if (this.again) {
+          this.again = false;
+          if (!this.timer) this.wake();
+        }
+      });
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    await this.running;
+  }
+
+  /** Until the spool is empty, or the store is away (then again after a wait). */
+  private async drain(): Promise<void> {
+    while (!this.stopped) {
+      const page = await this.deps.spool.oldest(this.deps.pageSize ?? 200);
+      if (page.length === 0) {
+        this.waitMs = this.deps.retryMs ?? 250;
+        return;
+      }
+      for (const run of runsByApp(page)) {
+        if (!(await this.forwardRun(run))) {
+          this.retryLater();
+          return;
+        }
+      }
+      this.waitMs = this.deps.retryMs ?? 250;
+    }
+  }
+
+  private retryLater(): void {
+    if (this.stopped || this.timer) return;
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      this.wake();
+    }, this.waitMs);
+    this.waitMs = Math.min(this.waitMs * 2, this.deps.maxRetryMs ?? 2_000);
+  }
+
+  /** Forwards one app's run in order; false when the store was away (the rest of the run waits). */
+  private async forwardRun(run: SpooledSend[]): Promise<boolean> {
+    const { spool } = this.deps;
+    // The quota was the edge's to take when it accepted the send; a forward does not take it again.
+    const deps: SendDeps = { ...this.deps, limiter: undefined };
+    let outcomes;
+    try {
+      outcomes = await sendBatch(deps, run[0]!.appId, run.map((s) => s.request), run.map((s) => ({ messageId: s.messageId, now: s.acceptedAt })));
+    } catch (error) {
+      if (storeAway(this.deps, error)) return false;
+      throw error;
+    }
+    const done: number[] = [];
+    let written = 0;
+    let replayed = 0;
+    let away = false;
+    for (const [index, { outcome, error }] of outcomes.entries()) {
+      const sent = run[index]!;
+      if (outcome) {
+        done.push(sent.seq);
+        written++;
+      } else if (error instanceof StoreConflict && error.kind === "message_id") {
+        done.push(sent.seq);
+        replayed++;
+      } else if (storeAway(this.deps, error)) {
+        away = true;
+        break;
+      } else if (error instanceof PushmeshError && error.status < 500) {
+        await this.refuse(sent, { code: error.code, message: error.message });
+      } else if ((await spool.failed(sent.seq, String(error))) >= (this.deps.maxAttempts ?? 10)) {
+        await this.refuse(sent, { code: "INTERNAL", message: `forwarding failed ${this.deps.maxAttempts ?? 10} times; the last: ${String(error)}` });
+      } else {
+        away = true;
+        break;
+      }
+    }
+    if (done.length > 0) await spool.forwarded(done);
+    if (written > 0) this.deps.onForward?.("written", written);
+    if (replayed > 0) this.deps.onForward?.("replayed", replayed);
+    return !away;
+  }
+
+  private async refuse(sent: SpooledSend, error: { code: string; message: string }): Promise<void> {
+    this.deps.log?.("spooled_send_refused", { appId: sent.appId, messageId: sent.messageId, ...error });
+    await this.deps.spool.refused(sent.seq, error, Date.now());
+    this.deps.onForward?.("refused", 1);
+  }
+}
+
+/** Consecutive sends of one app: each run is one sendBatch, and runs go in spool order. */
+function runsByApp(page: SpooledSend[]): SpooledSend[][] {
+  const runs: SpooledSend[][] = [];
+  for (const sent of page) {
+    const last = runs.at(-1);
+    if (last && last[0]!.appId === sent.appId) last.push(sent);
+    else runs.push([sent]);
+  }
+  return runs;
+}
