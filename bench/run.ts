@@ -16,6 +16,7 @@ import { hostHeadlines, hostMarkdown, runHost } from "./host.ts";
 import { mosquittoHeadlines, mosquittoMarkdown, runMosquitto } from "./mosquitto.ts";
 import { purgeHeadlines, purgeMarkdown, runPurge } from "./purge.ts";
 import { fallbackHeadlines, fallbackMarkdown, runFallback } from "./fallback.ts";
+import { outageHeadlines, outageMarkdown, runOutage } from "./outage.ts";
 
 /** A benchmark's section: its tables, and an SVG chart written beside docs/benchmarks.md. */
 type Outcome = { table: string; svg?: string; headlines: Headline[] };
@@ -41,6 +42,13 @@ const benches: Record<string, Bench> = {
     run: async (quick) => {
       const r = await runRegions(quick);
       return { table: regionsMarkdown(r), svg: regionsChart(r), headlines: regionsHeadlines(r) };
+    },
+  },
+  outage: {
+    title: "Store outage: sends queued at the edge while the primary is away",
+    run: async (quick) => {
+      const r = await runOutage(quick);
+      return { table: outageMarkdown(r), headlines: outageHeadlines(r) };
     },
   },
   stall: {

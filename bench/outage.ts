@@ -1,0 +1,202 @@
+// Store outage: the cluster in three regions (as bench/regions.ts, one primary in region a), with
+// every device sent to steadily by its own sender. Region a's primary is killed with -9 for a
+// while, then again with region a's edge killed -9 too while its spool holds sends. Counted: what
+// was accepted (directly, or queued at the edge), what was refused and how, and of the accepted
+// ones what was lost, delivered twice or out of order; and how long the spool took to drain.
+import { MemoryStateStore, PushClient } from "../core/client/client.ts";
+import { webSocketTransport } from "../core/client/transport.ts";
+import { type Cluster, startCluster } from "../ops/cluster.ts";
+import type { Headline } from "./headline.ts";
+
+const REGIONS = ["a", "b", "c"];
+const WAN = { a: { b: 20, c: 40 }, b: { c: 30 } };
+
+type Sent = { n: number; messageId: string; queued: boolean; at: number };
+type Sender = { deviceId: string; region: string; sent: Sent[]; refused: Map<string, number>; got: { n: number; messageId: string; at: number }[] };
+
+export type OutageRun = {
+  name: string;
+  outageMs: number;
+  accepted: number;
+  queued: number;
+  refused: Record<string, number>;
+  lost: number;
+  duplicated: number;
+  outOfOrder: number;
+  /** From the primary's return to the last queued send received. */
+  drainMs: number;
+  directP50: number;
+  queuedP99: number;
+};
+export type OutageResult = { sendsPerSecond: number; runs: OutageRun[] };
+
+const percentile = (xs: number[], p: number) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? Number.NaN;
+};
+
+async function send(cluster: Cluster, sender: Sender, edgeRegion: string, n: number): Promise<void> {
+  try {
+    const res = await fetch(`${cluster.regions[edgeRegion]!.edge}/v1/messages`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${cluster.apiKey}`, "content-type": "application/json" },
+      body: JSON.stringify({ to: { deviceId: sender.deviceId }, data: { n } }),
+      signal: AbortSignal.timeout(20_000),
+    });
+    const body = (await res.json()) as { messageId?: string; state?: string; error?: { code: string } };
+    if (res.status === 202) sender.sent.push({ n, messageId: body.messageId!, queued: body.state === "queued", at: performance.now() });
+    else sender.refused.set(`${res.status} ${body.error?.code}`, (sender.refused.get(`${res.status} ${body.error?.code}`) ?? 0) + 1);
+  } catch (error) {
+    const key = `no answer (${(error as Error).name})`;
+    sender.refused.set(key, (sender.refused.get(key) ?? 0) + 1);
+  }
+}
+
+async function phase(cluster: Cluster, senders: Sender[], intervalMs: number, stopAt: () => boolean, counter: { n: number }): Promise<void> {
+  await Promise.all(
+    senders.map(async (sender, i) => {
+      while (!stopAt()) {
+        const n = ++counter.n;
+        // Each device hears from every region's edge in turn, one send after another.
+        await send(cluster, sender, REGIONS[(n + i) % REGIONS.length]!, n);
+        await Bun.sleep(intervalMs);
+      }
+    }),
+  );
+}
+
+async function oneRun(name: string, cluster: Cluster, senders: Sender[], quick: boolean, killEdge: boolean): Promise<OutageRun> {
+  for (const s of senders) {
+    s.sent = [];
+    s.refused.clear();
+    s.got = [];
+  }
+  const intervalMs = 30;
+  const outageMs = quick ? 3000 : 10_000;
+  let stopping = false;
+  const counter = { n: 0 };
+  const sending = phase(cluster, senders, intervalMs, () => stopping, counter);
+  await Bun.sleep(quick ? 1000 : 3000);
+  await cluster.primary.kill();
+  if (killEdge) {
+    await Bun.sleep(outageMs / 2);
+    await cluster.killEdge("a");
+    await Bun.sleep(1000);
+    await cluster.restartEdge("a");
+    await Bun.sleep(outageMs / 2 - 1000);
+  } else {
+    await Bun.sleep(outageMs);
+  }
+  await cluster.primary.restart();
+  const back = performance.now();
+  await Bun.sleep(quick ? 1000 : 3000);
+  stopping = true;
+  await sending;
+  const deadline = performance.now() + 30_000;
+  const missing = () => senders.reduce((sum, s) => sum + s.sent.filter((x) => !s.got.some((g) => g.messageId === x.messageId)).length, 0);
+  while (missing() > 0 && performance.now() < deadline) await Bun.sleep(50);
+  await Bun.sleep(500);
+
+  let lost = 0;
+  let duplicated = 0;
+  let outOfOrder = 0;
+  let lastQueued = back;
+  const direct: number[] = [];
+  const queued: number[] = [];
+  const refused: Record<string, number> = {};
+  for (const s of senders) {
+    for (const [k, v] of s.refused) refused[k] = (refused[k] ?? 0) + v;
+    const seen = new Map<string, number>();
+    for (const g of s.got) seen.set(g.messageId, (seen.get(g.messageId) ?? 0) + 1);
+    duplicated += [...seen.values()].filter((c) => c > 1).length;
+    for (const x of s.sent) {
+      const g = s.got.find((y) => y.messageId === x.messageId);
+      if (!g) lost++;
+      else if (x.queued) {
+        queued.push(g.at - x.at);
+        lastQueued = Math.max(lastQueued, g.at);
+      } else direct.push(g.at - x.at);
+    }
+    // Sends to one device were made one after another: they must arrive in that order.
+    const order = s.got.map((g) => g.n);
+    for (let i = 1; i < order.length; i++) if (order[i]! <= order[i - 1]!) outOfOrder++;
+  }
+  const accepted = senders.reduce((sum, s) => sum + s.sent.length, 0);
+  const run: OutageRun = {
+    name,
+    outageMs,
+    accepted,
+    queued: senders.reduce((sum, s) => sum + s.sent.filter((x) => x.queued).length, 0),
+    refused,
+    lost,
+    duplicated,
+    outOfOrder,
+    drainMs: lastQueued - back,
+    directP50: percentile(direct, 50),
+    queuedP99: percentile(queued, 99),
+  };
+  process.stderr.write(`  ${name}: ${JSON.stringify(run)}\n`);
+  return run;
+}
+
+export async function runOutage(quick: boolean): Promise<OutageResult> {
+  await using cluster = await startCluster({ regions: REGIONS, relaysPerRegion: 1, wan: WAN, extraFlags: ["--node-report-ms", "300", "--heartbeat", '{"min":1,"default":5,"max":600}'] });
+  const senders: Sender[] = [];
+  const clients: PushClient[] = [];
+  for (const region of REGIONS) {
+    for (let i = 0; i < 3; i++) {
+      const deviceId = `${region}-dev-${i}`;
+      const res = await fetch(`${cluster.regions[region]!.edge}/v1/devices`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${cluster.apiKey}`, "content-type": "application/json" },
+        body: JSON.stringify({ deviceId }),
+      });
+      const creds = (await res.json()) as { deviceId: string; token: string };
+      const sender: Sender = { deviceId, region, sent: [], refused: new Map(), got: [] };
+      const client = new PushClient({
+        deviceId,
+        token: creds.token,
+        addresses: [cluster.regions[region]!.relays[0]!.ws],
+        transport: webSocketTransport(),
+        state: new MemoryStateStore(),
+        heartbeat: 5,
+        onMessage: (m) => void sender.got.push({ n: (m.data as { n: number }).n, messageId: m.messageId, at: performance.now() }),
+      });
+      await client.start();
+      senders.push(sender);
+      clients.push(client);
+    }
+  }
+  try {
+    const runs = [await oneRun("primary killed", cluster, senders, quick, false), await oneRun("primary and region a's edge killed", cluster, senders, quick, true)];
+    return { sendsPerSecond: Math.round(senders.length * (1000 / 30)), runs };
+  } finally {
+    await Promise.all(clients.map((c) => c.stop()));
+  }
+}
+
+export function outageMarkdown(r: OutageResult): string {
+  return [
+    `Regions a, b, c with injected one-way latency a–b 20 ms, a–c 40 ms, b–c 30 ms; one sqld primary, in region a (regional write homes are not built yet, so every region's sends need it). Nine devices, three per region, each on its own region's relay; each device is sent to one send after another (about ${r.sendsPerSecond} sends/s in all) through the three regions' edges in turn. Edges b and c forward writes to region a's edge.`,
+    "",
+    "| run | primary away | accepted (202) | of them queued at the edge | refused | lost | delivered twice | out of order | primary back → spool drained | direct send → receive p50 | queued send → receive p99 |",
+    "| --- | ---: | ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ...r.runs.map(
+      (x) =>
+        `| ${x.name} | ${x.outageMs / 1000} s | ${x.accepted} | ${x.queued} | ${Object.entries(x.refused).map(([k, v]) => `${v} × ${k}`).join(", ") || "0"} | ${x.lost} | ${x.duplicated} | ${x.outOfOrder} | ${(x.drainMs / 1000).toFixed(2)} s | ${x.directP50.toFixed(1)} ms | ${(x.queuedP99 / 1000).toFixed(2)} s |`,
+    ),
+  ].join("\n");
+}
+
+export function outageHeadlines(r: OutageResult): Headline[] {
+  return r.runs.map((x) => {
+    const refused = Object.values(x.refused).reduce((a, b) => a + b, 0);
+    return {
+      figure: `store outage (${x.name}): lost, twice, out of order, refused`,
+      measured: `${x.lost}, ${x.duplicated}, ${x.outOfOrder}, ${refused} of ${x.accepted + refused} (${x.queued} queued at the edge)`,
+      baseline: "–",
+      target: "0, 0, 0, 0",
+      met: x.lost === 0 && x.duplicated === 0 && x.outOfOrder === 0 && refused === 0,
+    };
+  });
+}
