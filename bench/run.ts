@@ -2,7 +2,7 @@
 // docs/benchmarks.md with the machine they ran on.
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { describeMachine } from "./machine.ts";
+import { describeMachine, describeRun } from "./machine.ts";
 import { type Headline, headlineTable } from "./headline.ts";
 import { drainMarkdown, runDrain , drainHeadlines } from "./drain.ts";
 import { latencyChart, latencyMarkdown, runLatency , latencyHeadlines } from "./latency.ts";
@@ -131,6 +131,7 @@ const { sections, written } = readSections(docPath);
 for (const name of selected) {
   const bench = benches[name]!;
   process.stderr.write(`running ${name}${quick ? " (quick)" : ""}…\n`);
+  const run = describeRun();
   const { table, svg, headlines: figures } = await bench.run(quick);
   headlines[name] = figures;
   process.stdout.write(`\n## ${bench.title}\n\n${table}\n`);
@@ -140,7 +141,7 @@ for (const name of selected) {
     writeFileSync(join(chartDir, `${name}.svg`), svg);
   }
   const chart = svg ? `\n\n![${bench.title}](benchmarks/${name}.svg)` : "";
-  sections.set(name, `## ${bench.title}\n\nCommand: \`npm run bench -- ${name}\` · ${machine} · ${new Date().toISOString().slice(0, 10)}\n\n${table}${chart}\n`);
+  sections.set(name, `## ${bench.title}\n\nCommand: \`npm run bench -- ${name}\` · ${machine} · ${run} · ${new Date().toISOString().slice(0, 10)}\n\n${table}${chart}\n`);
 }
 
 if (!quick) {

@@ -5,6 +5,7 @@
 //   straight to the primary and a worker thread syncs the file (relay/replica-sync.ts); without
 //   one, writes go through the sync URL (a regional sqld replica forwards them to the primary).
 //   When the sync URL stops answering, reads go to the primary until it answers again.
+import { existsSync, statSync } from "node:fs";
 import { type Client, createClient, type InArgs, type InStatement, type ResultSet, type TransactionMode } from "@libsql/client";
 import type { Config } from "../../core/config.ts";
 import type { RunBatch } from "../group-commit.ts";
@@ -24,8 +25,17 @@ export async function openClient(config: StoreConfig, log: Log = () => {}): Prom
     if (primary) {
       // Writes go to the primary, so the file is only read here: a plain connection reads it while
       // a worker thread pulls frames into it, and no sync blocks this event loop.
-      const syncer = await ReplicaSyncWorker.open({ url: config.db, syncUrl: config.dbSyncUrl, authToken: config.dbAuthToken });
-      await syncer.sync();
+      const path = filePath(config.db);
+      const synced = path !== null && existsSync(path) && statSync(path).size > 0;
+      const syncer = new ReopeningSyncer({ url: config.db, syncUrl: config.dbSyncUrl, authToken: config.dbAuthToken });
+      try {
+        await syncer.sync();
+      } catch (error) {
+        // A replica synced before starts on what it has (an edge restarted while the store is
+        // away must serve its spool); one that never synced has nothing to serve from.
+        if (!synced) throw error;
+        log("store_replica_unreachable", { error: String(error), fallback: true, at: "start" });
+      }
       client = new FailoverReplica(createClient({ url: config.db }), primary, log, syncer);
     } else {
       client = new FailoverReplica(createClient({ url: config.db, syncUrl: config.dbSyncUrl, authToken: config.dbAuthToken }), null, log);
@@ -47,6 +57,29 @@ export async function openClient(config: StoreConfig, log: Log = () => {}): Prom
   // off. An in-memory database exists on one connection only, so it keeps the client's.
   const path = config.dbLocalWriter ? filePath(config.db) : null;
   return path ? new LocalFileClient(client, await LocalGroupWriter.open(path, synchronous), new LocalRowReader(path)) : client;
+}
+
+/**
+ * The sync worker, opened at the first sync that reaches the server: libSQL reaches the sync URL
+ * when it opens a replica, and a process restarted while the store is away opens it later.
+ */
+class ReopeningSyncer {
+  private worker: Promise<ReplicaSyncWorker> | null = null;
+  constructor(private readonly options: Parameters<typeof ReplicaSyncWorker.open>[0]) {}
+
+  async sync(): Promise<void> {
+    this.worker ??= ReplicaSyncWorker.open(this.options).catch((error: unknown) => {
+      this.worker = null;
+      throw error;
+    });
+    await (await this.worker).sync();
+  }
+
+  async close(): Promise<void> {
+    const worker = this.worker;
+    this.worker = null;
+    await (await worker?.catch(() => null))?.close();
+  }
 }
 
 /** The file a plain `file:` URL names; null for in-memory databases and URLs with options. */
