@@ -31,6 +31,8 @@ export class SpoolForwarder {
   private timer: ReturnType<typeof setTimeout> | null = null;
   private stopped = false;
   private waitMs: number;
+  /** Sends refused as not found once already: the second time is final. */
+  private readonly freshened = new Set<number>();
 
   constructor(private readonly deps: SpoolForwarderDeps) {
     this.waitMs = deps.retryMs ?? 250;
@@ -116,6 +118,7 @@ export class SpoolForwarder {
       const sent = run[index]!;
       if (outcome) {
         done.push(sent.seq);
+        this.freshened.delete(sent.seq);
         written++;
       } else if (error instanceof StoreConflict && error.kind === "message_id") {
         done.push(sent.seq);
@@ -123,7 +126,15 @@ export class SpoolForwarder {
       } else if (storeAway(this.deps, error)) {
         away = true;
         break;
+      } else if (error instanceof PushmeshError && error.status === 404 && !this.freshened.has(sent.seq)) {
+        // The replica may not have caught up yet with a device, user or template made just
+        // before the store went away: read again from a fresh replica before refusing.
+        this.freshened.add(sent.seq);
+        await this.deps.store.freshen().catch(() => false);
+        away = true;
+        break;
       } else if (error instanceof PushmeshError && error.status < 500) {
+        this.freshened.delete(sent.seq);
         await this.refuse(sent, { code: error.code, message: error.message });
       } else if ((await spool.failed(sent.seq, String(error))) >= (this.deps.maxAttempts ?? 10)) {
         await this.refuse(sent, { code: "INTERNAL", message: `forwarding failed ${this.deps.maxAttempts ?? 10} times; the last: ${String(error)}` });

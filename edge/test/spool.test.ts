@@ -6,7 +6,7 @@ import { expect, test } from "bun:test";
 import { join } from "node:path";
 import { openStore } from "../../store/open.ts";
 import { startSqld } from "../../ops/sqld.ts";
-import { connectDevice, startTestMesh, tempDir } from "../../test-support/harness.ts";
+import { connectDevice, startTestMesh, tempDir, until } from "../../test-support/harness.ts";
 
 async function meshOverSqld(dir: string, extra: Record<string, unknown> = {}) {
   const sqld = await startSqld({ dir: join(dir, "sqld") });
@@ -69,6 +69,8 @@ test("while the store is away, sends are queued on the edge and later delivered 
     await device.waitFor(24, 30_000);
     expect(device.received.map((m) => (m.data as { n: number }).n)).toEqual(Array.from({ length: 24 }, (_, n) => n));
     expect(device.received.map((m) => m.messageId).slice(1)).toEqual(queued);
+    // Refused only after a second look at a freshened replica: the device might have been new.
+    await until(async () => (await mesh.api("GET", `/v1/messages/${stranger.body.messageId}`)).body.state === "refused", "the refusal");
     const refused = await mesh.api("GET", `/v1/messages/${stranger.body.messageId}`);
     expect(refused.body).toMatchObject({ state: "refused", error: { code: "DEVICE_NOT_FOUND" } });
     expect(await metric(mesh.edge, "pushmesh_spool_entries")).toBe(0);
