@@ -30,6 +30,9 @@ export type DeviceRecord = {
   ackedSeq: number;
   /** Tokens issued at or before this time are refused (TOKEN_REVOKED); null: none revoked. */
   tokensRevokedAt: number | null;
+  /** The device's home region (set at registration); null: registered before homes existed. */
+  home: string | null;
+  createdAt: number;
 };
 
 /** One device, as a many-device read names it. */
@@ -242,10 +245,10 @@ export type ErasedCounts = {
 };
 
 export interface DeviceStore {
-  /** Creates the device, or returns the existing one with the userId/platform given. */
+  /** Creates the device, or returns the existing one with the userId/platform given; `home` is set only when it is created. */
   upsertDevice(
     appId: string,
-    input: { deviceId: string; userId?: string | null; platform?: string | null; locale?: string | null },
+    input: { deviceId: string; userId?: string | null; platform?: string | null; locale?: string | null; home?: string },
     now?: number,
   ): Promise<{ device: DeviceRecord; created: boolean }>;
   /** Creates many devices at once, each with a fresh epoch; existing ones stay as they are. Returns how many were new. */

@@ -19,6 +19,7 @@ import {
   orNull,
   LocaleSchema,
   PlatformSchema,
+  RegionSchema,
   TemplateNameSchema,
   rule,
   TopicSchema,
@@ -58,7 +59,24 @@ export const RegisterDeviceSchema = object({
   userId: orNull(UserIdSchema).optional(),
   platform: PlatformSchema.nullable().optional(),
   locale: LocaleSchema.nullable().optional().openapi({ description: "The device's language for templates; null: the template's default" }),
+  home: RegionSchema.optional().openapi({ description: "The device's home region; default the registering edge's region. Set when the device is created, kept after" }),
 }).openapi("RegisterDevice");
+
+export const DeviceSchema = z
+  .object({
+    deviceId: DeviceIdSchema,
+    userId: z.string().nullable(),
+    platform: z.string().nullable(),
+    locale: z.string().nullable(),
+    home: z.string().nullable().openapi({ description: "The device's home region; null: registered before homes existed (the store's own region)" }),
+    epoch: z.number().int().openapi({ description: "Changes only when the device's sequence history is reset" }),
+    lastSeq: z.number().int().openapi({ description: "The highest sequence a message to it took" }),
+    ackedSeq: z.number().int().openapi({ description: "The highest sequence it acknowledged" }),
+    tokensRevokedAt: z.number().int().nullable().openapi({ description: "Tokens issued at or before this time (ms) are refused; null: none revoked" }),
+    createdAt: z.number().int(),
+  })
+  .strict()
+  .openapi("Device");
 
 export const DeviceTokenSchema = z
   .object({

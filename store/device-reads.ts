@@ -18,7 +18,8 @@ const s = sqlNames(topicSubscriptions);
 
 const SECRET = `SELECT ${a.c.tokenSecret} AS secret FROM ${a.t} WHERE ${a.c.id} = ?`;
 const DEVICE = `SELECT ${d.c.userId} AS userId, ${d.c.platform} AS platform, ${d.c.locale} AS locale, ${d.c.epoch} AS epoch,
-  ${d.c.lastSeq} AS lastSeq, ${d.c.ackedSeq} AS ackedSeq, ${d.c.tokensRevokedAt} AS tokensRevokedAt FROM ${d.t} WHERE ${d.c.appId} = ? AND ${d.c.id} = ?`;
+  ${d.c.lastSeq} AS lastSeq, ${d.c.ackedSeq} AS ackedSeq, ${d.c.tokensRevokedAt} AS tokensRevokedAt, ${d.c.home} AS home, ${d.c.createdAt} AS createdAt
+  FROM ${d.t} WHERE ${d.c.appId} = ? AND ${d.c.id} = ?`;
 const LATEST = `SELECT ${d.c.lastSeq} AS lastSeq FROM ${d.t} WHERE ${d.c.appId} = ? AND ${d.c.id} = ?`;
 // Many devices in one statement: the [appId, deviceId] pairs come as one JSON array argument, so the
 // SQL is the same text whatever their number, and each pair is one primary-key lookup. `i` is the
@@ -59,6 +60,8 @@ export class DeviceReads {
       lastSeq: num(row.lastSeq),
       ackedSeq: num(row.ackedSeq),
       tokensRevokedAt: row.tokensRevokedAt === null || row.tokensRevokedAt === undefined ? null : num(row.tokensRevokedAt),
+      home: str(row.home),
+      createdAt: num(row.createdAt),
     };
   }
 

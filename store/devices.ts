@@ -12,12 +12,21 @@ export async function upsertDevice(
   db: Db,
   reads: DeviceReads,
   appId: string,
-  input: { deviceId: string; userId?: string | null; platform?: string | null; locale?: string | null },
+  input: { deviceId: string; userId?: string | null; platform?: string | null; locale?: string | null; home?: string },
   now: number,
 ): Promise<{ device: DeviceRecord; created: boolean }> {
   const inserted = await db
     .insert(devices)
-    .values({ appId, id: input.deviceId, userId: input.userId ?? null, platform: input.platform ?? null, locale: input.locale ?? null, epoch: randomEpoch(), createdAt: now })
+    .values({
+      appId,
+      id: input.deviceId,
+      userId: input.userId ?? null,
+      platform: input.platform ?? null,
+      locale: input.locale ?? null,
+      home: input.home ?? null,
+      epoch: randomEpoch(),
+      createdAt: now,
+    })
     .onConflictDoNothing()
     .returning({ id: devices.id });
   const created = inserted.length > 0;

@@ -133,7 +133,7 @@ export class LibsqlStore extends LastMileMethods implements Store {
   // --- devices ---
   upsertDevice(
     appId: string,
-    input: { deviceId: string; userId?: string | null; platform?: string | null; locale?: string | null },
+    input: { deviceId: string; userId?: string | null; platform?: string | null; locale?: string | null; home?: string },
     now = Date.now(),
   ): Promise<{ device: DeviceRecord; created: boolean }> {
     return upsertDevice(this.db, this.reads, appId, input, now);

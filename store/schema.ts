@@ -83,6 +83,8 @@ export const devices = sqliteTable(
     ackedSeq: integer().notNull().default(0),
     /** Tokens issued at or before this time (ms) no longer open sessions; null: none revoked. */
     tokensRevokedAt: integer(),
+    /** The region whose store is to hold the device's sequences and inbox; null: registered before homes, the store's own region. */
+    home: text(),
     createdAt: integer().notNull(),
   },
   (t) => [primaryKey({ columns: [t.appId, t.id] }), index("devices_user").on(t.appId, t.userId)],

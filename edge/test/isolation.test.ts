@@ -178,6 +178,10 @@ const CASES: Record<string, Case> = {
     expect((await w.b("DELETE", "/v1/devices/a-only")).body.error.code).toBe("DEVICE_NOT_FOUND");
     expect((await w.a("POST", "/v1/messages", { to: { deviceId: "a-only" }, data: 1 })).status).toBe(202);
   },
+  "GET /v1/devices/{id}": async (w) => {
+    expect((await w.b("GET", "/v1/devices/a-only")).body.error.code).toBe("DEVICE_NOT_FOUND");
+    expect((await w.a("GET", "/v1/devices/a-only")).body.deviceId).toBe("a-only");
+  },
   "POST /v1/devices/{id}/revoke-tokens": async (w) => {
     expect((await w.b("POST", "/v1/devices/a-only/revoke-tokens")).body.error.code).toBe("DEVICE_NOT_FOUND");
   },
