@@ -48,3 +48,32 @@ test("an email variant arrives as HTML beside its text; high priority is marked;
     await adapter.close();
   }
 });
+
+test("only a mailbox that does not exist is gone: a policy refusal, a full mailbox, a login needed or a size limit remove nothing", async () => {
+  await using receiver = await startSmtpReceiver();
+  const adapter = createEmailAdapter({ credentials: { url: receiver.url, from: "Alerts <alerts@shop.example>" } });
+  try {
+    const outcome = (address: string) => adapter.send({ kind: "email", address }, sampleMessage());
+    const reasons: [string, string, unknown][] = [];
+    for (const address of ["a@gone.invalid", "a@policy.invalid", "a@full.invalid", "a@busy-full.invalid", "a@auth.invalid", "a@size.invalid"]) {
+      const o = await outcome(address);
+      reasons.push([address, o.kind, "reason" in o ? o.reason.split(":")[0]! : ""]);
+    }
+    expect(reasons).toEqual([
+      ["a@gone.invalid", "gone", expect.stringContaining("5.1.1 no such mailbox")],
+      ["a@policy.invalid", "rejected", "refused_by_policy"],
+      ["a@full.invalid", "rejected", "mailbox_full"],
+      ["a@busy-full.invalid", "retry", "mailbox_full"],
+      ["a@auth.invalid", "rejected", "auth_failed"],
+      ["a@size.invalid", "rejected", "payload_too_large"],
+    ]);
+    // The Message-ID's domain is the sender's, and the same message to the same device has the same one.
+    expect((await outcome("b@example.com")).kind).toBe("accepted");
+    expect((await outcome("b@example.com")).kind).toBe("accepted");
+    const ids = receiver.mails.map((m) => String(m.headers.get("message-id")));
+    expect(ids[0]).toMatch(/^<m-contract-1\..+@shop\.example>$/);
+    expect(ids[1]).toBe(ids[0]);
+  } finally {
+    await adapter.close();
+  }
+});

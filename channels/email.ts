@@ -54,18 +54,36 @@ function mailOf(from: string, to: string, m: ChannelMessage) {
     text: m.email?.text ?? m.body ?? "",
     ...(m.email?.html ? { html: m.email.html } : {}),
     // The same message sent twice carries the same Message-ID: mail clients and filters can tell.
-    messageId: `<${m.messageId}.${m.deviceId}@pushmesh>`,
+    // Its domain is the sender's, as RFC 5322 asks, so spam filters do not count it against the mail.
+    messageId: `<${m.messageId}.${m.deviceId}@${domainOf(from)}>`,
     headers,
   };
 }
 
-/** SMTP's answers as the fallback acts on them: 5xx for the recipient is a dead address, 4xx later, a connection failure later. */
-function outcomeOf(error: SmtpError): ChannelOutcome {
+/** The domain of a from-address (`a@b.example` or `Name <a@b.example>`); pushmesh.invalid without one. */
+export function domainOf(from: string): string {
+  return /@([A-Za-z0-9.-]+)>?\s*$/.exec(from)?.[1] ?? "pushmesh.invalid";
+}
+
+/**
+ * SMTP's answers as the fallback acts on them. Only a mailbox the server says does not exist is
+ * gone (its address is removed); a refusal by policy (5.7.x: relay denied, sender not allowed),
+ * a full mailbox or a login that failed says nothing about the address and removes nothing.
+ */
+export function outcomeOf(error: SmtpError): ChannelOutcome {
   const code = error.responseCode ?? 0;
-  const reason = `${code || error.code || "error"} ${error.response ?? error.message}`.trim();
-  if (error.code === "EAUTH") return { kind: "rejected", reason: `auth_failed: ${reason}` };
-  if (code === 552 || /size|too large/i.test(error.response ?? "")) return { kind: "rejected", reason: `payload_too_large: ${reason}` };
-  if (code >= 500 && /RCPT/i.test(error.command ?? "")) return { kind: "gone", reason };
+  const text = error.response ?? error.message;
+  const reason = `${code || error.code || "error"} ${text}`.trim();
+  // RFC 3463's enhanced status code, when the server gave one: class.subject.detail.
+  const [, klass, subject, detail] = /\b([245])\.(\d{1,3})\.(\d{1,3})\b/.exec(text) ?? [];
+  const status = klass ? `${subject}.${detail}` : null;
+  if (error.code === "EAUTH" || code === 530 || code === 535 || status === "7.8") return { kind: "rejected", reason: `auth_failed: ${reason}` };
+  if (subject === "7") return code >= 500 ? { kind: "rejected", reason: `refused_by_policy: ${reason}` } : { kind: "retry", reason, afterMs: null };
+  if (status === "2.2" || /mailbox (is )?full|over ?quota/i.test(text)) {
+    return code >= 500 ? { kind: "rejected", reason: `mailbox_full: ${reason}` } : { kind: "retry", reason: `mailbox_full: ${reason}`, afterMs: null };
+  }
+  if (status === "3.4" || (code === 552 && !status) || /message (size|too (large|big))|size exceeds/i.test(text)) return { kind: "rejected", reason: `payload_too_large: ${reason}` };
+  if (code >= 500 && /RCPT/i.test(error.command ?? "") && (status === null || subject === "1")) return { kind: "gone", reason };
   if (code >= 500) return { kind: "rejected", reason };
   return { kind: "retry", reason, afterMs: null };
 }

@@ -62,3 +62,22 @@ test("an oversized payload is rejected without a request; a VAPID key the app di
   expect(refused.kind).toBe("rejected");
   expect(receiver.failures[0]).toContain("not the VAPID public key");
 });
+
+test("VAPID keys pasted with base64 padding still sign; keys that cannot sign are the app's problem, never the subscription's", async () => {
+  const credentials = vapid();
+  await using receiver = await startWebPushReceiver(credentials.vapidPublicKey);
+  const endpoint = receiver.subscribe();
+  const padded = createWebPushAdapter({ credentials: { ...credentials, vapidPublicKey: `${credentials.vapidPublicKey}=`, vapidPrivateKey: `${credentials.vapidPrivateKey}=` }, ca: receiver.ca });
+  expect(await padded.send({ ...endpoint, p256dh: `${endpoint.p256dh}=` }, sampleMessage())).toMatchObject({ kind: "accepted" });
+  expect(receiver.failures).toEqual([]);
+  expect(receiver.received()).toHaveLength(1);
+
+  // A private key web-push cannot sign with: refused here, before any request.
+  const unsigned = await createWebPushAdapter({ credentials: { ...credentials, vapidPrivateKey: "dG9vLXNob3J0" }, ca: receiver.ca }).send(endpoint, sampleMessage());
+  expect(unsigned.kind).toBe("rejected");
+  expect((unsigned as { reason: string }).reason).toStartWith("vapid_credentials_invalid: ");
+  // 65 bytes but not a point on P-256: signed, and refused by the push service; still not the subscription's fault.
+  const offCurve = Buffer.concat([Buffer.from([4]), Buffer.alloc(64)]).toString("base64url");
+  expect((await createWebPushAdapter({ credentials: { ...credentials, vapidPublicKey: offCurve }, ca: receiver.ca }).send(endpoint, sampleMessage())).kind).toBe("rejected");
+  expect(receiver.received()).toHaveLength(1);
+});

@@ -16,7 +16,8 @@ const VAPID_LIFETIME_S = 12 * 3600;
 const VAPID_RENEW_MS = 11 * 3600_000;
 
 export function createWebPushAdapter(options: WebPushOptions): ChannelAdapter<WebPushEndpoint> {
-  const { credentials } = options;
+  // Keys pasted with base64 padding are the same keys; web-push refuses them as they are.
+  const credentials = { ...options.credentials, vapidPublicKey: unpadded(options.credentials.vapidPublicKey), vapidPrivateKey: unpadded(options.credentials.vapidPrivateKey) };
   const vapid = new Map<string, { authorization: string; until: number }>();
   const authorizationFor = (endpoint: string): string => {
     const audience = new URL(endpoint).origin;
@@ -36,10 +37,18 @@ export function createWebPushAdapter(options: WebPushOptions): ChannelAdapter<We
     async send(endpoint, message) {
       const payload = JSON.stringify(pushPayload(message));
       if (Buffer.byteLength(payload) > MAX_PAYLOAD) return { kind: "rejected", reason: "payload_too_large" };
+      let authorization: string;
+      try {
+        authorization = authorizationFor(endpoint.endpoint);
+      } catch (error) {
+        // The app's keys cannot sign: every subscription would fail alike, and none of them is at fault.
+        if (!URL.canParse(endpoint.endpoint)) return { kind: "gone", reason: `bad_subscription: ${(error as Error).message}` };
+        return { kind: "rejected", reason: `vapid_credentials_invalid: ${(error as Error).message}` };
+      }
       let request: { endpoint: string; method: string; headers: Record<string, string | number>; body: Buffer | null };
       try {
-        request = webpush.generateRequestDetails({ endpoint: endpoint.endpoint, keys: { p256dh: endpoint.p256dh, auth: endpoint.auth } }, payload, {
-          headers: { Authorization: authorizationFor(endpoint.endpoint) },
+        request = webpush.generateRequestDetails({ endpoint: endpoint.endpoint, keys: { p256dh: unpadded(endpoint.p256dh), auth: unpadded(endpoint.auth) } }, payload, {
+          headers: { Authorization: authorization },
           TTL: message.ttlSeconds ?? FOUR_WEEKS,
           urgency: message.priority,
           ...(message.collapseKey === null ? {} : { topic: topicOf(message.collapseKey) }),
@@ -65,6 +74,8 @@ export function createWebPushAdapter(options: WebPushOptions): ChannelAdapter<We
     async close() {},
   };
 }
+
+const unpadded = (key: string) => key.trim().replace(/=+$/, "");
 
 /** What the service worker receives; browser/ reads these names. */
 export function pushPayload(m: ChannelMessage) {

@@ -206,3 +206,14 @@ test("a provider that says 429, then 503, is tried again after its Retry-After a
   expect(tracked).toMatchObject({ channels: [{ kind: "webpush", state: "accepted" }], fallback: { state: "sent", attempts: 3 } });
   expect(pushService.failures).toEqual([]);
 });
+
+test("a provider's refusal by policy is the channel's answer, and the address stays", async () => {
+  await using smtp = await startSmtpReceiver();
+  await using mesh = await startTestMesh();
+  await withEmail(mesh, smtp.url, "guarded", "someone@policy.invalid");
+  const sent = await fallbackSend(mesh, "guarded", 600);
+  await until(async () => (await mesh.api("GET", `/v1/messages/${sent.messageId}`)).body.recipients[0].channels[0]?.state === "rejected", "the refusal");
+  const tracked = (await mesh.api("GET", `/v1/messages/${sent.messageId}`)).body.recipients[0];
+  expect(tracked.channels[0].reason).toStartWith("refused_by_policy: ");
+  expect((await mesh.api("GET", "/v1/devices/guarded/channels")).body.endpoints).toEqual([{ kind: "email", address: "someone@policy.invalid" }]);
+});

@@ -1,8 +1,18 @@
 // A real SMTP server (the smtp-server package) standing in for a mail provider: it parses every
-// mail it takes with mailparser. Addresses at gone.invalid are refused as unknown mailboxes (550).
+// mail it takes with mailparser. Addresses at gone.invalid are refused as unknown mailboxes (550);
+// those at the domains in REFUSALS as a relay refusal, a full mailbox, a login needed, a size limit.
 import { simpleParser } from "mailparser";
 import { SMTPServer } from "smtp-server";
 import type { ReceivedNotification, ReceiverFault } from "../../channels/channel.contract.ts";
+
+/** Recipient domains the receiver refuses at RCPT the way real servers do. */
+const REFUSALS: Record<string, { code: number; text: string }> = {
+  "policy.invalid": { code: 554, text: "5.7.1 Relay access denied" },
+  "full.invalid": { code: 552, text: "5.2.2 Mailbox full" },
+  "busy-full.invalid": { code: 452, text: "4.2.2 Mailbox full, try again later" },
+  "auth.invalid": { code: 530, text: "5.7.0 Authentication required" },
+  "size.invalid": { code: 552, text: "5.3.4 Message size exceeds fixed limit" },
+};
 
 export type ReceivedMail = { to: string; subject: string; text: string; html: string | null; priority: string | null; headers: Map<string, unknown> };
 
@@ -31,6 +41,9 @@ export async function startSmtpReceiver(): Promise<{
       if (f?.kind === "throttle") return callback(Object.assign(new Error("4.7.0 try again later"), { responseCode: 421 }));
       if (f?.kind === "unavailable") return callback(Object.assign(new Error("4.3.0 mailbox temporarily unavailable"), { responseCode: 451 }));
       if (address.address.endsWith("@gone.invalid")) return callback(Object.assign(new Error("5.1.1 no such mailbox"), { responseCode: 550 }));
+      // What real servers answer for reasons that say nothing about whether the mailbox exists.
+      const refusal = REFUSALS[address.address.split("@")[1] ?? ""];
+      if (refusal) return callback(Object.assign(new Error(refusal.text), { responseCode: refusal.code }));
       callback();
     },
     onData(stream, session, callback) {
