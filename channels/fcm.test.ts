@@ -57,3 +57,19 @@ test("one access token serves many sends, a new one when FCM refuses it; priorit
     await adapter.close();
   }
 });
+
+test("credentials of another project, or a project id FCM does not know, are rejected and remove no token", async () => {
+  const { publicKey, credentials } = await serviceAccount();
+  await using receiver = await startFcmReceiver({ publicKey, ...credentials });
+  const adapter = createFcmAdapter({ credentials, baseUrl: receiver.origin, tokenUrl: receiver.tokenUrl, ca: receiver.ca });
+  const wrongProject = createFcmAdapter({ credentials: { ...credentials, projectId: "not-the-app" }, baseUrl: receiver.origin, tokenUrl: receiver.tokenUrl, ca: receiver.ca });
+  try {
+    const mismatch = await adapter.send({ kind: "fcm", token: "other-project-t" }, sampleMessage());
+    expect(mismatch.kind).toBe("rejected");
+    expect((mismatch as { reason: string }).reason).toStartWith("sender_mismatch: ");
+    expect((await wrongProject.send({ kind: "fcm", token: "t" }, sampleMessage())).kind).toBe("rejected");
+  } finally {
+    await adapter.close();
+    await wrongProject.close();
+  }
+});

@@ -103,7 +103,11 @@ function outcomeOf(status: number, headers: Record<string, string>, body: string
   }
   const code = error.details?.find((d) => d["@type"]?.endsWith("FcmError"))?.errorCode ?? error.status ?? `HTTP ${status}`;
   const reason = `${code}: ${error.message ?? ""}`.trim();
-  if (status === 404 || code === "UNREGISTERED" || code === "SENDER_ID_MISMATCH") return { kind: "gone", reason };
+  // Only FCM's own word that the token is dead removes it. A 404 without it (a project id that is
+  // not the app's) and SENDER_ID_MISMATCH (credentials of another project) are about the app's
+  // credentials: every token of the app would answer the same.
+  if (code === "UNREGISTERED") return { kind: "gone", reason };
+  if (code === "SENDER_ID_MISMATCH") return { kind: "rejected", reason: `sender_mismatch: ${reason}` };
   if (code === "INVALID_ARGUMENT" && /registration token/i.test(error.message ?? "")) return { kind: "gone", reason };
   if (status === 429 || status >= 500) return { kind: "retry", reason, afterMs: retryAfterMs(headers["retry-after"], Date.now()) };
   if (status === 401 || status === 403) return { kind: "rejected", reason: `auth_failed: ${reason}` };

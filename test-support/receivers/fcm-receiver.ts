@@ -68,6 +68,8 @@ export async function startFcmReceiver(expect: { publicKey: CryptoKey; clientEma
       }
       const { message } = JSON.parse(text) as { message: { token: string; notification?: { title?: string; body?: string }; data: { pushmesh: string } } };
       if (gone.has(message.token)) return answer(404, fcmError(404, "NOT_FOUND", "UNREGISTERED", "Requested entity was not found."));
+      // A token another Firebase project issued: FCM's answer when the app's credentials are not its project's.
+      if (message.token.startsWith("other-project-")) return answer(403, fcmError(403, "PERMISSION_DENIED", "SENDER_ID_MISMATCH", "SenderId mismatch"));
       const sdk = JSON.parse(message.data.pushmesh) as { messageId: string; seq: number | null; data: unknown };
       accepted.push({ message, notification: { messageId: sdk.messageId, seq: sdk.seq, title: message.notification?.title ?? null, body: message.notification?.body ?? null, data: sdk.data } });
       answer(200, JSON.stringify({ name: `projects/${expect.projectId}/messages/${accepted.length}` }));
