@@ -10,6 +10,7 @@ export const deviceAdd = defineCommand({
     device: text("ID", "the device's id; omit to have one generated", { check: checkDeviceId }),
     user: text("U", "the user the device belongs to (sends may address every device of a user)"),
     platform: text("P", "a label such as ios, android, web"),
+    home: text("REGION", "the device's home region; default the edge's region (set when the device is created)"),
     ...edgeFlags,
   },
   description: [
@@ -23,6 +24,7 @@ export const deviceAdd = defineCommand({
         ...(flags.device ? { deviceId: flags.device } : {}),
         ...(flags.user ? { userId: flags.user } : {}),
         ...(flags.platform ? { platform: flags.platform } : {}),
+        ...(flags.home ? { home: flags.home } : {}),
       }),
     );
   },

@@ -52,5 +52,5 @@ export async function callEdge<T>(flags: EdgeFlags, method: string, path: string
 
 export type Registration = { deviceId: string; token: string; expiresAt: number; epoch: number };
 
-export const registerDevice = (flags: EdgeFlags, device: { deviceId?: string; userId?: string; platform?: string }) =>
+export const registerDevice = (flags: EdgeFlags, device: { deviceId?: string; userId?: string; platform?: string; home?: string }) =>
   callEdge<Registration>(flags, "POST", "/v1/devices", device);
