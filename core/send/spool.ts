@@ -87,6 +87,14 @@ async function keep(deps: SpoolingDeps, spool: Spool, appId: string, request: Se
       }
       return { result: { messageId: queued.messageId, state: "queued", queuedAt: queued.acceptedAt }, replayed: true };
     }
+    // Sent before the store went away: its first answer, from this edge's replica.
+    const stored = await deps.store.findIdempotencyKey(appId, key.key).catch(() => null);
+    if (stored) {
+      if (stored.requestHash !== key.requestHash) {
+        throw new PushmeshError("IDEMPOTENCY_KEY_REUSED", `idempotency key '${key.key}' was first used for a different request`);
+      }
+      return { result: stored.answer as SendResult, replayed: true };
+    }
   }
   try {
     await spool.append({ appId, messageId, acceptedAt: now, request, ...(key ? { idempotency: key } : {}) });

@@ -34,6 +34,9 @@ test("while the store is away, sends are queued on the edge and later delivered 
     expect(first).not.toHaveProperty("state");
     await device.waitFor(1);
 
+    const keyedBefore = await mesh.api("POST", "/v1/messages", { to: { deviceId: "phone" }, data: { n: 0 }, idempotencyKey: "k-0" });
+    await device.waitFor(2);
+    await mesh.store.freshen(); // the replica has the key before the primary goes
     await sqld.kill();
     const queued: string[] = [];
     for (let n = 1; n <= 20; n++) {
@@ -42,6 +45,9 @@ test("while the store is away, sends are queued on the edge and later delivered 
       expect(res.body.state).toBe("queued");
       queued.push(res.body.messageId);
     }
+    // A key the store took before the outage answers its first result again, from the replica.
+    const repeated = await mesh.api("POST", "/v1/messages", { to: { deviceId: "phone" }, data: { n: 0 }, idempotencyKey: "k-0" });
+    expect([repeated.status, repeated.body.messageId]).toEqual([202, keyedBefore.body.messageId]);
     // A repeated idempotency key answers the queued send again; a different request under it is refused.
     const keyed = await mesh.api("POST", "/v1/messages", { to: { deviceId: "phone" }, data: { n: 21 }, idempotencyKey: "k-21" });
     const again = await mesh.api("POST", "/v1/messages", { to: { deviceId: "phone" }, data: { n: 21 }, idempotencyKey: "k-21" });
@@ -63,12 +69,12 @@ test("while the store is away, sends are queued on the edge and later delivered 
     const tracked = await mesh.api("GET", `/v1/messages/${queued[0]}`);
     expect(tracked.body).toMatchObject({ messageId: queued[0], state: "queued", attempts: 0 });
     expect(await metric(mesh.edge, "pushmesh_spool_entries")).toBe(24);
-    expect(device.received).toHaveLength(1);
+    expect(device.received).toHaveLength(2);
 
     await sqld.restart();
-    await device.waitFor(24, 30_000);
-    expect(device.received.map((m) => (m.data as { n: number }).n)).toEqual(Array.from({ length: 24 }, (_, n) => n));
-    expect(device.received.map((m) => m.messageId).slice(1)).toEqual(queued);
+    await device.waitFor(25, 30_000);
+    expect(device.received.map((m) => (m.data as { n: number }).n)).toEqual([0, ...Array.from({ length: 24 }, (_, n) => n)]);
+    expect(device.received.map((m) => m.messageId).slice(2)).toEqual(queued);
     // Refused only after a second look at a freshened replica: the device might have been new.
     await until(async () => (await mesh.api("GET", `/v1/messages/${stranger.body.messageId}`)).body.state === "refused", "the refusal");
     const refused = await mesh.api("GET", `/v1/messages/${stranger.body.messageId}`);
@@ -77,8 +83,8 @@ test("while the store is away, sends are queued on the edge and later delivered 
     // The store answers for a forwarded message; a send now goes straight to it.
     expect((await mesh.api("GET", `/v1/messages/${queued[0]}`)).body.targets).toBe(1);
     expect(await mesh.send("phone", { n: 24 })).not.toHaveProperty("state");
-    await device.waitFor(25);
-    expect(new Set(device.received.map((m) => m.messageId)).size).toBe(25);
+    await device.waitFor(26);
+    expect(new Set(device.received.map((m) => m.messageId)).size).toBe(26);
   } finally {
     await mesh[Symbol.asyncDispose]();
     await sqld.stop();
