@@ -37,6 +37,8 @@ export type InboxRowState = "pending" | "delivered" | "other" | "missing";
 export type StoredTemplate = Template & { updatedAt: number };
 
 export interface LastMileStore {
+  /** A `message.refused` event for the app's endpoints that want it: a spooled send the store refused when it was forwarded. */
+  recordRefusal(appId: string, refusal: { messageId: string; queuedAt: number; error: { code: string; message: string } }, now?: number): Promise<void>;
   /** The app's default fallback, for sends that give none; cached briefly (a change shows within seconds). */
   appFallback(appId: string): Promise<FallbackPolicy | null>;
   setAppFallback(appId: string, policy: FallbackPolicy | null, now?: number): Promise<void>;

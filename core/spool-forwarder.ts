@@ -151,6 +151,9 @@ export class SpoolForwarder {
 
   private async refuse(sent: SpooledSend, error: { code: string; message: string }): Promise<void> {
     this.deps.log?.("spooled_send_refused", { appId: sent.appId, messageId: sent.messageId, ...error });
+    // The app heard 202 "queued": it hears of the refusal by webhook. The event is written before
+    // the spool lets the send go, so a crash between them repeats the event rather than loses it.
+    await this.deps.store.recordRefusal(sent.appId, { messageId: sent.messageId, queuedAt: sent.acceptedAt, error });
     await this.deps.spool.refused(sent.seq, error, Date.now());
     this.deps.onForward?.("refused", 1);
   }

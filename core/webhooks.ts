@@ -5,7 +5,7 @@ import type { Log } from "./log.ts";
 import type { Sealer } from "./sealing.ts";
 import { EVENT_ID_HEADER, nextWebhookAttempt, SIGNATURE_HEADER, signWebhook } from "./webhook-signature.ts";
 
-export const WEBHOOK_EVENTS = ["message.acked", "message.expired", "message.failed", "fallback.sent", "endpoint.removed"] as const;
+export const WEBHOOK_EVENTS = ["message.acked", "message.expired", "message.failed", "message.refused", "fallback.sent", "endpoint.removed"] as const;
 export type WebhookEventType = (typeof WEBHOOK_EVENTS)[number];
 
 export type WebhookEndpoint = { id: string; url: string; events: string[]; createdAt: number; rotatingUntil: number | null };

@@ -10,6 +10,7 @@ import * as hooks from "./webhooks.ts";
 import type { DueWebhookEvent, WebhookEndpoint, WebhookSettlement } from "../core/webhooks.ts";
 import type { Template } from "../core/templates.ts";
 import type { Db } from "./statement.ts";
+import { appEvent } from "./webhook-events.ts";
 
 /** Another process's new message.acked endpoint is seen by this one's ack flushes within this long. */
 export const ACKED_APPS_MS = 2_000;
@@ -32,6 +33,9 @@ export abstract class LastMileMethods {
   }
 
   // --- webhooks ---
+  async recordRefusal(appId: string, refusal: { messageId: string; queuedAt: number; error: { code: string; message: string } }, now = Date.now()): Promise<void> {
+    await this.db.$client.batch([appEvent(appId, "message.refused", refusal, now)], "write");
+  }
   /** Apps with a message.acked endpoint, for the ack flush; read again at most every ACKED_APPS_MS. */
   private ackedApps: { apps: Promise<Set<string>>; at: number } | null = null;
   protected appsWantingAcks(): Promise<Set<string>> {

@@ -42,7 +42,7 @@ export const expiredEvents = (json: string, now: number): Statement => ({ sql: E
 export const failedEvents = (json: string, now: number): Statement => ({ sql: FAILED, args: [now, json] });
 
 /** One event of the app's, for each endpoint that wants its type. */
-export function appEvent(appId: string, type: "fallback.sent" | "endpoint.removed", payload: Record<string, unknown>, now: number): Statement {
+export function appEvent(appId: string, type: "fallback.sent" | "endpoint.removed" | "message.refused", payload: Record<string, unknown>, now: number): Statement {
   return { sql: ONE(type), args: [now, appId, JSON.stringify({ ...payload, at: now })] };
 }
 

@@ -1,12 +1,13 @@
 // The edge spool, in one process over a real sqld primary that the test kills with -9: sends made
 // while it is away are answered 202 "queued", tracked as queued, and reach the device once and in
 // order when it is back; a send the store refuses on forwarding is tracked as refused; a full
-// spool answers 503 SPOOL_FULL and keeps nothing.
+// spool answers 503 SPOOL_FULL and keeps nothing. A refused send reaches the app as message.refused.
 import { expect, test } from "bun:test";
 import { join } from "node:path";
 import { openStore } from "../../store/open.ts";
 import { startSqld } from "../../ops/sqld.ts";
 import { connectDevice, startTestMesh, tempDir, until } from "../../test-support/harness.ts";
+import { startWebhookReceiver } from "../../test-support/receivers/webhook-receiver.ts";
 
 async function meshOverSqld(dir: string, extra: Record<string, unknown> = {}) {
   const sqld = await startSqld({ dir: join(dir, "sqld") });
@@ -26,8 +27,11 @@ async function metric(edge: string, name: string): Promise<number> {
 
 test("while the store is away, sends are queued on the edge and later delivered once, in order", async () => {
   using dir = tempDir();
-  const { sqld, mesh } = await meshOverSqld(dir.path);
+  await using hooks = await startWebhookReceiver();
+  const { sqld, mesh } = await meshOverSqld(dir.path, { webhookPollMs: 50 });
   try {
+    const hook = await mesh.api("POST", "/v1/app/webhooks", { url: hooks.url, events: ["message.refused"] });
+    hooks.trust(hook.body.secret);
     const creds = await mesh.device("phone");
     await using device = await connectDevice(mesh.ws, creds);
     const first = await mesh.send("phone", { n: 0 });
@@ -79,6 +83,9 @@ test("while the store is away, sends are queued on the edge and later delivered 
     await until(async () => (await mesh.api("GET", `/v1/messages/${stranger.body.messageId}`)).body.state === "refused", "the refusal");
     const refused = await mesh.api("GET", `/v1/messages/${stranger.body.messageId}`);
     expect(refused.body).toMatchObject({ state: "refused", error: { code: "DEVICE_NOT_FOUND" } });
+    // The app heard 202 for it: a webhook tells it otherwise.
+    await until(() => hooks.events.length === 1, "the message.refused event");
+    expect(hooks.events[0]).toMatchObject({ type: "message.refused", data: { messageId: stranger.body.messageId, error: { code: "DEVICE_NOT_FOUND" } } });
     expect(await metric(mesh.edge, "pushmesh_spool_entries")).toBe(0);
     // The store answers for a forwarded message; a send now goes straight to it.
     expect((await mesh.api("GET", `/v1/messages/${queued[0]}`)).body.targets).toBe(1);
