@@ -10,7 +10,11 @@ import { storeAway, type SpoolingDeps } from "./send/spool.ts";
 import type { Spool, SpooledSend } from "./spool.ts";
 import { StoreConflict } from "./store.ts";
 
-export type ForwardResult = "written" | "replayed" | "refused";
+export type ForwardResult = "written" | "replayed" | "refused" | "handed_over";
+
+/** A send handed over to another edge (POST /v1/handover), and what that edge answered for it. */
+export type HandedOver = { appId: string; messageId: string; queuedAt: number; request: SpooledSend["request"] };
+export type HandOver = (edge: string, items: HandedOver[]) => Promise<{ status: number; error?: { code: string; message: string } }[]>;
 
 export type SpoolForwarderDeps = SpoolingDeps & {
   spool: Spool;
@@ -23,6 +27,10 @@ export type SpoolForwarderDeps = SpoolingDeps & {
   maxAttempts?: number;
   /** Sends read from the spool at a time. */
   pageSize?: number;
+  /** Hands sends over to the edge they were meant for; without it they are written to the store here. */
+  handOver?: HandOver;
+  /** The most sends one hand-over carries (the other edge's maxBatchMessages). */
+  handOverMax?: number;
 };
 
 export class SpoolForwarder {
@@ -79,8 +87,9 @@ export class SpoolForwarder {
         this.waitMs = this.deps.retryMs ?? 250;
         return;
       }
-      for (const run of runsByApp(page)) {
-        if (!(await this.forwardRun(run))) {
+      for (const run of runs(page, this.deps.handOver ? (this.deps.handOverMax ?? 100) : 0)) {
+        const forwarded = run[0]!.forwardTo && this.deps.handOver ? await this.handOverRun(run[0]!.forwardTo, run) : await this.forwardRun(run);
+        if (!forwarded) {
           this.retryLater();
           return;
         }
@@ -149,6 +158,34 @@ export class SpoolForwarder {
     return !away;
   }
 
+  /** Hands one edge's run over in order; false when that edge was not reached or could not take a send (the rest waits). */
+  private async handOverRun(edge: string, run: SpooledSend[]): Promise<boolean> {
+    let answers;
+    try {
+      answers = await this.deps.handOver!(edge, run.map((s) => ({ appId: s.appId, messageId: s.messageId, queuedAt: s.acceptedAt, request: s.request })));
+    } catch (error) {
+      this.deps.log?.("handover_failed", { edge, sends: run.length, error: String(error) });
+      return false;
+    }
+    const done: number[] = [];
+    let away = false;
+    for (const [index, sent] of run.entries()) {
+      const answer = answers[index];
+      if (answer?.status === 202) done.push(sent.seq);
+      else if (answer && answer.status < 500 && answer.error) {
+        await this.refuse(sent, answer.error);
+      } else {
+        away = true;
+        break;
+      }
+    }
+    if (done.length > 0) {
+      await this.deps.spool.forwarded(done);
+      this.deps.onForward?.("handed_over", done.length);
+    }
+    return !away;
+  }
+
   private async refuse(sent: SpooledSend, error: { code: string; message: string }): Promise<void> {
     this.deps.log?.("spooled_send_refused", { appId: sent.appId, messageId: sent.messageId, ...error });
     // The app heard 202 "queued": it hears of the refusal by webhook. The event is written before
@@ -159,13 +196,17 @@ export class SpoolForwarder {
   }
 }
 
-/** Consecutive sends of one app: each run is one sendBatch, and runs go in spool order. */
-function runsByApp(page: SpooledSend[]): SpooledSend[][] {
-  const runs: SpooledSend[][] = [];
+/**
+ * Consecutive sends that go one way: one app's to the store here (one sendBatch), or any apps' to
+ * one edge (one hand-over of at most `handOverMax`). Runs go in spool order.
+ */
+function runs(page: SpooledSend[], handOverMax: number): SpooledSend[][] {
+  const way = (s: SpooledSend) => (s.forwardTo && handOverMax > 0 ? `edge ${s.forwardTo}` : `app ${s.appId}`);
+  const out: SpooledSend[][] = [];
   for (const sent of page) {
-    const last = runs.at(-1);
-    if (last && last[0]!.appId === sent.appId) last.push(sent);
-    else runs.push([sent]);
+    const last = out.at(-1);
+    if (last && way(last[0]!) === way(sent) && (!sent.forwardTo || handOverMax === 0 || last.length < handOverMax)) last.push(sent);
+    else out.push([sent]);
   }
-  return runs;
+  return out;
 }

@@ -15,6 +15,8 @@ export type SpooledSend = {
   request: SendRequest;
   /** Forwards tried that failed for a reason other than the store being away. */
   attempts: number;
+  /** The edge to hand the send over to (POST /v1/handover); null: this edge writes it to the store. */
+  forwardTo: string | null;
 };
 
 /** What the spool answers about a message it holds or refused to forward. */
@@ -22,7 +24,8 @@ export type SpoolRecord =
   | { state: "queued"; messageId: string; acceptedAt: number; attempts: number; lastError: string | null }
   | { state: "refused"; messageId: string; acceptedAt: number; refusedAt: number; error: { code: string; message: string } };
 
-export type SpoolAppend = Omit<SpooledSend, "seq" | "attempts"> & {
+export type SpoolAppend = Omit<SpooledSend, "seq" | "attempts" | "forwardTo"> & {
+  forwardTo?: string;
   /** The send's idempotency key and the hash of its request: a repeat while it is queued gets the same answer. */
   idempotency?: { key: string; requestHash: string };
 };

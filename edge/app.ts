@@ -15,6 +15,7 @@ import { homeRoutes } from "./routes/home.ts";
 import { messageLookupRoutes } from "./routes/message-lookup.ts";
 import { nodeSampleRoutes } from "./routes/node-samples.ts";
 import { messageRoutes } from "./routes/messages.ts";
+import { HANDOVER_HEADER, handoverRoutes } from "./routes/handover.ts";
 import { nodeRoutes } from "./routes/nodes.ts";
 import { preferenceRoutes } from "./routes/preferences.ts";
 import { statsRoutes } from "./routes/stats.ts";
@@ -104,7 +105,7 @@ export function createEdgeApp(deps: EdgeDeps) {
   const batchLimit = bodyLimit({ maxSize: bodyCap * deps.config.maxBatchMessages, onError: tooLarge });
   app.use("/v1/*", (c, next) => {
     if (!routes.takesBody(c.req.method, c.req.path)) return next();
-    return c.req.path === "/v1/messages/batch" ? batchLimit(c, next) : singleLimit(c, next);
+    return c.req.path === "/v1/messages/batch" || c.req.path === "/v1/handover" ? batchLimit(c, next) : singleLimit(c, next);
   });
 
   app.openapi(health, (c) => c.json({ ok: true as const }, 200));
@@ -115,6 +116,7 @@ export function createEdgeApp(deps: EdgeDeps) {
   app.route("/", homeRoutes(deps));
   app.route("/", deviceRoutes(deps));
   app.route("/", messageRoutes(deps));
+  app.route("/", handoverRoutes(deps));
   app.route("/", messageLookupRoutes(deps));
   app.route("/", nodeSampleRoutes(deps));
   app.route("/", nodeRoutes(deps));
@@ -138,6 +140,12 @@ export function createEdgeApp(deps: EdgeDeps) {
     type: "http",
     scheme: "bearer",
     description: "An app's API key. The security requirement of each route names the scope it needs: send, read or admin",
+  });
+  app.openAPIRegistry.registerComponent("securitySchemes", "edgeHandover", {
+    type: "apiKey",
+    in: "header",
+    name: HANDOVER_HEADER,
+    description: "Between edges only: t=<unix seconds>,v1=<hex HMAC-SHA256 of \"<t>.<raw body>\"> under the mesh's hand-over secret, which every edge reads from the store",
   });
   app.openAPIRegistry.registerComponent("securitySchemes", "operatorKey", {
     type: "http",

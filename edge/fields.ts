@@ -31,7 +31,7 @@ export function printable(max: number, what = "printable characters") {
 }
 
 /** 1 to `max` characters from a fixed set, named in `charset`. */
-function restricted(max: number, pattern: RegExp, charset: string) {
+export function restricted(max: number, pattern: RegExp, charset: string) {
   const r = rule(`must be 1 to ${max} characters: ${charset}`);
   return z.string(r).min(1, r).max(max, r).regex(pattern, r);
 }

@@ -11,5 +11,7 @@ export type EdgeEnv = {
   Variables: {
     identity: ApiKeyIdentity;
     issuesOfRequest?: () => Promise<Issue[]>;
+    /** Set by forward-writes.ts: keep this send in the spool to hand over to that edge later. */
+    handOverTo?: string;
   };
 };

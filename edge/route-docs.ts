@@ -38,13 +38,16 @@ type RouteExtras = {
   scope?: Scope;
   /** A fleet route: it takes the operator credential, never an app's key. */
   operator?: true;
+  /** Between edges only: the request is signed with the mesh's hand-over secret (Pushmesh-Handover). */
+  edge?: true;
   /** Codes the route's own logic answers, beyond those its shape implies. */
   errors?: readonly ApiErrorCode[];
 };
 
 /** The codes a route's shape implies; `errors` adds what its own logic answers. */
-function impliedCodes(route: RouteConfig, scope: Scope | undefined, operator: boolean): ApiErrorCode[] {
+function impliedCodes(route: RouteConfig, scope: Scope | undefined, operator: boolean, edge: boolean): ApiErrorCode[] {
   const codes: ApiErrorCode[] = ["INVALID_REQUEST", "INTERNAL"];
+  if (edge) codes.push("UNAUTHORIZED");
   if (route.request?.body) codes.push("BAD_JSON", "PAYLOAD_TOO_LARGE", "UNSUPPORTED_MEDIA_TYPE");
   if (scope) codes.push("UNAUTHORIZED", "FORBIDDEN");
   if (operator) codes.push("UNAUTHORIZED", "OPERATOR_REQUIRED", "OPERATOR_TRANSPORT");
@@ -58,14 +61,14 @@ function impliedCodes(route: RouteConfig, scope: Scope | undefined, operator: bo
 }
 
 export function apiRoute<const R extends RouteConfig>(definition: R & RouteExtras): R {
-  const { scope, operator = false, errors = [], ...route } = definition;
+  const { scope, operator = false, edge = false, errors = [], ...route } = definition;
   const request = { ...route.request, query: route.request?.query ?? query() };
   const full = { ...route, request } as unknown as RouteConfig;
   return createRoute({
     ...full,
-    ...(scope ? { security: [{ apiKey: [scope] }] } : operator ? { security: [{ operatorKey: [] }] } : {}),
+    ...(scope ? { security: [{ apiKey: [scope] }] } : operator ? { security: [{ operatorKey: [] }] } : edge ? { security: [{ edgeHandover: [] }] } : {}),
     middleware: [wholeRequestIssues(request)],
-    responses: { ...route.responses, ...errorResponses([...impliedCodes(full, scope, operator), ...errors]) },
+    responses: { ...route.responses, ...errorResponses([...impliedCodes(full, scope, operator, edge), ...errors]) },
   }) as unknown as R;
 }
 

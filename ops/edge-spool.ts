@@ -9,6 +9,7 @@ import { type Spool, SpoolFull } from "../core/spool.ts";
 import type { Store } from "../core/store.ts";
 import { storeFailure } from "../store/group-commit.ts";
 import { openSpoolFile } from "../spool/spool-file.ts";
+import { handOverClient } from "../edge/handover-client.ts";
 
 export type EdgeSpool = {
   /** What createEdgeApp takes. */
@@ -27,7 +28,9 @@ export async function openEdgeSpool(path: string | undefined, deps: ForwardDeps,
   const metrics = spoolMetrics(registry, file);
   const spool = counted(file, metrics);
   const isStoreOutage = storeFailure;
-  const forwarder = new SpoolForwarder({ ...deps, spool, isStoreOutage, onForward: metrics.forwarded });
+  // Sends kept for the edge this one forwards writes to are handed over to it (edge/routes/handover.ts).
+  const handOver = config.forwardWritesTo ? handOverClient(deps) : undefined;
+  const forwarder = new SpoolForwarder({ ...deps, spool, isStoreOutage, onForward: metrics.forwarded, handOver, handOverMax: config.maxBatchMessages });
   forwarder.start();
   // Refusals are kept for tracking a while, then dropped; checked when the forwarder is idle or not.
   const pruning = setInterval(() => {
@@ -75,7 +78,7 @@ function spoolMetrics(registry: Registry, spool: Pick<Spool, "size">) {
   const full = new Counter({ name: "pushmesh_spool_full_total", help: "Sends refused with 503 SPOOL_FULL: the spool was at spoolMaxEntries or spoolMaxBytes", registers: [registry] });
   const forwarded = new Counter({
     name: "pushmesh_spool_forwarded_total",
-    help: "Spooled sends forwarded, by result: written, replayed (written by an earlier forward), refused (the store refused the send)",
+    help: "Spooled sends forwarded, by result: written, replayed (written by an earlier forward), refused (the store refused the send), handed_over (to the edge this one forwards writes to)",
     labelNames: ["result"],
     registers: [registry],
   });

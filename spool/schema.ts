@@ -17,6 +17,8 @@ export const spooledSends = sqliteTable(
     requestHash: text(),
     attempts: integer().notNull().default(0),
     lastError: text(),
+    /** The edge this send is to be handed over to (the edge this one forwards writes to); null: the store, directly. */
+    forwardTo: text(),
   },
   (t) => [index("spooled_sends_key").on(t.appId, t.idempotencyKey)],
 );

@@ -57,6 +57,7 @@ export class SpoolFile implements Spool {
         bytes,
         idempotencyKey: entry.idempotency?.key ?? null,
         requestHash: entry.idempotency?.requestHash ?? null,
+        forwardTo: entry.forwardTo ?? null,
       });
     } catch (error) {
       this.totals.entries--;
@@ -75,6 +76,7 @@ export class SpoolFile implements Spool {
       acceptedAt: r.acceptedAt,
       request: JSON.parse(r.request) as SendRequest,
       attempts: r.attempts,
+      forwardTo: r.forwardTo,
     }));
   }
 

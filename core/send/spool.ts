@@ -29,11 +29,24 @@ export function storeAway(deps: SpoolingDeps, error: unknown): boolean {
   return deps.isStoreOutage?.(error) ?? false;
 }
 
-export async function sendOrSpool(deps: SpoolingDeps, appId: string, request: SendRequest, now = Date.now()): Promise<SpoolingOutcome> {
+export type SpoolingOptions = {
+  /** When the send was taken: its createdAt. */
+  now?: number;
+  /** The message's id: a send handed over by another edge keeps the one that edge gave it. */
+  messageId?: string;
+  /**
+   * Keep the send to hand over to this edge later: the edge this one forwards writes to did not
+   * take the connection, or this edge's spool still holds sends for it.
+   */
+  handOverTo?: string;
+};
+
+export async function sendOrSpool(deps: SpoolingDeps, appId: string, request: SendRequest, options: SpoolingOptions = {}): Promise<SpoolingOutcome> {
+  const now = options.now ?? Date.now();
   const spool = deps.spool;
-  if (!spool) return sendMessage(deps, appId, request, now);
-  const messageId = uuidv7(now);
-  if (spool.size().entries === 0) {
+  if (!spool) return sendMessage(deps, appId, request, now, options.messageId);
+  const messageId = options.messageId ?? uuidv7(now);
+  if (!options.handOverTo && spool.size().entries === 0) {
     try {
       return await sendMessage(deps, appId, request, now, messageId);
     } catch (error) {
@@ -42,17 +55,22 @@ export async function sendOrSpool(deps: SpoolingDeps, appId: string, request: Se
     }
   }
   validateSend(request, deps.config, now);
-  return keep(deps, spool, appId, request, messageId, now);
+  if (options.messageId) {
+    // Handed over again (the other edge did not hear this edge's answer): it is held already.
+    const held = await spool.record(appId, messageId);
+    if (held?.state === "queued") return { result: { messageId, state: "queued", queuedAt: held.acceptedAt }, replayed: true };
+  }
+  return keep(deps, spool, appId, request, messageId, now, options.handOverTo);
 }
 
 /** A batch in order: sent as one while the spool is empty; from the first item the store did not take, kept. */
-export async function batchOrSpool(deps: SpoolingDeps, appId: string, requests: SendRequest[]): Promise<SpoolingItemOutcome[]> {
+export async function batchOrSpool(deps: SpoolingDeps, appId: string, requests: SendRequest[], handOverTo?: string): Promise<SpoolingItemOutcome[]> {
   const spool = deps.spool;
   if (!spool) return sendBatch(deps, appId, requests);
   const now = Date.now();
   const given = requests.map(() => ({ messageId: uuidv7(now), now }));
   let outcomes: (BatchItemOutcome | null)[] = requests.map(() => null);
-  if (spool.size().entries === 0) {
+  if (!handOverTo && spool.size().entries === 0) {
     try {
       outcomes = await sendBatch(deps, appId, requests, given);
     } catch (error) {
@@ -69,7 +87,7 @@ export async function batchOrSpool(deps: SpoolingDeps, appId: string, requests: 
     }
     try {
       validateSend(request, deps.config, now);
-      results.push({ outcome: await keep(deps, spool, appId, request, given[index]!.messageId, now) });
+      results.push({ outcome: await keep(deps, spool, appId, request, given[index]!.messageId, now, handOverTo) });
     } catch (error) {
       results.push({ error });
     }
@@ -77,7 +95,15 @@ export async function batchOrSpool(deps: SpoolingDeps, appId: string, requests: 
   return results;
 }
 
-async function keep(deps: SpoolingDeps, spool: Spool, appId: string, request: SendRequest, messageId: string, now: number): Promise<SendOutcome | SpoolingOutcome> {
+async function keep(
+  deps: SpoolingDeps,
+  spool: Spool,
+  appId: string,
+  request: SendRequest,
+  messageId: string,
+  now: number,
+  forwardTo?: string,
+): Promise<SendOutcome | SpoolingOutcome> {
   const key = request.idempotencyKey === undefined ? undefined : { key: request.idempotencyKey, requestHash: await requestHash(request) };
   if (key) {
     const queued = await spool.byIdempotencyKey(appId, key.key);
@@ -97,7 +123,7 @@ async function keep(deps: SpoolingDeps, spool: Spool, appId: string, request: Se
     }
   }
   try {
-    await spool.append({ appId, messageId, acceptedAt: now, request, ...(key ? { idempotency: key } : {}) });
+    await spool.append({ appId, messageId, acceptedAt: now, request, ...(key ? { idempotency: key } : {}), ...(forwardTo ? { forwardTo } : {}) });
   } catch (error) {
     if (error instanceof SpoolFull) {
       throw new PushmeshError("SPOOL_FULL", `the store is away and ${error.message}; nothing was accepted`, {

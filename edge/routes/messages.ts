@@ -78,7 +78,7 @@ function routes(limits: SendLimits) {
 }
 
 /** The body as core/send.ts takes it. */
-function toSendRequest(body: z.infer<ReturnType<typeof sendMessageSchema>>): SendRequest {
+export function toSendRequest(body: z.infer<ReturnType<typeof sendMessageSchema>>): SendRequest {
   return {
     to: body.to,
     data: body.data,
@@ -105,7 +105,7 @@ export function messageRoutes(deps: EdgeDeps) {
 
   app.openapi(send, async (c) => {
     const { appId } = c.get("identity");
-    const { result, replayed } = await sendOrSpool(deps, appId, toSendRequest(c.req.valid("json")));
+    const { result, replayed } = await sendOrSpool(deps, appId, toSendRequest(c.req.valid("json")), { handOverTo: c.get("handOverTo") });
     if (replayed) c.header("Idempotent-Replayed", "true");
     return c.json(result, 202);
   });
@@ -114,7 +114,7 @@ export function messageRoutes(deps: EdgeDeps) {
     const { appId } = c.get("identity");
     const { messages } = c.req.valid("json");
     // In order: a batch keeps its order on every device it names twice (sendBatch).
-    const outcomes = await batchOrSpool(deps, appId, messages.map(toSendRequest));
+    const outcomes = await batchOrSpool(deps, appId, messages.map(toSendRequest), c.get("handOverTo"));
     const results: z.infer<typeof BatchResultSchema>["results"] = outcomes.map(({ outcome, error }, index) => {
       if (outcome) return { index, status: 202, result: outcome.result };
       const mapped = toPushmeshError(error);

@@ -40,7 +40,9 @@ function statedForAll(method: string, path: string, scope: string | null, hasBod
     add("413", "PAYLOAD_TOO_LARGE");
     add("415", "UNSUPPORTED_MEDIA_TYPE");
   }
-  if (scope === "operator") {
+  if (scope === "edge") {
+    add("401", "UNAUTHORIZED");
+  } else if (scope === "operator") {
     add("401", "UNAUTHORIZED");
     add("403", "OPERATOR_REQUIRED");
     add("403", "OPERATOR_TRANSPORT");
@@ -66,7 +68,7 @@ test("docs/api.md lists every route with the scope, statuses and error codes /op
         statuses.filter((s) => Number(s) >= 400).map((s) => [s, [...op.responses[s]["x-error-codes"]].sort()]),
       );
       documented[`${method.toUpperCase()} ${path}`] = {
-        scope: op.security?.[0]?.apiKey?.[0] ?? (op.security?.[0]?.operatorKey ? "operator" : null),
+        scope: op.security?.[0]?.apiKey?.[0] ?? (op.security?.[0]?.operatorKey ? "operator" : op.security?.[0]?.edgeHandover ? "edge" : null),
         success: statuses.filter((s) => Number(s) < 400),
         errors,
       };

@@ -182,6 +182,10 @@ const CASES: Record<string, Case> = {
     expect((await w.b("GET", "/v1/devices/a-only")).body.error.code).toBe("DEVICE_NOT_FOUND");
     expect((await w.a("GET", "/v1/devices/a-only")).body.deviceId).toBe("a-only");
   },
+  "POST /v1/handover": async (w) => {
+    // Not an app's route at all: B's key opens nothing here (edges sign it with the mesh's secret).
+    expect((await w.b("POST", "/v1/handover", { items: [] })).status).toBe(401);
+  },
   "POST /v1/devices/{id}/revoke-tokens": async (w) => {
     expect((await w.b("POST", "/v1/devices/a-only/revoke-tokens")).body.error.code).toBe("DEVICE_NOT_FOUND");
   },

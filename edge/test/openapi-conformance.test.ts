@@ -6,14 +6,16 @@
 // must be one the response lists, and 429/503 must carry Retry-After.
 import { expect, test } from "bun:test";
 import { startTestMesh, type TestMesh } from "../../test-support/harness.ts";
+import { signWebhook } from "../../core/webhook-signature.ts";
+import { HANDOVER_SECRET } from "../routes/handover.ts";
 import { check, type Document } from "./json-schema.ts";
 import { apply, breakingChanges, type Change, type Operation, operations, passingChanges } from "./openapi-walk.ts";
 
 type Request = { params?: Record<string, string>; query?: Record<string, string>; body?: unknown };
-type Fixtures = { messageId: string; now: number; rotatable: string; revocable: string; webhookToDelete: string; webhookToRotate: string };
+type Fixtures = { messageId: string; now: number; rotatable: string; revocable: string; webhookToDelete: string; webhookToRotate: string; appId: string; handedOver: string };
 
 /** One valid request per route. A route the document lists without one here fails the test. */
-function validRequests({ messageId, now, rotatable, revocable, webhookToDelete, webhookToRotate }: Fixtures): Record<string, Request> {
+function validRequests({ messageId, now, rotatable, revocable, webhookToDelete, webhookToRotate, appId, handedOver }: Fixtures): Record<string, Request> {
   const preferences = {
     timeZone: "Europe/Berlin",
     quietHours: { start: "22:00", end: "07:00", allowHighPriority: true },
@@ -53,6 +55,7 @@ function validRequests({ messageId, now, rotatable, revocable, webhookToDelete, 
     "DELETE /v1/devices/{id}": { params: { id: "to-erase" } },
     "POST /v1/devices/{id}/revoke-tokens": { params: { id: "d" } },
     "GET /v1/devices/{id}": { params: { id: "d" } },
+    "POST /v1/handover": { body: { items: [{ appId, messageId: handedOver, queuedAt: now, request: { to: { deviceId: "d" }, data: { handedOver: true } } }] } },
     "DELETE /v1/users/{id}": { params: { id: "user-to-erase" } },
     "GET /v1/audit": { query: { limit: "10" } },
     "GET /v1/app/audit": { query: { limit: "10", before: "1000" } },
@@ -90,7 +93,7 @@ function validRequests({ messageId, now, rotatable, revocable, webhookToDelete, 
 }
 
 type Answer = { status: number; headers: Headers; text: string };
-type Call = { method: string; request: Request; key?: string | null; contentType?: string; rawBody?: string };
+type Call = { method: string; request: Request; key?: string | null; contentType?: string; rawBody?: string; signWith?: string };
 
 function url(edge: string, template: string, request: Request): string {
   const path = template.replace(/\{(\w+)\}/g, (_, name: string) => encodeURIComponent(request.params?.[name] ?? ""));
@@ -103,6 +106,7 @@ async function send(mesh: TestMesh, template: string, call: Call): Promise<Answe
   if (call.key !== null) headers.authorization = `Bearer ${call.key ?? mesh.apiKey}`;
   const body = call.rawBody ?? (call.request.body === undefined ? undefined : JSON.stringify(call.request.body));
   if (body !== undefined) headers["content-type"] = call.contentType ?? "application/json";
+  if (call.signWith !== undefined) headers["pushmesh-handover"] = await signWebhook(body ?? "", [call.signWith], Date.now());
   const res = await fetch(url(mesh.edge, template, call.request), { method: call.method, headers, body });
   return { status: res.status, headers: res.headers, text: await res.text() };
 }
@@ -180,7 +184,7 @@ async function prepare(mesh: TestMesh): Promise<Fixtures> {
   // Keys the valid requests rotate and revoke; each such request is made once per check, so each check gets fresh ones.
   const rotatable = (await mesh.store.createApiKey(mesh.appId, "to rotate", ["send"])).keyId;
   const revocable = (await mesh.store.createApiKey(mesh.appId, "to revoke", ["send"])).keyId;
-  return { messageId, now: Date.now(), rotatable, revocable, webhookToDelete, webhookToRotate };
+  return { messageId, now: Date.now(), rotatable, revocable, webhookToDelete, webhookToRotate, appId: mesh.appId, handedOver: crypto.randomUUID() };
 }
 
 const paramPath = (p: { in: string; name: string }) => `${p.in}.${p.name}`;
@@ -190,6 +194,7 @@ test("every route answers only what /openapi.json documents, with the documented
   await using mesh = await startTestMesh({ maxPayloadBytes: 1024, maxBatchMessages: 3, maxTargetsPerSend: 5 });
   const doc = await documentOf(mesh);
   const valid = validRequests(await prepare(mesh));
+  const handoverSecret = await mesh.store.meshSecret(HANDOVER_SECRET);
   const found = new Findings();
   const scopes = ["send", "read", "admin"] as const;
   const lacking = Object.fromEntries(
@@ -204,8 +209,9 @@ test("every route answers only what /openapi.json documents, with the documented
       continue;
     }
     const run = async (label: string, call: Omit<Call, "method">) => {
-      const key = call.key === undefined && op.operator ? mesh.operatorKey : call.key;
-      const answer = await send(mesh, op.path, { method: op.method, ...call, key });
+      const key = call.key === undefined && op.operator ? mesh.operatorKey : op.edge && call.key === undefined ? null : call.key;
+      const signWith = op.edge && !("signWith" in call) ? handoverSecret : call.signWith;
+      const answer = await send(mesh, op.path, { method: op.method, ...call, key, signWith });
       found.documented(doc, `${name} ${label}`, op.responses[String(answer.status)], answer, op.method);
       return answer;
     };
@@ -217,6 +223,11 @@ test("every route answers only what /openapi.json documents, with the documented
       found.expectStatus(`${name} without a key`, await run("without a key", { request, key: null }), 401, "UNAUTHORIZED");
       found.expectStatus(`${name} unknown key`, await run("unknown key", { request, key: "pm_unknown" }), 401, "UNAUTHORIZED");
       found.expectStatus(`${name} lacking ${op.scope}`, await run(`lacking ${op.scope}`, { request, key: lacking[op.scope] }), 403, "FORBIDDEN");
+    }
+    if (op.edge) {
+      found.expectStatus(`${name} unsigned`, await run("unsigned", { request, signWith: undefined }), 401, "UNAUTHORIZED");
+      found.expectStatus(`${name} signed with another secret`, await run("another secret", { request, signWith: "not-the-mesh-secret" }), 401, "UNAUTHORIZED");
+      found.expectStatus(`${name} an app's key instead`, await run("an app's key", { request, key: mesh.apiKey, signWith: undefined }), 401, "UNAUTHORIZED");
     }
     if (op.operator) {
       found.expectStatus(`${name} without a key`, await run("without a key", { request, key: null }), 401, "UNAUTHORIZED");
@@ -293,7 +304,7 @@ test("every route answers only what /openapi.json documents, with the documented
 test("past the rate limit every route with a key answers its documented 429 with Retry-After", async () => {
   await using mesh = await startTestMesh({ rateLimitRequests: 1, rateLimitWindowSeconds: 86_400 });
   const doc = await documentOf(mesh);
-  const valid = validRequests({ messageId: "0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b", now: Date.now(), rotatable: "key_x", revocable: "key_y", webhookToDelete: "wh_x", webhookToRotate: "wh_y" });
+  const valid = validRequests({ messageId: "0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b", now: Date.now(), rotatable: "key_x", revocable: "key_y", webhookToDelete: "wh_x", webhookToRotate: "wh_y", appId: "app_x", handedOver: "0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5c" });
   const found = new Findings();
   await send(mesh, "/v1/stats", { method: "GET", request: {} });
   for (const op of operations(doc)) {
@@ -308,7 +319,7 @@ test("past the rate limit every route with a key answers its documented 429 with
 test("when the home edge is down every write answers its documented 503 with Retry-After", async () => {
   await using mesh = await startTestMesh({ forwardWritesTo: "http://127.0.0.1:9" });
   const doc = await documentOf(mesh);
-  const valid = validRequests({ messageId: "0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b", now: Date.now(), rotatable: "key_x", revocable: "key_y", webhookToDelete: "wh_x", webhookToRotate: "wh_y" });
+  const valid = validRequests({ messageId: "0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b", now: Date.now(), rotatable: "key_x", revocable: "key_y", webhookToDelete: "wh_x", webhookToRotate: "wh_y", appId: "app_x", handedOver: "0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5c" });
   const found = new Findings();
   for (const op of operations(doc).filter((o) => o.method !== "GET" && o.path.startsWith("/v1/"))) {
     const label = `${op.method} ${op.path} while forwarding fails`;

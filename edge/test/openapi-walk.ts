@@ -9,6 +9,8 @@ export type Operation = {
   scope: string | null;
   /** A fleet route: it takes the operator credential. */
   operator: boolean;
+  /** Between edges: the body is signed with the mesh's hand-over secret. */
+  edge: boolean;
   parameters: { name: string; in: "path" | "query"; required: boolean; schema: Schema }[];
   body: { schema: Schema; required: boolean } | null;
   responses: Record<string, { content?: Record<string, { schema: Schema }>; headers?: Record<string, unknown>; "x-error-codes"?: string[] }>;
@@ -21,6 +23,7 @@ export function operations(doc: any): Operation[] {
       path,
       scope: op.security?.[0]?.apiKey?.[0] ?? null,
       operator: op.security?.[0]?.operatorKey !== undefined,
+      edge: op.security?.[0]?.edgeHandover !== undefined,
       parameters: op.parameters ?? [],
       body: op.requestBody ? { schema: op.requestBody.content["application/json"].schema, required: op.requestBody.required === true } : null,
       responses: op.responses,

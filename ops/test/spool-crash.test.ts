@@ -49,3 +49,36 @@ test.serial("primary and edge killed with -9 while the spool holds sends: none l
   expect(device.received.map((m) => m.messageId)).toEqual(accepted.map((a) => a.messageId));
   expect(device.received.map((m) => m.seq)).toEqual(Array.from({ length: 50 }, (_, i) => i + 1));
 }, 120_000);
+
+test.serial("an edge whose home edge refuses connections keeps sends and hands them over, in order, once it is back", async () => {
+  await using cluster = await startCluster({ regions: ["a", "b"], relaysPerRegion: 1, extraFlags: FAST });
+  const [a, b] = [cluster.regions.a!.edge, cluster.regions.b!.edge];
+  const creds = (await api(b, cluster, "POST", "/v1/devices", { deviceId: "far" })).body;
+  await using device = await connectDevice(cluster.regions.b!.relays[0]!.ws, creds, { heartbeat: 1 });
+  await device.waitForEvent("connected");
+  const accepted: { messageId: string; state?: string }[] = [];
+  const send = async (n: number) => {
+    const res = await api(b, cluster, "POST", "/v1/messages", { to: { deviceId: "far" }, data: { n } });
+    expect(res.status).toBe(202);
+    accepted.push(res.body);
+  };
+  for (let n = 1; n <= 5; n++) await send(n);
+  await cluster.killEdge("a");
+  for (let n = 6; n <= 20; n++) await send(n);
+  expect(accepted.slice(5).every((x) => x.state === "queued")).toBe(true);
+  // Only edges hand sends over: no signature, or one over another body, is refused.
+  const unsigned = await fetch(`${b}/v1/handover`, { method: "POST", headers: { "content-type": "application/json", "x-pushmesh-forwarded-by": "t" }, body: "{}" });
+  expect(unsigned.status).toBe(401);
+
+  expect(await cluster.restartEdge("a")).toBe(a);
+  for (let n = 21; n <= 25; n++) await send(n);
+  await device.waitFor(25, 30_000);
+  await Bun.sleep(500);
+  expect(device.received.map((m) => (m.data as { n: number }).n)).toEqual(Array.from({ length: 25 }, (_, i) => i + 1));
+  expect(device.received.map((m) => m.messageId)).toEqual(accepted.map((x) => x.messageId));
+  // They went through region a's edge, the writer b forwards to, not around it (with any sent
+  // while b still held some: those queue behind them).
+  const metrics = await (await fetch(`${b}/metrics`)).text();
+  const handedOver = Number(/pushmesh_spool_forwarded_total\{[^}]*result="handed_over"[^}]*\} (\d+)/.exec(metrics)?.[1]);
+  expect(handedOver).toBeGreaterThanOrEqual(15);
+}, 120_000);

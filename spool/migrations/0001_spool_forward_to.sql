@@ -1,0 +1,1 @@
+ALTER TABLE `spooled_sends` ADD `forward_to` text;
