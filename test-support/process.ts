@@ -130,7 +130,9 @@ export function runProcess(command: string[], options: { env?: Record<string, st
       return waitUntil(`the log event '${event}'`, timeoutMs, () => loggedEvents().find((e) => e?.event === event) ?? undefined);
     },
     events: (event) => loggedEvents().filter((e) => e?.event === event),
-    async finished(timeoutMs = 15_000) {
+    // 45 s: on a busy 2-core machine, where a cluster test may be starting a dozen processes beside
+    // it, a CLI that exits at once took over 15 s to be seen gone; the test's own 60 s still catch a hang.
+    async finished(timeoutMs = 45_000) {
       // Output ends when every process holding the pipes is gone: the child and anything it left running.
       const done = Promise.all([proc.exited, stdoutDone, stderrDone]).then(() => true);
       if (!(await Promise.race([done, Bun.sleep(timeoutMs).then(() => false)]))) {
