@@ -5,8 +5,8 @@
 // through sendBatch, in order, and share the store's group commits.
 import { PushmeshError } from "./errors.ts";
 import type { Log } from "./log.ts";
-import { sendBatch, type SendDeps } from "./send/send.ts";
-import { storeAway, type SpoolingDeps } from "./send/spool.ts";
+import { sendBatch, type SendDeps, type SendResult } from "./send/send.ts";
+import { type QueuedResult, storeAway, type SpoolingDeps } from "./send/spool.ts";
 import type { Spool, SpooledSend } from "./spool.ts";
 import { StoreConflict } from "./store.ts";
 
@@ -14,7 +14,14 @@ export type ForwardResult = "written" | "replayed" | "refused" | "handed_over";
 
 /** A send handed over to another edge (POST /v1/handover), and what that edge answered for it. */
 export type HandedOver = { appId: string; messageId: string; queuedAt: number; request: SpooledSend["request"] };
-export type HandOver = (edge: string, items: HandedOver[]) => Promise<{ status: number; error?: { code: string; message: string } }[]>;
+export type HandOverAnswer = {
+  status: number;
+  /** With 202: what the send got there (absent when an earlier hand-over of it was written). */
+  result?: SendResult | QueuedResult;
+  replayed?: boolean;
+  error?: { code: string; message: string; details?: unknown };
+};
+export type HandOver = (edge: string, items: HandedOver[]) => Promise<HandOverAnswer[]>;
 
 export type SpoolForwarderDeps = SpoolingDeps & {
   spool: Spool;

@@ -7,6 +7,7 @@ import { PushmeshError } from "../core/errors.ts";
 import type { ApiKeyIdentity, Scope, Store } from "../core/store.ts";
 import type { Log } from "../core/log.ts";
 import type { Spool } from "../core/spool.ts";
+import type { HandOver } from "../core/spool-forwarder.ts";
 import { OpenAPIHono } from "@hono/zod-openapi";
 import type { Context, MiddlewareHandler } from "hono";
 import type { EdgeMetrics } from "./metrics.ts";
@@ -40,6 +41,8 @@ export type EdgeDeps = {
   isStoreOutage?: (error: unknown) => boolean;
   /** Told when a send was spooled: the forwarder starts trying. */
   onSpooled?: () => void;
+  /** Hands sends to the edge this one forwards writes to (POST /v1/handover); with a spool, sends go this way instead of being proxied. */
+  handOver?: HandOver;
 };
 
 export type { EdgeEnv } from "./request-context.ts";

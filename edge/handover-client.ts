@@ -1,7 +1,7 @@
 // The other side of POST /v1/handover: this edge's spool hands over the sends it kept for the edge
 // it forwards writes to, signed with the mesh's hand-over secret from the store.
 import type { Config } from "../core/config.ts";
-import type { HandOver } from "../core/spool-forwarder.ts";
+import type { HandOver, HandOverAnswer } from "../core/spool-forwarder.ts";
 import type { Store } from "../core/store.ts";
 import { signWebhook } from "../core/webhook-signature.ts";
 import { FORWARDED_BY } from "./forward-writes.ts";
@@ -19,6 +19,6 @@ export function handOverClient(deps: { store: Pick<Store, "meshSecret">; config:
     });
     const text = await res.text();
     if (res.status !== 200) throw new Error(`${edge} answered the hand-over ${res.status}: ${text.slice(0, 200)}`);
-    return (JSON.parse(text) as { results: { status: number; error?: { code: string; message: string } }[] }).results;
+    return (JSON.parse(text) as { results: HandOverAnswer[] }).results;
   };
 }

@@ -4,7 +4,7 @@ import { Counter, Gauge, type Registry } from "prom-client";
 import type { Config } from "../core/config.ts";
 import type { Engine } from "../core/engine.ts";
 import type { Log } from "../core/log.ts";
-import { type ForwardResult, SpoolForwarder } from "../core/spool-forwarder.ts";
+import { type ForwardResult, type HandOver, SpoolForwarder } from "../core/spool-forwarder.ts";
 import { type Spool, SpoolFull } from "../core/spool.ts";
 import type { Store } from "../core/store.ts";
 import { storeFailure } from "../store/group-commit.ts";
@@ -13,7 +13,7 @@ import { handOverClient } from "../edge/handover-client.ts";
 
 export type EdgeSpool = {
   /** What createEdgeApp takes. */
-  deps: { spool: Spool; isStoreOutage: (error: unknown) => boolean; onSpooled: () => void };
+  deps: { spool: Spool; isStoreOutage: (error: unknown) => boolean; onSpooled: () => void; handOver?: HandOver };
   forwarder: SpoolForwarder;
   stop(): Promise<void>;
 };
@@ -38,7 +38,7 @@ export async function openEdgeSpool(path: string | undefined, deps: ForwardDeps,
   }, 60_000);
   if (file.size().entries > 0) log("spool_opened", { path, ...file.size() });
   return {
-    deps: { spool, isStoreOutage, onSpooled: () => forwarder.wake() },
+    deps: { spool, isStoreOutage, onSpooled: () => forwarder.wake(), ...(handOver ? { handOver } : {}) },
     forwarder,
     async stop() {
       clearInterval(pruning);

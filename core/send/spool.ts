@@ -95,7 +95,8 @@ export async function batchOrSpool(deps: SpoolingDeps, appId: string, requests: 
   return results;
 }
 
-async function keep(
+/** Keeps a send in the spool and answers 202 "queued"; a repeated idempotency key answers its first result. */
+export async function keep(
   deps: SpoolingDeps,
   spool: Spool,
   appId: string,

@@ -13,7 +13,7 @@ import { type EdgeDeps, newRouter } from "../env.ts";
 import { integer, MessageIdSchema, object, restricted, rule } from "../fields.ts";
 import { errorBody, toPushmeshError } from "../http-errors.ts";
 import { apiRoute } from "../route-docs.ts";
-import { ErrorSchema, type SendLimits, sendMessageSchema } from "../schemas.ts";
+import { ErrorSchema, type SendLimits, sendMessageSchema, SendResultSchema } from "../schemas.ts";
 import { toSendRequest } from "./messages.ts";
 
 export const HANDOVER_HEADER = "Pushmesh-Handover";
@@ -50,6 +50,8 @@ function route(limits: SendLimits) {
                     index: z.number().int(),
                     messageId: MessageIdSchema,
                     status: z.number().int().openapi({ description: "202 (written, queued here, or written by an earlier hand-over), or the send's error status" }),
+                    result: SendResultSchema.optional().openapi({ description: "With 202: what the send got here; absent when an earlier hand-over of it was written" }),
+                    replayed: z.boolean().optional().openapi({ description: "With 202: the send's idempotency key answered its first result" }),
                     error: ErrorSchema.shape.error.optional(),
                   }),
                 ),
@@ -77,8 +79,8 @@ export function handoverRoutes(deps: EdgeDeps) {
     for (const [index, item] of c.req.valid("json").items.entries()) {
       const { appId, messageId, queuedAt } = item;
       try {
-        await sendOrSpool(deps, appId, toSendRequest(item.request), { now: queuedAt, messageId });
-        results.push({ index, messageId, status: 202 });
+        const { result, replayed } = await sendOrSpool(deps, appId, toSendRequest(item.request), { now: queuedAt, messageId });
+        results.push({ index, messageId, status: 202, result, replayed });
       } catch (error) {
         if (error instanceof StoreConflict && error.kind === "message_id") {
           results.push({ index, messageId, status: 202 });

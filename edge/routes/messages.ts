@@ -2,6 +2,7 @@ import { z } from "@hono/zod-openapi";
 import { PushmeshError } from "../../core/errors.ts";
 import type { PriorityName } from "../../core/protocol.ts";
 import type { SendRequest } from "../../core/send/send.ts";
+import { sendThrough } from "../../core/send/hand-over.ts";
 import { batchOrSpool, sendOrSpool } from "../../core/send/spool.ts";
 import { trackMessage } from "../../core/tracking.ts";
 import { type EdgeDeps, newRouter, requireScope } from "../env.ts";
@@ -97,6 +98,13 @@ export function toSendRequest(body: z.infer<ReturnType<typeof sendMessageSchema>
   };
 }
 
+/** One send handed over to `edge`: its outcome, or the error it got there. */
+async function through(deps: EdgeDeps, edge: string, appId: string, request: SendRequest) {
+  const [item] = await sendThrough({ ...deps, spool: deps.spool!, handOver: deps.handOver! }, edge, appId, [request]);
+  if (!item!.outcome) throw item!.error;
+  return item!.outcome;
+}
+
 export function messageRoutes(deps: EdgeDeps) {
   const { send, batch, status } = routes(deps.config);
   const app = newRouter();
@@ -105,7 +113,9 @@ export function messageRoutes(deps: EdgeDeps) {
 
   app.openapi(send, async (c) => {
     const { appId } = c.get("identity");
-    const { result, replayed } = await sendOrSpool(deps, appId, toSendRequest(c.req.valid("json")), { handOverTo: c.get("handOverTo") });
+    const request = toSendRequest(c.req.valid("json"));
+    const edge = c.get("handOverTo");
+    const { result, replayed } = edge ? await through(deps, edge, appId, request) : await sendOrSpool(deps, appId, request);
     if (replayed) c.header("Idempotent-Replayed", "true");
     return c.json(result, 202);
   });
@@ -114,7 +124,9 @@ export function messageRoutes(deps: EdgeDeps) {
     const { appId } = c.get("identity");
     const { messages } = c.req.valid("json");
     // In order: a batch keeps its order on every device it names twice (sendBatch).
-    const outcomes = await batchOrSpool(deps, appId, messages.map(toSendRequest), c.get("handOverTo"));
+    const edge = c.get("handOverTo");
+    const requests = messages.map(toSendRequest);
+    const outcomes = edge ? await sendThrough({ ...deps, spool: deps.spool!, handOver: deps.handOver! }, edge, appId, requests) : await batchOrSpool(deps, appId, requests);
     const results: z.infer<typeof BatchResultSchema>["results"] = outcomes.map(({ outcome, error }, index) => {
       if (outcome) return { index, status: 202, result: outcome.result };
       const mapped = toPushmeshError(error);
