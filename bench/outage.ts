@@ -58,8 +58,9 @@ async function phase(cluster: Cluster, senders: Sender[], intervalMs: number, st
     senders.map(async (sender, i) => {
       while (!stopAt()) {
         const n = ++counter.n;
-        // Each device hears from every region's edge in turn, one send after another.
-        await send(cluster, sender, REGIONS[(n + i) % REGIONS.length]!, n);
+        // Each device's sender uses one edge, as a back end uses its nearest: the three devices of a
+        // region are sent to through the three regions' edges. Order holds per sender and device.
+        await send(cluster, sender, REGIONS[i % REGIONS.length]!, n);
         await Bun.sleep(intervalMs);
       }
     }),
@@ -178,7 +179,7 @@ export async function runOutage(quick: boolean): Promise<OutageResult> {
 
 export function outageMarkdown(r: OutageResult): string {
   return [
-    `Regions a, b, c with injected one-way latency a–b 20 ms, a–c 40 ms, b–c 30 ms; one sqld primary, in region a (regional write homes are not built yet, so every region's sends need it). Nine devices, three per region, each on its own region's relay; each device has a sender of its own that sends, waits for the answer and 30 ms more, through the three regions' edges in turn. Edges b and c forward writes to region a's edge. Each run: sends for a while, the primary killed with -9 for 10 s (in the second run, region a's edge is killed with -9 half way through and started again 1 s later, while the primary is still away), sends for a while after, then every accepted send is waited for. Edges b and c hand their sends to region a's edge (POST /v1/handover) and keep in their spools what does not get through. Refused sends are the ones made to region a's edge itself while it was down (no answer): a region with one edge has nothing else to answer.`,
+    `Regions a, b, c with injected one-way latency a–b 20 ms, a–c 40 ms, b–c 30 ms; one sqld primary, in region a (regional write homes are not built yet, so every region's sends need it). Nine devices, three per region, each on its own region's relay; each device has a sender of its own that sends, waits for the answer and 30 ms more, always through one edge (the three devices of each region through the edges of a, b and c, so every edge region → device region pair is there). Edges b and c forward writes to region a's edge. Each run: sends for a while, the primary killed with -9 for 10 s (in the second run, region a's edge is killed with -9 half way through and started again 1 s later, while the primary is still away), sends for a while after, then every accepted send is waited for. Edges b and c hand their sends to region a's edge (POST /v1/handover) and keep in their spools what does not get through. Refused sends are the ones made to region a's edge itself while it was down (no answer): a region with one edge has nothing else to answer.`,
     "",
     "| run | primary away | accepted (202) | of them queued at the edge | refused | lost | delivered twice | out of order | primary back → spool drained | direct send → receive p50 | queued send → receive p99 |",
     "| --- | ---: | ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: |",

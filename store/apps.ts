@@ -54,12 +54,31 @@ export class AppRecords {
     return keyRecord(row);
   }
 
-  /** Made at first use: the insert that loses a race leaves the winner's value, which both then read. */
-  async meshSecret(name: string): Promise<string> {
+  /**
+   * Made at first use: the insert that loses a race leaves the winner's value, which both then
+   * read. A secret never changes, so it is read once per process, and written only when missing:
+   * a hand-over signs with one on every send, and must not need the primary for it.
+   */
+  meshSecret(name: string): Promise<string> {
+    let known = this.meshSecrets.get(name);
+    if (!known) {
+      known = this.readOrMakeMeshSecret(name);
+      this.meshSecrets.set(name, known);
+      known.catch(() => this.meshSecrets.delete(name));
+    }
+    return known;
+  }
+
+  private readonly meshSecrets = new Map<string, Promise<string>>();
+
+  private async readOrMakeMeshSecret(name: string): Promise<string> {
+    const read = async () => (await this.db.select({ value: meshSecrets.value }).from(meshSecrets).where(eq(meshSecrets.name, name)))[0]?.value;
+    const found = await read();
+    if (found !== undefined) return found;
     await this.db.insert(meshSecrets).values({ name, value: newSecret(), createdAt: Date.now() }).onConflictDoNothing();
-    const [row] = await this.db.select({ value: meshSecrets.value }).from(meshSecrets).where(eq(meshSecrets.name, name));
-    if (!row) throw new Error(`mesh secret ${name} was not written`);
-    return row.value;
+    const made = await read();
+    if (made === undefined) throw new Error(`mesh secret ${name} was not written`);
+    return made;
   }
 
   async insertApiKey(appId: string, key: string, name: string, scopes: Scope[], now = Date.now()): Promise<void> {
