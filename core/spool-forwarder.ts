@@ -21,7 +21,8 @@ export type HandOverAnswer = {
   replayed?: boolean;
   error?: { code: string; message: string; details?: unknown };
 };
-export type HandOver = (edge: string, items: HandedOver[]) => Promise<HandOverAnswer[]>;
+/** `live`: a caller waits for this answer (the sends count against their apps' rates and quotas there); else they come from a spool. */
+export type HandOver = (edge: string, items: HandedOver[], live: boolean) => Promise<HandOverAnswer[]>;
 
 export type SpoolForwarderDeps = SpoolingDeps & {
   spool: Spool;
@@ -169,7 +170,7 @@ export class SpoolForwarder {
   private async handOverRun(edge: string, run: SpooledSend[]): Promise<boolean> {
     let answers;
     try {
-      answers = await this.deps.handOver!(edge, run.map((s) => ({ appId: s.appId, messageId: s.messageId, queuedAt: s.acceptedAt, request: s.request })));
+      answers = await this.deps.handOver!(edge, run.map((s) => ({ appId: s.appId, messageId: s.messageId, queuedAt: s.acceptedAt, request: s.request })), false);
     } catch (error) {
       this.deps.log?.("handover_failed", { edge, sends: run.length, error: String(error) });
       return false;

@@ -108,7 +108,8 @@ export function requireOperator(config: Pick<Config, "operatorKeys" | "allowPlai
 export function limitAppRate(deps: EdgeDeps): MiddlewareHandler<EdgeEnv> {
   return async (c, next) => {
     const { limiter, config } = deps;
-    if (limiter) {
+    // A send handed over is counted where it is written, beside the engine (edge/routes/handover.ts).
+    if (limiter && !c.get("handOverTo")) {
       const identity = await identify(c, deps.store);
       if (identity) {
         const windowMs = config.rateLimitWindowSeconds * 1000;

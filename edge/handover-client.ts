@@ -8,8 +8,8 @@ import { FORWARDED_BY } from "./forward-writes.ts";
 import { HANDOVER_HEADER, HANDOVER_SECRET } from "./routes/handover.ts";
 
 export function handOverClient(deps: { store: Pick<Store, "meshSecret">; config: Pick<Config, "nodeId" | "forwardTimeoutMs"> }): HandOver {
-  return async (edge, items) => {
-    const body = JSON.stringify({ items });
+  return async (edge, items, live) => {
+    const body = JSON.stringify({ live, items });
     const secret = await deps.store.meshSecret(HANDOVER_SECRET);
     const res = await fetch(new URL("/v1/handover", edge), {
       method: "POST",

@@ -28,7 +28,7 @@ export async function sendThrough(deps: HandOverDeps, edge: string, appId: strin
   let answers: Awaited<ReturnType<HandOver>> | null = null;
   if (valid.length > 0 && deps.spool.size().entries === 0) {
     try {
-      answers = await deps.handOver(edge, valid.map((v) => ({ appId, messageId: v.messageId, queuedAt: now, request: v.request })));
+      answers = await deps.handOver(edge, valid.map((v) => ({ appId, messageId: v.messageId, queuedAt: now, request: v.request })), true);
     } catch (error) {
       deps.log?.("handover_failed", { edge, sends: valid.length, error: String(error) });
     }

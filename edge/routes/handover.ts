@@ -10,7 +10,7 @@ import { sendOrSpool } from "../../core/send/spool.ts";
 import { StoreConflict } from "../../core/store.ts";
 import { verifyWebhook } from "../../core/webhook-signature.ts";
 import { type EdgeDeps, newRouter } from "../env.ts";
-import { integer, MessageIdSchema, object, restricted, rule } from "../fields.ts";
+import { booleanField, integer, MessageIdSchema, object, restricted, rule } from "../fields.ts";
 import { errorBody, toPushmeshError } from "../http-errors.ts";
 import { apiRoute } from "../route-docs.ts";
 import { ErrorSchema, type SendLimits, sendMessageSchema, SendResultSchema } from "../schemas.ts";
@@ -37,7 +37,21 @@ function route(limits: SendLimits) {
       "Signed with the mesh's hand-over secret (Pushmesh-Handover), never an app key. Each send keeps its messageId and queuedAt; " +
       "one handed over again is written once. Each item answers what a send would: 202, or an error status.",
     edge: true,
-    request: { body: { required: true, content: { "application/json": { schema: object({ items: z.array(item, listRule).min(1, listRule).max(max, listRule) }).openapi("Handover") } } } },
+    request: {
+      body: {
+        required: true,
+        content: {
+          "application/json": {
+            schema: object({
+              live: booleanField()
+                .optional()
+                .openapi({ description: "true: a caller waits for this answer, and the sends count against their apps' request rate and quota here (the first edge did not count them); absent or false: they come from a spool, accepted already" }),
+              items: z.array(item, listRule).min(1, listRule).max(max, listRule),
+            }).openapi("Handover"),
+          },
+        },
+      },
+    },
     responses: {
       200: {
         description: "Per-item results, in request order",
@@ -64,6 +78,22 @@ function route(limits: SendLimits) {
   });
 }
 
+/** A live hand-over's request, counted once per app against its rate (the first edge did not count it): the apps past it. */
+async function overRate(deps: EdgeDeps, appIds: Set<string>): Promise<Map<string, PushmeshError>> {
+  const over = new Map<string, PushmeshError>();
+  if (!deps.limiter) return over;
+  const { rateLimitRequests, rateLimitWindowSeconds } = deps.config;
+  for (const appId of appIds) {
+    const decision = await deps.limiter.take(`rate:${appId}`, 1, rateLimitRequests, rateLimitWindowSeconds * 1000);
+    if (!decision.allowed) {
+      over.set(appId, new PushmeshError("RATE_LIMITED", `at most ${rateLimitRequests} requests per ${rateLimitWindowSeconds} s per app`, {
+        details: { retryAfterSeconds: Math.max(1, Math.ceil(decision.retryAfterMs / 1000)) },
+      }));
+    }
+  }
+  return over;
+}
+
 export function handoverRoutes(deps: EdgeDeps) {
   const app = newRouter();
   app.use("/v1/handover", async (c, next) => {
@@ -74,12 +104,18 @@ export function handoverRoutes(deps: EdgeDeps) {
     await next();
   });
   app.openapi(route(deps.config), async (c) => {
+    const { live = false, items } = c.req.valid("json");
+    const limited = live ? await overRate(deps, new Set(items.map((i) => i.appId))) : new Map<string, PushmeshError>();
+    // Sends from a spool were accepted already: no quota is taken for them now.
+    const sendDeps = live ? deps : { ...deps, limiter: undefined };
     const results = [];
     // In order: each send keeps its place behind the ones before it.
-    for (const [index, item] of c.req.valid("json").items.entries()) {
+    for (const [index, item] of items.entries()) {
       const { appId, messageId, queuedAt } = item;
       try {
-        const { result, replayed } = await sendOrSpool(deps, appId, toSendRequest(item.request), { now: queuedAt, messageId });
+        const overLimit = limited.get(appId);
+        if (overLimit) throw overLimit;
+        const { result, replayed } = await sendOrSpool(sendDeps, appId, toSendRequest(item.request), { now: queuedAt, messageId });
         results.push({ index, messageId, status: 202, result, replayed });
       } catch (error) {
         if (error instanceof StoreConflict && error.kind === "message_id") {

@@ -47,3 +47,17 @@ test("signed hand-overs are sent in order under their own ids, once however ofte
   const tracked = (await mesh.api("GET", `/v1/messages/${items[0]!.messageId}`)).body;
   expect(tracked.createdAt).toBe(queuedAt + 1);
 });
+
+test("a live hand-over counts against its app's request rate where it is written; one from a spool does not", async () => {
+  await using mesh = await startTestMesh({ rateLimitRequests: 1, rateLimitWindowSeconds: 3600 });
+  await mesh.store.registerDevices(mesh.appId, ["phone"]);
+  const secret = await mesh.store.meshSecret(HANDOVER_SECRET);
+  const handOver = async (live: boolean) => {
+    const body = JSON.stringify({ live, items: [{ appId: mesh.appId, messageId: crypto.randomUUID(), queuedAt: Date.now(), request: { to: { deviceId: "phone" }, data: 1 } }] });
+    const res = await fetch(`${mesh.edge}/v1/handover`, { method: "POST", headers: { "content-type": "application/json", "pushmesh-handover": await signWebhook(body, [secret], Date.now()) }, body });
+    return ((await res.json()) as { results: { status: number; error?: { code: string } }[] }).results[0]!;
+  };
+  expect((await handOver(true)).status).toBe(202);
+  expect(await handOver(true)).toMatchObject({ status: 429, error: { code: "RATE_LIMITED" } });
+  expect((await handOver(false)).status).toBe(202);
+});
