@@ -112,17 +112,23 @@ export function limitAppRate(deps: EdgeDeps): MiddlewareHandler<EdgeEnv> {
     if (limiter && !c.get("handOverTo")) {
       const identity = await identify(c, deps.store);
       if (identity) {
-        const windowMs = config.rateLimitWindowSeconds * 1000;
-        const decision = await limiter.take(`rate:${identity.appId}`, 1, config.rateLimitRequests, windowMs);
-        if (!decision.allowed) {
-          throw new PushmeshError("RATE_LIMITED", `at most ${config.rateLimitRequests} requests per ${config.rateLimitWindowSeconds} s per app`, {
-            details: { retryAfterSeconds: Math.max(1, Math.ceil(decision.retryAfterMs / 1000)) },
-          });
-        }
+        const refused = await overRequestRate(deps, identity.appId);
+        if (refused) throw refused;
       }
     }
     await next();
   };
+}
+
+/** Counts one request against the app's rate: the RATE_LIMITED error when it is past it, else null. */
+export async function overRequestRate(deps: Pick<EdgeDeps, "limiter" | "config">, appId: string): Promise<PushmeshError | null> {
+  const { limiter, config } = deps;
+  if (!limiter) return null;
+  const decision = await limiter.take(`rate:${appId}`, 1, config.rateLimitRequests, config.rateLimitWindowSeconds * 1000);
+  if (decision.allowed) return null;
+  return new PushmeshError("RATE_LIMITED", `at most ${config.rateLimitRequests} requests per ${config.rateLimitWindowSeconds} s per app`, {
+    details: { retryAfterSeconds: Math.max(1, Math.ceil(decision.retryAfterMs / 1000)) },
+  });
 }
 
 /** A router whose schema failures become INVALID_REQUEST listing every issue in plain words. */

@@ -11,7 +11,7 @@ export type EdgeEnv = {
   Variables: {
     identity: ApiKeyIdentity;
     issuesOfRequest?: () => Promise<Issue[]>;
-    /** Set by forward-writes.ts: keep this send in the spool to hand over to that edge later. */
+    /** Set by forward-writes.ts: hand this send over to that edge (core/send/hand-over.ts). */
     handOverTo?: string;
   };
 };

@@ -34,11 +34,6 @@ export type SpoolingOptions = {
   now?: number;
   /** The message's id: a send handed over by another edge keeps the one that edge gave it. */
   messageId?: string;
-  /**
-   * Keep the send to hand over to this edge later: the edge this one forwards writes to did not
-   * take the connection, or this edge's spool still holds sends for it.
-   */
-  handOverTo?: string;
 };
 
 export async function sendOrSpool(deps: SpoolingDeps, appId: string, request: SendRequest, options: SpoolingOptions = {}): Promise<SpoolingOutcome> {
@@ -46,7 +41,7 @@ export async function sendOrSpool(deps: SpoolingDeps, appId: string, request: Se
   const spool = deps.spool;
   if (!spool) return sendMessage(deps, appId, request, now, options.messageId);
   const messageId = options.messageId ?? uuidv7(now);
-  if (!options.handOverTo && spool.size().entries === 0) {
+  if (spool.size().entries === 0) {
     try {
       return await sendMessage(deps, appId, request, now, messageId);
     } catch (error) {
@@ -60,17 +55,17 @@ export async function sendOrSpool(deps: SpoolingDeps, appId: string, request: Se
     const held = await spool.record(appId, messageId);
     if (held?.state === "queued") return { result: { messageId, state: "queued", queuedAt: held.acceptedAt }, replayed: true };
   }
-  return keep(deps, spool, appId, request, messageId, now, options.handOverTo);
+  return keep(deps, spool, appId, request, messageId, now);
 }
 
 /** A batch in order: sent as one while the spool is empty; from the first item the store did not take, kept. */
-export async function batchOrSpool(deps: SpoolingDeps, appId: string, requests: SendRequest[], handOverTo?: string): Promise<SpoolingItemOutcome[]> {
+export async function batchOrSpool(deps: SpoolingDeps, appId: string, requests: SendRequest[]): Promise<SpoolingItemOutcome[]> {
   const spool = deps.spool;
   if (!spool) return sendBatch(deps, appId, requests);
   const now = Date.now();
   const given = requests.map(() => ({ messageId: uuidv7(now), now }));
   let outcomes: (BatchItemOutcome | null)[] = requests.map(() => null);
-  if (!handOverTo && spool.size().entries === 0) {
+  if (spool.size().entries === 0) {
     try {
       outcomes = await sendBatch(deps, appId, requests, given);
     } catch (error) {
@@ -87,7 +82,7 @@ export async function batchOrSpool(deps: SpoolingDeps, appId: string, requests: 
     }
     try {
       validateSend(request, deps.config, now);
-      results.push({ outcome: await keep(deps, spool, appId, request, given[index]!.messageId, now, handOverTo) });
+      results.push({ outcome: await keep(deps, spool, appId, request, given[index]!.messageId, now) });
     } catch (error) {
       results.push({ error });
     }

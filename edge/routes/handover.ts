@@ -9,7 +9,7 @@ import { PushmeshError } from "../../core/errors.ts";
 import { sendOrSpool } from "../../core/send/spool.ts";
 import { StoreConflict } from "../../core/store.ts";
 import { verifyWebhook } from "../../core/webhook-signature.ts";
-import { type EdgeDeps, newRouter } from "../env.ts";
+import { type EdgeDeps, newRouter, overRequestRate } from "../env.ts";
 import { booleanField, integer, MessageIdSchema, object, restricted, rule } from "../fields.ts";
 import { errorBody, toPushmeshError } from "../http-errors.ts";
 import { apiRoute } from "../route-docs.ts";
@@ -81,15 +81,9 @@ function route(limits: SendLimits) {
 /** A live hand-over's request, counted once per app against its rate (the first edge did not count it): the apps past it. */
 async function overRate(deps: EdgeDeps, appIds: Set<string>): Promise<Map<string, PushmeshError>> {
   const over = new Map<string, PushmeshError>();
-  if (!deps.limiter) return over;
-  const { rateLimitRequests, rateLimitWindowSeconds } = deps.config;
   for (const appId of appIds) {
-    const decision = await deps.limiter.take(`rate:${appId}`, 1, rateLimitRequests, rateLimitWindowSeconds * 1000);
-    if (!decision.allowed) {
-      over.set(appId, new PushmeshError("RATE_LIMITED", `at most ${rateLimitRequests} requests per ${rateLimitWindowSeconds} s per app`, {
-        details: { retryAfterSeconds: Math.max(1, Math.ceil(decision.retryAfterMs / 1000)) },
-      }));
-    }
+    const refused = await overRequestRate(deps, appId);
+    if (refused) over.set(appId, refused);
   }
   return over;
 }
