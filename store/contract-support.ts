@@ -9,6 +9,9 @@ import type { LibsqlStore } from "./libsql-store.ts";
 
 export type OpenStore = () => Promise<LibsqlStore & AsyncDisposable>;
 
+/** How a contract declares a case: `test`, or `test.serial` where stores share one server. */
+export type ContractTest = (name: string, run: () => Promise<void>, timeout?: number) => void;
+
 export const message = (appId: string, extra: Partial<NewMessage> = {}): NewMessage => ({
   appId,
   messageId: uuidv7(),

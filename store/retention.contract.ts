@@ -4,12 +4,12 @@
 // set theirs. Cases sharing a server purge each other's rows too: they check what is left of their
 // own app, not how many rows a purge counted.
 import { expect, test } from "bun:test";
-import { type OpenStore, enqueue, message, purgeAll } from "./contract-support.ts";
+import { type ContractTest, type OpenStore, enqueue, message, purgeAll } from "./contract-support.ts";
 
 const HOUR = 3600_000;
 
-export function retentionCases(open: OpenStore): void {
-  test("an app's retention reads back as set, null fields as the defaults' placeholders", async () => {
+export function retentionCases(open: OpenStore, it: ContractTest = test): void {
+  it("an app's retention reads back as set, null fields as the defaults' placeholders", async () => {
     await using store = await open();
     const { appId } = await store.createApp("retention-settings");
     expect(await store.appRetention(appId)).toEqual({ settledSeconds: null, topicSeconds: null, topicMaxEntries: null });
@@ -18,7 +18,7 @@ export function retentionCases(open: OpenStore): void {
     expect(await store.appRetention(appId)).toEqual({ settledSeconds: 120, topicSeconds: null, topicMaxEntries: 5 });
   });
 
-  test("settled inbox rows and expired ones go once old; undelivered rows within their TTL and recent rows stay; then their messages", async () => {
+  it("settled inbox rows and expired ones go once old; undelivered rows within their TTL and recent rows stay; then their messages", async () => {
     await using store = await open();
     const { appId } = await store.createApp("retention-inbox");
     const { appId: other } = await store.createApp("retention-other");
@@ -49,7 +49,7 @@ export function retentionCases(open: OpenStore): void {
     expect(await store.latestSeq(appId, "d")).toBe(5);
   });
 
-  test("a message still waiting for a scheduled target, or in a topic, is not purged with its settled rows", async () => {
+  it("a message still waiting for a scheduled target, or in a topic, is not purged with its settled rows", async () => {
     await using store = await open();
     const { appId } = await store.createApp("retention-waiting");
     await store.upsertDevice(appId, { deviceId: "d" });
@@ -64,7 +64,7 @@ export function retentionCases(open: OpenStore): void {
     expect(await store.loadMessages([scheduled.messageId, topical.messageId])).toHaveLength(2);
   });
 
-  test("topic entries past the count or age go only once every subscriber has had them, or they expired", async () => {
+  it("topic entries past the count or age go only once every subscriber has had them, or they expired", async () => {
     await using store = await open();
     const { appId } = await store.createApp("retention-topics");
     for (const deviceId of ["fast", "slow"]) await store.upsertDevice(appId, { deviceId });
@@ -89,7 +89,7 @@ export function retentionCases(open: OpenStore): void {
     expect((await store.readTopic(appId, "news", 0, 10)).map((t) => t.offset)).toEqual([5, 6]);
   });
 
-  test("a window never deletes more than it looked at, and a table's end answers null", async () => {
+  it("a window never deletes more than it looked at, and a table's end answers null", async () => {
     await using store = await open();
     const { appId } = await store.createApp("retention-window");
     await store.upsertDevice(appId, { deviceId: "d" });
@@ -112,7 +112,7 @@ export function retentionCases(open: OpenStore): void {
     expect(await store.readInbox(appId, "d", 0, 20)).toEqual([]);
   });
 
-  test("a pass ends at the rows there when it began: rows written during it wait for the next pass", async () => {
+  it("a pass ends at the rows there when it began: rows written during it wait for the next pass", async () => {
     await using store = await open();
     const { appId } = await store.createApp("retention-horizon");
     await store.upsertDevice(appId, { deviceId: "d" });

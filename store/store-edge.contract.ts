@@ -5,7 +5,7 @@ import { expect, test } from "bun:test";
 import { StoreConflict, type Store } from "../core/store.ts";
 import { appStats, trackMessage } from "../core/tracking.ts";
 import { NO_PREFERENCES } from "../core/preferences.ts";
-import { bodyOf, enqueue, message, type OpenStore, purgeAll } from "./contract-support.ts";
+import { bodyOf, type ContractTest, enqueue, message, type OpenStore, purgeAll } from "./contract-support.ts";
 import { encodeData } from "../core/codec.ts";
 
 const target = (deviceId: string) => ({ deviceId, userId: null, prefs: NO_PREFERENCES });
@@ -16,8 +16,8 @@ async function appWith(store: Store, name: string, devices: string[], userId?: s
   return appId;
 }
 
-export function storeEdgeCases(open: OpenStore): void {
-  test("an app's CORS origins are replaced as a whole, kept per app, and answer whether any app allows an origin", async () => {
+export function storeEdgeCases(open: OpenStore, it: ContractTest = test): void {
+  it("an app's CORS origins are replaced as a whole, kept per app, and answer whether any app allows an origin", async () => {
     await using store = await open();
     const a = await appWith(store, "cors-a", []);
     const b = await appWith(store, "cors-b", []);
@@ -37,7 +37,7 @@ export function storeEdgeCases(open: OpenStore): void {
   });
 
 
-  test("a scheduled write takes no sequence; its release takes one once, and a second release is a StoreConflict", async () => {
+  it("a scheduled write takes no sequence; its release takes one once, and a second release is a StoreConflict", async () => {
     await using store = await open();
     const appId = await appWith(store, "schedule", ["a", "b"]);
     const now = Date.now();
@@ -72,7 +72,7 @@ export function storeEdgeCases(open: OpenStore): void {
     expect(tracked?.waiting).toEqual({ scheduled: 0, held: 1 });
   });
 
-  test("an idempotency key commits with its message, and a second use is a StoreConflict that writes nothing", async () => {
+  it("an idempotency key commits with its message, and a second use is a StoreConflict that writes nothing", async () => {
     await using store = await open();
     const appId = await appWith(store, "idempotency", ["d"]);
     const first = message(appId);
@@ -91,7 +91,7 @@ export function storeEdgeCases(open: OpenStore): void {
     expect(await store.findIdempotencyKey(appId, "k-1")).toBeNull();
   });
 
-  test("frequency slots are taken per device up to the cap, repeat for the same message, and are given back", async () => {
+  it("frequency slots are taken per device up to the cap, repeat for the same message, and are given back", async () => {
     await using store = await open();
     const appId = await appWith(store, "caps", ["a", "b"]);
     const cap = { category: "promo", limit: 1, windowSeconds: 3600 };
@@ -107,7 +107,7 @@ export function storeEdgeCases(open: OpenStore): void {
     expect([...(await take("m3", ["a"]))]).toEqual(["a"]);
   });
 
-  test("topics: one stored message per publish with the next offset, subscriptions start at the head, reads page in order", async () => {
+  it("topics: one stored message per publish with the next offset, subscriptions start at the head, reads page in order", async () => {
     await using store = await open();
     const appId = await appWith(store, "topics", ["a", "b"]);
     expect(await store.subscribeTopic(appId, "news", ["a"])).toBe(0);
@@ -130,7 +130,7 @@ export function storeEdgeCases(open: OpenStore): void {
     expect(await store.topicOffset(appId, "nothing")).toBe(0);
   });
 
-  test("preferences of a device and its user are merged into a send's targets; users resolve to their devices", async () => {
+  it("preferences of a device and its user are merged into a send's targets; users resolve to their devices", async () => {
     await using store = await open();
     const appId = await appWith(store, "prefs", ["a", "b"], "u1");
     const prefs = { timeZone: "Europe/Berlin", quietHours: { start: "22:00", end: "07:00", allowHighPriority: true }, mutedCategories: ["x"], frequencyCaps: [] };
@@ -152,7 +152,7 @@ export function storeEdgeCases(open: OpenStore): void {
     expect(missing).toMatchObject({ code: "DEVICE_NOT_FOUND", details: { deviceIds: ["ghost"] } });
   });
 
-  test("erasing devices removes every row that names them and the messages only they were sent, and nothing of others", async () => {
+  it("erasing devices removes every row that names them and the messages only they were sent, and nothing of others", async () => {
     await using store = await open();
     const appId = await appWith(store, "erase", ["x", "y", "z"]);
     const other = await appWith(store, "erase-other", ["x"]);
@@ -184,7 +184,7 @@ export function storeEdgeCases(open: OpenStore): void {
     expect((await store.eraseDevices(appId, ["nobody"])).deviceIds).toEqual([]);
   });
 
-  test("the audit log reads back what was appended, newest first, by app and by page", async () => {
+  it("the audit log reads back what was appended, newest first, by app and by page", async () => {
     await using store = await open();
     const appId = `app_${crypto.randomUUID()}`;
     const entry = (n: number) => ({ at: n, actor: { kind: "app_key" as const, keyId: `key_${n}` }, appId, action: "key.created", target: `key_${n}`, details: { n }, from: "10.0.0.1" });
@@ -197,7 +197,7 @@ export function storeEdgeCases(open: OpenStore): void {
     expect((await store.readAudit({ limit: 1 }))[0]).toMatchObject({ action: "node.drained", appId: null, actor: { kind: "operator" } });
   });
 
-  test("an app's counts: each target once, lapsed ones as expired, latency of delivered ones", async () => {
+  it("an app's counts: each target once, lapsed ones as expired, latency of delivered ones", async () => {
     await using store = await open();
     const appId = await appWith(store, "stats", ["a", "b", "c"]);
     const from = Date.now() - 1;

@@ -3,16 +3,18 @@
 import { describe, expect, test } from "bun:test";
 import { eq } from "drizzle-orm";
 import { PushmeshError } from "../core/errors.ts";
-import { bodyOf, enqueue, message, messageStatus, type OpenStore } from "./contract-support.ts";
+import { bodyOf, type ContractTest, enqueue, message, messageStatus, type OpenStore } from "./contract-support.ts";
 import { encodeData } from "../core/codec.ts";
 import { APP_SECRET_CACHE_MS } from "./libsql-store.ts";
 import { apps } from "./schema.ts";
 import { retentionCases } from "./retention.contract.ts";
 import { storeEdgeCases } from "./store-edge.contract.ts";
 
-export function storeContract(name: string, open: OpenStore): void {
+/** `serial`: one case at a time, for stores that share one server (sqld stops answering under many concurrent writers). */
+export function storeContract(name: string, open: OpenStore, options: { serial?: boolean } = {}): void {
+  const it: ContractTest = options.serial ? test.serial : test;
   describe(`store contract: ${name}`, () => {
-    test("concurrent sends give each device gapless, unique sequences", async () => {
+    it("concurrent sends give each device gapless, unique sequences", async () => {
       await using store = await open();
       const { appId } = await store.createApp("seq");
       await store.upsertDevice(appId, { deviceId: "a" });
@@ -28,7 +30,7 @@ export function storeContract(name: string, open: OpenStore): void {
       expect(inbox.map((m) => m.seq)).toEqual(seqsOf("b"));
     });
 
-    test("a send naming an unknown device writes nothing", async () => {
+    it("a send naming an unknown device writes nothing", async () => {
       await using store = await open();
       const { appId } = await store.createApp("atomic");
       await store.upsertDevice(appId, { deviceId: "real" });
@@ -40,7 +42,7 @@ export function storeContract(name: string, open: OpenStore): void {
       expect(await messageStatus(store, appId, m.messageId)).toBeNull();
     });
 
-    test("writes queued together share a transaction and take each device's sequences in call order", async () => {
+    it("writes queued together share a transaction and take each device's sequences in call order", async () => {
       await using store = await open();
       const { appId } = await store.createApp("group");
       const other = await store.createApp("group-other");
@@ -65,7 +67,7 @@ export function storeContract(name: string, open: OpenStore): void {
       ]);
     });
 
-    test("a failing write in a group fails alone; the others commit", async () => {
+    it("a failing write in a group fails alone; the others commit", async () => {
       await using store = await open();
       const { appId } = await store.createApp("group-fail");
       await store.upsertDevice(appId, { deviceId: "d" });
@@ -83,7 +85,7 @@ export function storeContract(name: string, open: OpenStore): void {
       expect(await store.latestSeq(appId, "d")).toBe(2);
     });
 
-    test("a collapse key collapses pending rows, also of earlier writes in the same group, only on the devices it goes to", async () => {
+    it("a collapse key collapses pending rows, also of earlier writes in the same group, only on the devices it goes to", async () => {
       await using store = await open();
       const { appId } = await store.createApp("collapse");
       for (const d of ["a", "b", "c"]) await store.upsertDevice(appId, { deviceId: d });
@@ -110,7 +112,7 @@ export function storeContract(name: string, open: OpenStore): void {
       expect((await messageStatus(store, appId, first.messageId))?.states).toMatchObject({ pending: 1, collapsed: 1 });
     });
 
-    test("the same device id in two apps is two devices", async () => {
+    it("the same device id in two apps is two devices", async () => {
       await using store = await open();
       const a = await store.createApp("a");
       const b = await store.createApp("b");
@@ -125,7 +127,7 @@ export function storeContract(name: string, open: OpenStore): void {
       expect((error as PushmeshError).code).toBe("DEVICE_NOT_FOUND");
     });
 
-    test("a HELLO's reads: the device, then its latest seq and subscriptions in one read, never another app's", async () => {
+    it("a HELLO's reads: the device, then its latest seq and subscriptions in one read, never another app's", async () => {
       await using store = await open();
       const a = await store.createApp("hello-a");
       const b = await store.createApp("hello-b");
@@ -147,7 +149,7 @@ export function storeContract(name: string, open: OpenStore): void {
       expect(typeof row?.createdAt).toBe("number");
     });
 
-    test("many devices' latest seqs in one read: in the order asked, per app, null for unknown devices", async () => {
+    it("many devices' latest seqs in one read: in the order asked, per app, null for unknown devices", async () => {
       await using store = await open();
       const a = await store.createApp("latest-a");
       const b = await store.createApp("latest-b");
@@ -175,7 +177,7 @@ export function storeContract(name: string, open: OpenStore): void {
       expect(await store.latestSeqs(many)).toEqual(many.map((r) => ({ x: 2, 'q"uote': 1, "back\\slash": 0, "ünï": 1 })[r.deviceId]!));
     });
 
-    test("an app's secret is cached briefly: a rotated secret is seen once the cache lapses", async () => {
+    it("an app's secret is cached briefly: a rotated secret is seen once the cache lapses", async () => {
       await using store = await open();
       const { appId } = await store.createApp("secret");
       const now = Date.now();
@@ -188,7 +190,7 @@ export function storeContract(name: string, open: OpenStore): void {
       expect(await store.appSecret("app_unknown", now)).toBeNull();
     });
 
-    test("reads page in sequence order; delivery marks are cumulative and idempotent", async () => {
+    it("reads page in sequence order; delivery marks are cumulative and idempotent", async () => {
       await using store = await open();
       const { appId } = await store.createApp("inbox");
       await store.upsertDevice(appId, { deviceId: "d" });
@@ -212,7 +214,7 @@ export function storeContract(name: string, open: OpenStore): void {
       expect((await messageStatus(store, appId, ids[3]!))?.states).toEqual({ pending: 0, delivered: 0, expired: 1, collapsed: 0, suppressed: 0, failed: 0 });
     });
 
-    test("one batch of delivery marks for many devices marks each only up to its own seq", async () => {
+    it("one batch of delivery marks for many devices marks each only up to its own seq", async () => {
       await using store = await open();
       const { appId } = await store.createApp("marks");
       const other = await store.createApp("other");
@@ -243,7 +245,7 @@ export function storeContract(name: string, open: OpenStore): void {
       expect([await delivered(0), await delivered(1), await delivered(2), await delivered(3)]).toEqual([2, 2, 2, 1]);
     });
 
-    test("one flush of marks for more devices than one statement once took, with ids JSON must escape, writes every state and time", async () => {
+    it("one flush of marks for more devices than one statement once took, with ids JSON must escape, writes every state and time", async () => {
       await using store = await open();
       const { appId } = await store.createApp("many marks");
       const names = Array.from({ length: 600 }, (_, i) => (i % 3 === 0 ? `d"${i}\\\u00e9` : `d-${i}`));
@@ -267,7 +269,7 @@ export function storeContract(name: string, open: OpenStore): void {
       expect(times.rows.map((r) => Number(r.delivered_at))).toEqual([1234]);
     });
 
-    test("a message past its expiry counts as expired while still pending", async () => {
+    it("a message past its expiry counts as expired while still pending", async () => {
       await using store = await open();
       const { appId } = await store.createApp("ttl");
       await store.upsertDevice(appId, { deviceId: "d" });
@@ -276,7 +278,7 @@ export function storeContract(name: string, open: OpenStore): void {
       expect((await messageStatus(store, appId, m.messageId))?.states).toEqual({ pending: 0, delivered: 0, expired: 1, collapsed: 0, suppressed: 0, failed: 0 });
     });
 
-    test("API keys authenticate to their app; unknown keys do not", async () => {
+    it("API keys authenticate to their app; unknown keys do not", async () => {
       await using store = await open();
       const { appId, apiKey } = await store.createApp("keys");
       expect(await store.authenticate(apiKey)).toMatchObject({ appId, scopes: ["send", "read", "admin"] });
@@ -285,7 +287,7 @@ export function storeContract(name: string, open: OpenStore): void {
       expect(await store.authenticate("pm_unknown")).toBeNull();
     });
 
-    test("devices keep their epoch across upserts and take new user ids", async () => {
+    it("devices keep their epoch across upserts and take new user ids", async () => {
       await using store = await open();
       const { appId } = await store.createApp("devices");
       const first = await store.upsertDevice(appId, { deviceId: "d", userId: "u1" });
@@ -297,7 +299,7 @@ export function storeContract(name: string, open: OpenStore): void {
       expect(await store.getDevice(appId, "missing")).toBeNull();
     });
 
-    test("a token revocation is kept on the device, per app, and touches nothing else of it", async () => {
+    it("a token revocation is kept on the device, per app, and touches nothing else of it", async () => {
       await using store = await open();
       const { appId } = await store.createApp("revocation");
       const { appId: otherApp } = await store.createApp("other");
@@ -310,7 +312,7 @@ export function storeContract(name: string, open: OpenStore): void {
       expect((await store.getDevice(otherApp, "d"))?.tokensRevokedAt).toBeNull();
     });
 
-    test("the node registry records, reports load and drains", async () => {
+    it("the node registry records, reports load and drains", async () => {
       await using store = await open();
       // A store may be shared between tests: this test's node has a name of its own.
       const id = `n-${crypto.randomUUID()}`;
@@ -332,7 +334,7 @@ export function storeContract(name: string, open: OpenStore): void {
       expect(await store.reportNodeLoad(id, 0, 71)).toEqual({ draining: false });
     });
 
-    test("relay samples: one per node and minute, listed oldest first, pruned past a cutoff", async () => {
+    it("relay samples: one per node and minute, listed oldest first, pruned past a cutoff", async () => {
       await using store = await open();
       const nodeId = `n-${crypto.randomUUID()}`;
       const mine = async (since: number) => (await store.relaySamples(since)).filter((s) => s.nodeId === nodeId);
@@ -347,7 +349,7 @@ export function storeContract(name: string, open: OpenStore): void {
       expect(await mine(0)).toEqual([sample(2, 9), sample(3, 1)]);
     });
 
-    storeEdgeCases(open);
-    retentionCases(open);
+    storeEdgeCases(open, it);
+    retentionCases(open, it);
   });
 }
