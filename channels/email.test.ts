@@ -77,3 +77,39 @@ test("only a mailbox that does not exist is gone: a policy refusal, a full mailb
     await adapter.close();
   }
 });
+
+test("a refusal without an enhanced status code, or with an IP address in its text, is read by what it says: only an unknown mailbox is gone", async () => {
+  await using receiver = await startSmtpReceiver();
+  const adapter = createEmailAdapter({ credentials: { url: receiver.url, from: "alerts@shop.example" } });
+  try {
+    const reasons: [string, string, string][] = [];
+    for (const domain of ["relay-plain", "rcpthosts", "blocklist", "storage", "unavailable", "qmail-nobody"]) {
+      const o = await adapter.send({ kind: "email", address: `a@${domain}.invalid` }, sampleMessage());
+      reasons.push([domain, o.kind, "reason" in o ? o.reason.split(":")[0]! : ""]);
+    }
+    expect(reasons).toEqual([
+      ["relay-plain", "rejected", "refused_by_policy"],
+      ["rcpthosts", "rejected", "refused_by_policy"],
+      // The "5.1.8" inside the client's IP address is not an enhanced status code (5.1.x at RCPT would be gone).
+      ["blocklist", "rejected", "refused_by_policy"],
+      // RFC 5321's text for 552 is the mailbox's storage, not the message's size.
+      ["storage", "rejected", "mailbox_full"],
+      ["unavailable", "gone", "550 Requested action not taken"],
+      ["qmail-nobody", "gone", "550 sorry, no mailbox here by that name. (#5.1.1)"],
+    ]);
+    expect(receiver.mails).toEqual([]);
+  } finally {
+    await adapter.close();
+  }
+});
+
+test("without a domain in the from-address the Message-ID's domain is pushmesh.invalid", async () => {
+  await using receiver = await startSmtpReceiver();
+  const adapter = createEmailAdapter({ credentials: { url: receiver.url, from: "pushmesh" } });
+  try {
+    expect((await adapter.send({ kind: "email", address: "b@example.com" }, sampleMessage())).kind).toBe("accepted");
+    expect(String(receiver.mails[0]!.headers.get("message-id"))).toBe("<m-contract-1.dev-1@pushmesh.invalid>");
+  } finally {
+    await adapter.close();
+  }
+});

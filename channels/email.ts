@@ -73,17 +73,38 @@ export function domainOf(from: string): string {
 export function outcomeOf(error: SmtpError): ChannelOutcome {
   const code = error.responseCode ?? 0;
   const text = error.response ?? error.message;
-  const reason = `${code || error.code || "error"} ${text}`.trim();
-  // RFC 3463's enhanced status code, when the server gave one: class.subject.detail.
-  const [, klass, subject, detail] = /\b([245])\.(\d{1,3})\.(\d{1,3})\b/.exec(text) ?? [];
-  const status = klass ? `${subject}.${detail}` : null;
+  // The server's line already starts with its code; the code is added only where it does not.
+  const reason = code && text.startsWith(String(code)) ? text.trim() : `${code || error.code || "error"} ${text}`.trim();
+  const status = enhancedStatus(text);
+  const subject = status?.split(".")[0] ?? null;
   if (error.code === "EAUTH" || code === 530 || code === 535 || status === "7.8") return { kind: "rejected", reason: `auth_failed: ${reason}` };
-  if (subject === "7") return code >= 500 ? { kind: "rejected", reason: `refused_by_policy: ${reason}` } : { kind: "retry", reason, afterMs: null };
-  if (status === "2.2" || /mailbox (is )?full|over ?quota/i.test(text)) {
+  if (subject === "7" || (status === null && POLICY_TEXT.test(text))) {
+    return code >= 500 ? { kind: "rejected", reason: `refused_by_policy: ${reason}` } : { kind: "retry", reason, afterMs: null };
+  }
+  // X.2.3 and X.3.4: the message is too long for the mailbox or the system.
+  const tooLarge = status === "3.4" || status === "2.3" || (status === null && /message (size|too (large|big))|size exceeds/i.test(text));
+  // RFC 5321's text for a bare 552 is "exceeded storage allocation": the mailbox's, not the message's.
+  if (!tooLarge && (status === "2.2" || (status === null && code === 552) || /mailbox (is )?full|over ?quota/i.test(text))) {
     return code >= 500 ? { kind: "rejected", reason: `mailbox_full: ${reason}` } : { kind: "retry", reason: `mailbox_full: ${reason}`, afterMs: null };
   }
-  if (status === "3.4" || (code === 552 && !status) || /message (size|too (large|big))|size exceeds/i.test(text)) return { kind: "rejected", reason: `payload_too_large: ${reason}` };
-  if (code >= 500 && /RCPT/i.test(error.command ?? "") && (status === null || subject === "1")) return { kind: "gone", reason };
+  if (tooLarge) return { kind: "rejected", reason: `payload_too_large: ${reason}` };
+  // Without an enhanced code, 550 (mailbox unavailable), 551 (user not local) and 553 (mailbox name
+  // not allowed) are about the mailbox; 554 (transaction failed) is what blocklists answer.
+  const unknownMailbox = status === null ? [550, 551, 553].includes(code) : code >= 500 && subject === "1";
+  if (/RCPT/i.test(error.command ?? "") && unknownMailbox) return { kind: "gone", reason };
   if (code >= 500) return { kind: "rejected", reason };
   return { kind: "retry", reason, afterMs: null };
+}
+
+/** What servers that give no enhanced status code say when they refuse by policy. */
+const POLICY_TEXT = /relay|rcpthosts|spam|block|blacklist|dnsbl|policy|reputation/i;
+
+/**
+ * RFC 3463's enhanced status code (class.subject.detail) as "subject.detail", read only where
+ * servers put it: right after the reply code (RFC 2034), or at the end as qmail's "(#5.7.1)".
+ * Anywhere else an IP address in the text ("[5.1.8.20] blocked") would pass for one.
+ */
+function enhancedStatus(text: string): string | null {
+  const match = /^(?:\d{3}[ -])?[245]\.(\d{1,3}\.\d{1,3})\b/m.exec(text) ?? /\(#[245]\.(\d{1,3}\.\d{1,3})\)/.exec(text);
+  return match?.[1] ?? null;
 }

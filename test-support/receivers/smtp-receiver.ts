@@ -1,6 +1,7 @@
 // A real SMTP server (the smtp-server package) standing in for a mail provider: it parses every
 // mail it takes with mailparser. Addresses at gone.invalid are refused as unknown mailboxes (550);
-// those at the domains in REFUSALS as a relay refusal, a full mailbox, a login needed, a size limit.
+// those at the domains in REFUSALS as real servers refuse: a relay or blocklist refusal, a full
+// mailbox, a login needed, a size limit, an unknown mailbox with or without an enhanced status code.
 import { simpleParser } from "mailparser";
 import { SMTPServer } from "smtp-server";
 import type { ReceivedNotification, ReceiverFault } from "../../channels/channel.contract.ts";
@@ -12,6 +13,13 @@ const REFUSALS: Record<string, { code: number; text: string }> = {
   "busy-full.invalid": { code: 452, text: "4.2.2 Mailbox full, try again later" },
   "auth.invalid": { code: 530, text: "5.7.0 Authentication required" },
   "size.invalid": { code: 552, text: "5.3.4 Message size exceeds fixed limit" },
+  // Servers that give no enhanced status code after the reply code, or give it where qmail does.
+  "relay-plain.invalid": { code: 554, text: "Relay access denied" },
+  "rcpthosts.invalid": { code: 553, text: "sorry, that domain isn't in my list of allowed rcpthosts (#5.7.1)" },
+  "blocklist.invalid": { code: 550, text: "Client host [5.1.8.20] blocked using zen.spamhaus.org" },
+  "storage.invalid": { code: 552, text: "Requested mail action aborted: exceeded storage allocation" },
+  "unavailable.invalid": { code: 550, text: "Requested action not taken: mailbox unavailable" },
+  "qmail-nobody.invalid": { code: 550, text: "sorry, no mailbox here by that name. (#5.1.1)" },
 };
 
 export type ReceivedMail = { to: string; subject: string; text: string; html: string | null; priority: string | null; headers: Map<string, unknown> };
