@@ -4,6 +4,7 @@ import { startWebPushReceiver } from "../test-support/receivers/web-push-receive
 import { channelContract, sampleMessage } from "./channel.contract.ts";
 import { createWebPushAdapter, topicOf } from "./web-push.ts";
 import webpush from "web-push";
+import { createECDH, randomBytes } from "node:crypto";
 
 const vapid = (): WebPushCredentials => {
   const keys = webpush.generateVAPIDKeys();
@@ -80,4 +81,22 @@ test("VAPID keys pasted with base64 padding still sign; keys that cannot sign ar
   const offCurve = Buffer.concat([Buffer.from([4]), Buffer.alloc(64)]).toString("base64url");
   expect((await createWebPushAdapter({ credentials: { ...credentials, vapidPublicKey: offCurve }, ca: receiver.ca }).send(endpoint, sampleMessage())).kind).toBe("rejected");
   expect(receiver.received()).toHaveLength(1);
+});
+
+test("an endpoint that is no push service's URL is the subscription's fault; keys that cannot sign are found first, whatever the subscription", async () => {
+  const credentials = vapid();
+  const ecdh = createECDH("prime256v1");
+  ecdh.generateKeys();
+  const keys = { p256dh: ecdh.getPublicKey().toString("base64url"), auth: randomBytes(16).toString("base64url") };
+  const adapter = createWebPushAdapter({ credentials });
+  for (const endpoint of ["mailto:someone@example.com", "data:,x", "not a url"]) {
+    expect(await adapter.send({ kind: "webpush", endpoint, ...keys }, sampleMessage())).toMatchObject({ kind: "gone", reason: expect.stringMatching(/^bad_subscription: /) });
+  }
+  // Keys that cannot sign fail every subscription alike: no subscription is removed for them, even one that is malformed too.
+  for (const bad of [{ vapidPrivateKey: "dG9vLXNob3J0" }, { subject: "ops@example.com" }]) {
+    const unsigned = createWebPushAdapter({ credentials: { ...credentials, ...bad } });
+    for (const endpoint of ["https://push.example/x", "not a url"]) {
+      expect(await unsigned.send({ kind: "webpush", endpoint, ...keys }, sampleMessage())).toMatchObject({ kind: "rejected", reason: expect.stringMatching(/^vapid_credentials_invalid: /) });
+    }
+  }
 });

@@ -18,9 +18,22 @@ const VAPID_RENEW_MS = 11 * 3600_000;
 export function createWebPushAdapter(options: WebPushOptions): ChannelAdapter<WebPushEndpoint> {
   // Keys pasted with base64 padding are the same keys; web-push refuses them as they are.
   const credentials = { ...options.credentials, vapidPublicKey: unpadded(options.credentials.vapidPublicKey), vapidPrivateKey: unpadded(options.credentials.vapidPrivateKey) };
+  // The keys are tried once, on a stand-in audience, before any subscription is looked at: what
+  // fails then is the app's and would fail every subscription alike, so it must never remove one.
+  let keysProblem: string | null | undefined;
+  const credentialsProblem = (): string | null => {
+    if (keysProblem === undefined) {
+      try {
+        webpush.getVapidHeaders("https://push.invalid", credentials.subject, credentials.vapidPublicKey, credentials.vapidPrivateKey, "aes128gcm", Math.floor(Date.now() / 1000) + 60);
+        keysProblem = null;
+      } catch (error) {
+        keysProblem = (error as Error).message;
+      }
+    }
+    return keysProblem;
+  };
   const vapid = new Map<string, { authorization: string; until: number }>();
-  const authorizationFor = (endpoint: string): string => {
-    const audience = new URL(endpoint).origin;
+  const authorizationFor = (audience: string): string => {
     const now = Date.now();
     let known = vapid.get(audience);
     if (!known || known.until <= now) {
@@ -37,12 +50,15 @@ export function createWebPushAdapter(options: WebPushOptions): ChannelAdapter<We
     async send(endpoint, message) {
       const payload = JSON.stringify(pushPayload(message));
       if (Buffer.byteLength(payload) > MAX_PAYLOAD) return { kind: "rejected", reason: "payload_too_large" };
+      const problem = credentialsProblem();
+      if (problem !== null) return { kind: "rejected", reason: `vapid_credentials_invalid: ${problem}` };
+      const audience = audienceOf(endpoint.endpoint);
+      if (audience === null) return { kind: "gone", reason: "bad_subscription: the endpoint is not an http(s) URL" };
       let authorization: string;
       try {
-        authorization = authorizationFor(endpoint.endpoint);
+        authorization = authorizationFor(audience);
       } catch (error) {
-        // The app's keys cannot sign: every subscription would fail alike, and none of them is at fault.
-        if (!URL.canParse(endpoint.endpoint)) return { kind: "gone", reason: `bad_subscription: ${(error as Error).message}` };
+        // Keys and audience have both passed: what is left to fail is the keys, never the subscription.
         return { kind: "rejected", reason: `vapid_credentials_invalid: ${(error as Error).message}` };
       }
       let request: { endpoint: string; method: string; headers: Record<string, string | number>; body: Buffer | null };
@@ -76,6 +92,12 @@ export function createWebPushAdapter(options: WebPushOptions): ChannelAdapter<We
 }
 
 const unpadded = (key: string) => key.trim().replace(/=+$/, "");
+
+/** The push service's origin, which the VAPID JWT is for; null for what is no push service's URL. */
+function audienceOf(endpoint: string): string | null {
+  const url = URL.canParse(endpoint) ? new URL(endpoint) : null;
+  return url && (url.protocol === "https:" || url.protocol === "http:") ? url.origin : null;
+}
 
 /** What the service worker receives; browser/ reads these names. */
 export function pushPayload(m: ChannelMessage) {
