@@ -156,6 +156,8 @@ export async function collectAndMeasure(): Promise<Memory> {
   await Bun.sleep(100);
   Bun.gc(true);
   const stats = heapStats();
+  // BENCH_HEAP_SNAPSHOT=<dir>: also writes the heap (JSC's snapshot format) there, to see what the objects are.
+  if (process.env.BENCH_HEAP_SNAPSHOT) await Bun.write(`${process.env.BENCH_HEAP_SNAPSHOT}/heap-${process.pid}-${Date.now()}.json`, JSON.stringify(Bun.generateHeapSnapshot()));
   return { rss: process.memoryUsage().rss, heap: stats.heapSize, heapCapacity: stats.heapCapacity, extra: stats.extraMemorySize, objects: stats.objectTypeCounts };
 }
 

@@ -70,7 +70,7 @@ describe("TcpFrameReader", () => {
     const out: Uint8Array[] = [];
     for (const byte of b) out.push(...reader.push(new Uint8Array([byte])));
     expect(out.map((f) => decodeFrame(f, ALL))).toEqual([samples[0]!]);
-    expect(reader.buffered).toBe(0);
+    expect(reader.partialBytes).toBe(0);
   });
 
   test("a long frame uses a multi-byte length and still decodes", () => {

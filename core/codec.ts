@@ -155,8 +155,11 @@ const MAX_VARINT_BYTES = 4;
  * Splits a raw TCP byte stream into frame bodies. Holds at most one partial frame; a length
  * above the maximum is refused as soon as its prefix is read, before the body arrives.
  */
+/** Shared by every reader with nothing buffered (never written to): an idle connection holds no array of its own. */
+const NOTHING_BUFFERED = new Uint8Array(0);
+
 export class TcpFrameReader {
-  private buffer: Uint8Array = new Uint8Array(0);
+  private buffer: Uint8Array = NOTHING_BUFFERED;
 
   constructor(private readonly maxBytes = DEFAULT_MAX_FRAME_BYTES) {}
 
@@ -197,11 +200,12 @@ export class TcpFrameReader {
       frames.push(buf.slice(cursor, cursor + length));
       pos = cursor + length;
     }
-    this.buffer = pos === buf.length ? new Uint8Array(0) : buf.slice(pos);
+    this.buffer = pos === buf.length ? NOTHING_BUFFERED : buf.slice(pos);
     return frames;
   }
 
-  get buffered(): number {
+  /** Bytes of a frame not complete yet. */
+  get partialBytes(): number {
     return this.buffer.length;
   }
 }

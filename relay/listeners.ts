@@ -8,7 +8,6 @@ import type { Relay } from "../core/relay/relay.ts";
 import type { Session } from "../core/relay/session.ts";
 import type { Connection } from "../core/relay/session-host.ts";
 
-type WsData = { remote: string; session?: Session };
 
 /** Past this many unwritten bytes a connection stops taking pushes until it drains. */
 export const SEND_HIGH_WATER = 256 * 1024;
@@ -36,7 +35,7 @@ export function listenWebSocket(relay: Relay, hostname: string, port: number, tl
       const path = new URL(req.url).pathname;
       if (req.headers.get("upgrade")?.toLowerCase() === "websocket") {
         const remote = server.requestIP(req)?.address ?? "";
-        if (server.upgrade(req, { data: { remote } })) return undefined;
+        if (server.upgrade(req, { data: new WsConnection(remote) })) return undefined;
       }
       if (path === "/healthz") return Response.json({ ok: true });
       if (path === "/readyz") {
@@ -47,7 +46,7 @@ export function listenWebSocket(relay: Relay, hostname: string, port: number, tl
       return new Response("pushmesh relay: connect with a WebSocket upgrade\n", { status: 426 });
     },
     websocket: {
-      data: {} as WsData,
+      data: {} as WsConnection,
       // Heartbeats are the protocol's own; the socket-level timer and pings would only wake radios.
       // Client pings get Bun's automatic pong but never reach the session: only frames count.
       idleTimeout: 0,
@@ -58,7 +57,7 @@ export function listenWebSocket(relay: Relay, hostname: string, port: number, tl
       maxPayloadLength: relay.config.maxFrameBytes * 4,
       backpressureLimit: WS_BUFFER_LIMIT,
       open(ws) {
-        ws.data.session = relay.open(new WsConnection(ws));
+        ws.data.opened(ws, relay);
       },
       message(ws, message) {
         const session = ws.data.session;
@@ -76,41 +75,52 @@ export function listenWebSocket(relay: Relay, hostname: string, port: number, tl
   });
 }
 
-// Connections are classes, not object literals of closures: at tens of thousands of idle
-// sockets the per-connection closures showed up as a large share of the relay's memory.
+// Each connection is one object, the socket's own data: at tens of thousands of idle sockets,
+// per-connection closures and wrapper objects showed up as a large share of the relay's memory.
 class WsConnection implements Connection {
   readonly transport = "ws";
-  constructor(private readonly ws: ServerWebSocket<WsData>) {}
+  session: Session | null = null;
+  private ws: ServerWebSocket<WsConnection> | null = null;
+  /** Needed only to admit the connection; dropped after, so an idle socket holds no copy of it. */
+  private remote: string;
+
+  constructor(remote: string) {
+    this.remote = remote;
+  }
+
+  opened(ws: ServerWebSocket<WsConnection>, relay: Relay): void {
+    this.ws = ws;
+    this.session = relay.open(this);
+    this.remote = "";
+  }
 
   get remoteAddress(): string {
-    return this.ws.data.remote;
+    return this.remote;
   }
 
   send(frame: Uint8Array): boolean {
-    const status = this.ws.sendBinary(frame);
+    const ws = this.ws!;
+    const status = ws.sendBinary(frame);
     // 0: Bun dropped the message at its hard limit. Close rather than lose it silently; the
     // device resumes from its last sequence on reconnect.
     if (status === 0) {
-      this.ws.data.session?.closeWith("SLOW_CONSUMER");
+      this.session?.closeWith("SLOW_CONSUMER");
       return false;
     }
-    return status > 0 || this.ws.getBufferedAmount() < SEND_HIGH_WATER;
+    return status > 0 || ws.getBufferedAmount() < SEND_HIGH_WATER;
   }
 
   close(code: number, reason: string): void {
-    this.ws.close(code, reason);
+    this.ws?.close(code, reason);
   }
 
   buffered(): number {
-    return this.ws.getBufferedAmount();
+    return this.ws?.getBufferedAmount() ?? 0;
   }
 }
 
-/** `outbox`: bytes the socket has not taken yet, in order; null while it takes everything (most of the time). */
-type TcpData = { reader: TcpFrameReader; session?: Session; outbox: Uint8Array[] | null; outboxBytes: number; closing: boolean };
-
-export function listenTcp(relay: Relay, hostname: string, port: number, tls?: Tls, reusePort = false): TCPSocketListener<TcpData> {
-  return Bun.listen<TcpData>({
+export function listenTcp(relay: Relay, hostname: string, port: number, tls?: Tls, reusePort = false): TCPSocketListener<TcpConnection> {
+  return Bun.listen<TcpConnection>({
     hostname,
     port,
     // Bun.listen sets SO_REUSEPORT from this as Bun.serve does; its type declarations omit it.
@@ -120,15 +130,16 @@ export function listenTcp(relay: Relay, hostname: string, port: number, tls?: Tl
       open(socket) {
         // A push is a small write that must leave now, not wait for the peer's delayed ACK.
         socket.setNoDelay(true);
-        socket.data = { reader: new TcpFrameReader(relay.config.maxFrameBytes), outbox: null, outboxBytes: 0, closing: false };
-        socket.data.session = relay.open(new TcpConnection(socket));
+        socket.data = new TcpConnection(socket, relay.config.maxFrameBytes);
+        socket.data.session = relay.open(socket.data);
       },
       data(socket, chunk) {
-        const { session, reader } = socket.data;
+        const conn = socket.data;
+        const session = conn.session;
         if (!session || session.isClosed()) return;
         let frames: Uint8Array[];
         try {
-          frames = reader.push(chunk);
+          frames = conn.push(chunk);
         } catch (error) {
           // The stream has no frame boundary left to find: it ends now, not in the frame's turn.
           session.fail(error);
@@ -137,7 +148,7 @@ export function listenTcp(relay: Relay, hostname: string, port: number, tls?: Tl
         for (const frame of frames) session.receive(frame);
       },
       drain(socket) {
-        flushOutbox(socket);
+        socket.data.flushOutbox();
         if (socket.data.outboxBytes < SEND_HIGH_WATER) socket.data.session?.resume();
       },
       close(socket) {
@@ -150,59 +161,69 @@ export function listenTcp(relay: Relay, hostname: string, port: number, tls?: Tl
   });
 }
 
-class TcpConnection implements Connection {
+/** A raw TCP connection, and its reader of length-prefixed frames: one object per socket. */
+class TcpConnection extends TcpFrameReader implements Connection {
   readonly transport = "tcp";
-  constructor(private readonly socket: Socket<TcpData>) {}
+  session: Session | null = null;
+  /** Bytes the socket has not taken yet, in order; null while it takes everything (most of the time). */
+  private outbox: Uint8Array[] | null = null;
+  outboxBytes = 0;
+  private closing = false;
+
+  constructor(
+    private readonly socket: Socket<TcpConnection>,
+    maxFrameBytes: number,
+  ) {
+    super(maxFrameBytes);
+  }
 
   get remoteAddress(): string {
     return this.socket.remoteAddress;
   }
 
   send(frame: Uint8Array): boolean {
-    const data = this.socket.data;
     const bytes = lengthPrefixed(frame);
-    if (data.outbox) {
-      data.outbox.push(bytes);
-      data.outboxBytes += bytes.length;
+    if (this.outbox) {
+      this.outbox.push(bytes);
+      this.outboxBytes += bytes.length;
     } else {
       const written = Math.max(0, this.socket.write(bytes));
       if (written < bytes.length) {
-        (data.outbox ??= []).push(bytes.subarray(written));
-        data.outboxBytes += bytes.length - written;
+        (this.outbox ??= []).push(bytes.subarray(written));
+        this.outboxBytes += bytes.length - written;
       }
     }
-    return data.outboxBytes < SEND_HIGH_WATER;
+    return this.outboxBytes < SEND_HIGH_WATER;
   }
 
   // Raw TCP has no close code: the ERROR or GOAWAY frame sent before this carries it.
   close(): void {
     const socket = this.socket;
-    socket.data.closing = true;
-    if (!socket.data.outbox) socket.end();
+    this.closing = true;
+    if (!this.outbox) socket.end();
     // A peer that stopped reading must not hold the socket open forever.
     else setTimeout(() => socket.terminate(), TCP_CLOSE_GRACE_MS).unref?.();
   }
 
   buffered(): number {
-    return this.socket.data.outboxBytes;
+    return this.outboxBytes;
   }
-}
 
-function flushOutbox(socket: Socket<TcpData>): void {
-  const data = socket.data;
-  const outbox = data.outbox;
-  while (outbox && outbox.length > 0) {
-    const head = outbox[0]!;
-    const written = Math.max(0, socket.write(head));
-    data.outboxBytes -= written;
-    if (written < head.length) {
-      outbox[0] = head.subarray(written);
-      return;
+  flushOutbox(): void {
+    const outbox = this.outbox;
+    while (outbox && outbox.length > 0) {
+      const head = outbox[0]!;
+      const written = Math.max(0, this.socket.write(head));
+      this.outboxBytes -= written;
+      if (written < head.length) {
+        outbox[0] = head.subarray(written);
+        return;
+      }
+      outbox.shift();
     }
-    outbox.shift();
+    this.outbox = null;
+    if (this.closing) this.socket.end();
   }
-  data.outbox = null;
-  if (data.closing) socket.end();
 }
 
 export function startListeners(

@@ -12,7 +12,8 @@ export type TopicProgress = { readonly appId: string; readonly deviceId: string;
 type MarkStore = Pick<DeliveryStore, "markDelivered" | "markExpired" | "markFailed" | "markTopicDelivered">;
 
 export class MarkQueue {
-  private acks = new Map<string, DeliveryMark>();
+  /** The highest ack per device, keyed by its session (no string per ack) or, once a write failed, by its device key. */
+  private acks = new Map<object | string, DeliveryMark>();
   private expiries: DeliveryMark[] = [];
   private failures: FailureMark[] = [];
   private topics: TopicProgress[] = [];
@@ -31,8 +32,8 @@ export class MarkQueue {
     return this.acks.size;
   }
 
-  /** The device acknowledged everything up to `seq`; `key` is its device key. */
-  ack(key: string, mark: DeliveryMark): void {
+  /** The device acknowledged everything up to `seq`; `key` is its session, or its device key. */
+  ack(key: object | string, mark: DeliveryMark): void {
     const existing = this.acks.get(key);
     if (!existing || existing.seq < mark.seq) this.acks.set(key, mark);
     this.schedule();

@@ -15,6 +15,7 @@ import { EngineOutage } from "./engine-outage.ts";
 import { MarkQueue } from "./marks.ts";
 import { type RelayMetrics, noMetrics } from "./metrics.ts";
 import { RelaySampler } from "./sampler.ts";
+import { SessionIndex } from "./session-index.ts";
 import { Session } from "./session.ts";
 import type { Connection, SessionHost } from "./session-host.ts";
 
@@ -45,10 +46,8 @@ export class Relay implements SessionHost<Session> {
   readonly metrics: RelayMetrics;
   private readonly sampler: RelaySampler;
   readonly now: () => number;
-  /** Every open connection, authenticated or not. */
-  private readonly all = new Set<Session>();
-  /** Authenticated sessions by device key. */
-  private readonly byDevice = new Map<string, Session>();
+  /** Every open connection: in its handshake, or authenticated by device. */
+  private readonly all = new SessionIndex<Session>();
   private readonly byTopic = new Map<string, Set<Session>>();
   /** Acks, expired and failed rows, topic progress: written in batches every ackFlushMs. */
   readonly marks: MarkQueue;
@@ -74,7 +73,7 @@ export class Relay implements SessionHost<Session> {
     this.rateLimiter = new ConnectRateLimiter(this.config.connectRatePerIp, this.config.connectBurstPerIp);
     this.marks = new MarkQueue(this.store, this.config.ackFlushMs, this.now, this.log);
     const { store, engine, now, log } = this;
-    this.outage = new EngineOutage({ store, engine, now, log, sessions: () => this.byDevice.values() });
+    this.outage = new EngineOutage({ store, engine, now, log, sessions: () => this.all.attached() });
   }
 
   async start(addresses: RelayAddresses): Promise<void> {
@@ -175,9 +174,8 @@ export class Relay implements SessionHost<Session> {
 
   /** Makes `session` the device's one session on this node and in the engine. */
   async attach(session: Session): Promise<void> {
-    session.key = deviceKey(session.appId, session.deviceId);
-    const local = this.byDevice.get(session.key);
-    this.byDevice.set(session.key, session);
+    session.attached = true;
+    const local = this.all.attach(session);
     if (local && local !== session) local.closeWith("SESSION_REPLACED");
     await this.registerPresence(session);
   }
@@ -185,7 +183,7 @@ export class Relay implements SessionHost<Session> {
   /** Records presence in the engine; on failure the session retries at its next heartbeat. */
   async registerPresence(session: Session): Promise<void> {
     try {
-      const previous = await this.engine.setPresence(session.key, { nodeId: this.config.nodeId, sessionId: session.id });
+      const previous = await this.engine.setPresence(deviceKey(session.appId, session.deviceId), { nodeId: this.config.nodeId, sessionId: session.id });
       if (previous && previous.nodeId !== this.config.nodeId) {
         await this.engine.publish(previous.nodeId, [
           { kind: "kick", appId: session.appId, deviceId: session.deviceId, sessionId: previous.sessionId },
@@ -196,24 +194,22 @@ export class Relay implements SessionHost<Session> {
       // Without presence no signal finds this session: store polls and its heartbeats serve it.
       session.presenceMissing = true;
       this.outage.callFailed();
-      this.log("presence_failed", { device: session.key, error: String(error) });
+      this.log("presence_failed", { device: deviceKey(session.appId, session.deviceId), error: String(error) });
     }
   }
 
   detach(session: Session): void {
-    this.all.delete(session);
-    if (this.byDevice.get(session.key) === session) {
-      this.byDevice.delete(session.key);
-      this.engine.clearPresence(session.key, session.id).catch((error: unknown) => {
+    if (this.all.detach(session)) {
+      this.engine.clearPresence(deviceKey(session.appId, session.deviceId), session.id).catch((error: unknown) => {
         this.outage.callFailed();
-        this.log("presence_clear_failed", { device: session.key, error: String(error) });
+        this.log("presence_clear_failed", { device: deviceKey(session.appId, session.deviceId), error: String(error) });
       });
     }
     this.checkDrained();
   }
 
   forget(session: Session): void {
-    this.all.delete(session);
+    this.all.forget(session);
     this.checkDrained();
   }
 
@@ -232,7 +228,7 @@ export class Relay implements SessionHost<Session> {
   }
 
   private onSignal(signal: Signal): void {
-    const session = this.byDevice.get(deviceKey(signal.appId, signal.deviceId));
+    const session = this.all.get(signal.appId, signal.deviceId);
     if (!session) return;
     if (signal.kind === "deliver") session.offer(signal.message);
     else if (signal.kind === "subscription") session.topics.follow(signal.topic, signal.startOffset);
@@ -267,7 +263,7 @@ export class Relay implements SessionHost<Session> {
   }
 
   queueAck(session: Session, seq: number): void {
-    this.marks.ack(session.key, { appId: session.appId, deviceId: session.deviceId, seq });
+    this.marks.ack(session, { appId: session.appId, deviceId: session.deviceId, seq });
   }
 
   queueExpired(session: Session, seq: number): void {
@@ -277,7 +273,7 @@ export class Relay implements SessionHost<Session> {
   /** A row this relay cannot push (see Session.deliver): it is marked failed and the device's stream moves on. */
   queueFailed(session: Session, seq: number, reason: string): void {
     this.metrics.undeliverable("inbox");
-    this.log("message_undeliverable", { device: session.key, seq, reason });
+    this.log("message_undeliverable", { device: deviceKey(session.appId, session.deviceId), seq, reason });
     this.marks.failed({ appId: session.appId, deviceId: session.deviceId, seq, reason });
   }
 

@@ -38,7 +38,8 @@ export class Session extends InOrderFrames implements TopicOwner {
   state: State = "hello";
   appId = "";
   deviceId = "";
-  key = "";
+  /** Made its device's session on this relay (and in the engine): detached when it ends. */
+  attached = false;
   /** Seconds between heartbeats the device announced, clamped to the server's bounds. */
   heartbeat: number;
   deadline: number;
@@ -367,7 +368,7 @@ export class Session extends InOrderFrames implements TopicOwner {
   /** Called by the transport when the socket is gone, and by `closeWith`. Idempotent. */
   closed(): void {
     if (this.state === "closed") return;
-    const wasAttached = this.key !== "";
+    const wasAttached = this.attached;
     this.state = "closed";
     this.pending = null;
     this.inflight = null;
