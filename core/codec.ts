@@ -151,13 +151,13 @@ export function lengthPrefixed(body: Uint8Array): Uint8Array {
 // A varint longer than this cannot describe a frame under any allowed maximum (2^28 bytes).
 const MAX_VARINT_BYTES = 4;
 
+/** Shared by every reader with nothing buffered (never written to): an idle connection holds no array of its own. */
+const NOTHING_BUFFERED = new Uint8Array(0);
+
 /**
  * Splits a raw TCP byte stream into frame bodies. Holds at most one partial frame; a length
  * above the maximum is refused as soon as its prefix is read, before the body arrives.
  */
-/** Shared by every reader with nothing buffered (never written to): an idle connection holds no array of its own. */
-const NOTHING_BUFFERED = new Uint8Array(0);
-
 export class TcpFrameReader {
   private buffer: Uint8Array = NOTHING_BUFFERED;
 

@@ -14,6 +14,8 @@ export const SEND_HIGH_WATER = 256 * 1024;
 /** Hard cap: Bun drops WebSocket messages past it; the session closes rather than lose one. */
 const WS_BUFFER_LIMIT = 8 * 1024 * 1024;
 const TCP_CLOSE_GRACE_MS = 5000;
+/** Frames coalesced for one raw TCP write are written once they reach this many bytes. */
+const CORK_CHUNK_BYTES = 64 * 1024;
 
 export type Tls = { cert: string; key: string };
 
@@ -110,6 +112,14 @@ class WsConnection implements Connection {
     return status > 0 || ws.getBufferedAmount() < SEND_HIGH_WATER;
   }
 
+  cork(send: () => void): void {
+    if (!this.ws) return send();
+    this.ws.cork(send);
+    // A send inside the cork may have counted the cork's own buffer as backpressure; when the
+    // socket then took everything, no drain event follows to resume the session.
+    if (this.ws.getBufferedAmount() < SEND_HIGH_WATER) this.session?.resume();
+  }
+
   close(code: number, reason: string): void {
     this.ws?.close(code, reason);
   }
@@ -169,6 +179,9 @@ class TcpConnection extends TcpFrameReader implements Connection {
   private outbox: Uint8Array[] | null = null;
   outboxBytes = 0;
   private closing = false;
+  /** Frames sent inside `cork`, written together when it returns. */
+  private corked: Uint8Array[] | null = null;
+  private corkedBytes = 0;
 
   constructor(
     private readonly socket: Socket<TcpConnection>,
@@ -183,6 +196,36 @@ class TcpConnection extends TcpFrameReader implements Connection {
 
   send(frame: Uint8Array): boolean {
     const bytes = lengthPrefixed(frame);
+    if (!this.corked) return this.write(bytes);
+    this.corked.push(bytes);
+    this.corkedBytes += bytes.length;
+    // Written once the chunk is large enough, so what a cork holds stays small and the answer
+    // below is the socket's own backpressure: false only with bytes waiting for a drain event.
+    if (this.corkedBytes >= CORK_CHUNK_BYTES) this.writeCorked();
+    return this.outboxBytes + this.corkedBytes < SEND_HIGH_WATER;
+  }
+
+  /** Frames sent inside `send` are written as one chunk. */
+  cork(send: () => void): void {
+    if (this.corked) return send();
+    this.corked = [];
+    try {
+      send();
+    } finally {
+      this.writeCorked();
+      this.corked = null;
+    }
+  }
+
+  private writeCorked(): void {
+    const frames = this.corked;
+    if (!frames || frames.length === 0) return;
+    this.corked = [];
+    this.corkedBytes = 0;
+    this.write(frames.length === 1 ? frames[0]! : concatBytes(frames));
+  }
+
+  private write(bytes: Uint8Array): boolean {
     if (this.outbox) {
       this.outbox.push(bytes);
       this.outboxBytes += bytes.length;
@@ -199,6 +242,7 @@ class TcpConnection extends TcpFrameReader implements Connection {
   // Raw TCP has no close code: the ERROR or GOAWAY frame sent before this carries it.
   close(): void {
     const socket = this.socket;
+    this.writeCorked();
     this.closing = true;
     if (!this.outbox) socket.end();
     // A peer that stopped reading must not hold the socket open forever.
@@ -245,4 +289,16 @@ export function startListeners(
       await ws.stop(true);
     },
   };
+}
+
+function concatBytes(chunks: Uint8Array[]): Uint8Array {
+  let length = 0;
+  for (const c of chunks) length += c.length;
+  const out = new Uint8Array(length);
+  let at = 0;
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.length;
+  }
+  return out;
 }

@@ -1,5 +1,6 @@
 // What a HELLO must prove before the relay opens a session: the protocol version, a token this
-// mesh signed for this device, not past its expiry nor revoked, and a device that exists.
+// mesh signed for this device, not past its expiry nor revoked, and a device that exists; and
+// where the session resumes the device's stream.
 import { isRevoked, peekTokenApp, verifyDeviceToken } from "../auth.ts";
 import { FrameError, type HelloFrame, PROTOCOL_VERSION, WireError } from "../protocol.ts";
 import type { DeviceRecord, Store } from "../store.ts";
@@ -22,4 +23,20 @@ export async function checkHello(store: Store, frame: HelloFrame, now: number): 
   if (!device) throw new FrameError("DEVICE_UNKNOWN", "device not found");
   if (isRevoked(check.claims.issuedAt, device.tokensRevokedAt)) throw new FrameError("TOKEN_REVOKED", WireError.TOKEN_REVOKED.reason);
   return { appId, device, tokenExpiresAt: check.claims.expiresAt, tokenIssuedAt: check.claims.issuedAt };
+}
+
+/**
+ * Where a session resumes: the device's latest sequence, and the last one it has (`lastSeq`),
+ * which counts only under the epoch it was earned in: epoch 0 (no state) or another epoch (the
+ * history was reset) means the device gets everything there is. `latest` is the node's reading.
+ */
+export async function resumePoint(store: Store, appId: string, frame: HelloFrame, device: DeviceRecord, latest: number | null): Promise<{ latestSeq: number; lastSeq: number }> {
+  let latestSeq = latest ?? device.lastSeq;
+  // A device ahead of this node's replica (it was served by another node a moment ago) is not
+  // clamped to a stale latest: the replica catches up first. Clamping would make the device
+  // lower its own mark and take the same messages again.
+  if (frame.epoch === device.epoch && frame.lastSeq > latestSeq && (await store.freshen())) {
+    latestSeq = (await store.latestSeq(appId, frame.deviceId)) ?? latestSeq;
+  }
+  return { latestSeq, lastSeq: frame.epoch === device.epoch ? Math.min(frame.lastSeq, latestSeq) : 0 };
 }

@@ -12,6 +12,8 @@ export interface Connection {
   readonly remoteAddress: string;
   /** Sends one encoded frame (the transport adds its framing); false once its buffer is past the high-water mark. */
   send(frame: Uint8Array): boolean;
+  /** Runs `send`; the frames it sends leave together, in as few socket writes as the transport allows. */
+  cork(send: () => void): void;
   /** Closes after what was sent has been flushed. */
   close(code: number, reason: string): void;
   /** Bytes accepted but not yet written to the socket. */

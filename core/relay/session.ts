@@ -18,7 +18,7 @@ import {
   type WireErrorName,
 } from "../protocol.ts";
 import type { InboxMessage } from "../store.ts";
-import { checkHello } from "./hello-checks.ts";
+import { checkHello, resumePoint } from "./hello-checks.ts";
 import { Inflight } from "./inflight.ts";
 import { InOrderFrames } from "./in-order.ts";
 import { pushFrameOf } from "./push-frames.ts";
@@ -156,17 +156,8 @@ export class Session extends InOrderFrames implements TopicOwner {
     const { latestSeq: latest, subscriptions } = await store.helloState(appId, frame.deviceId);
     if (this.isClosed()) return;
 
-    // lastSeq counts only under the epoch it was earned in: epoch 0 (no state) or another
-    // epoch (the history was reset) means the device gets everything there is.
-    let latestSeq = latest ?? device.lastSeq;
-    // A device ahead of this node's replica (it was served by another node a moment ago) is not
-    // clamped to a stale latest: the replica catches up first. Clamping would make the device
-    // lower its own mark and take the same messages again.
-    if (frame.epoch === device.epoch && frame.lastSeq > latestSeq && (await store.freshen())) {
-      latestSeq = (await store.latestSeq(appId, frame.deviceId)) ?? latestSeq;
-      if (this.isClosed()) return;
-    }
-    const lastSeq = frame.epoch === device.epoch ? Math.min(frame.lastSeq, latestSeq) : 0;
+    const { latestSeq, lastSeq } = await resumePoint(store, appId, frame, device, latest);
+    if (this.isClosed()) return;
     this.pushedSeq = lastSeq;
     this.lastPushed = lastSeq;
     this.ackedSeq = lastSeq;
@@ -266,14 +257,11 @@ export class Session extends InOrderFrames implements TopicOwner {
 
   private async pumpAndWait(): Promise<void> {
     while (this.state === "open" && !this.paused) {
-      const next = this.pending?.get(this.pushedSeq + 1);
-      if (next) {
-        if (!this.mayPush(next)) {
-          this.parked = true;
-          break;
-        }
-        this.pending!.delete(next.seq);
-        this.deliver(next);
+      if (this.pending?.has(this.pushedSeq + 1)) {
+        // Frames that queued up for the device leave in as few socket writes as the transport allows.
+        if (this.pending.has(this.pushedSeq + 2)) this.conn.cork(() => this.pushHeld());
+        else this.pushHeld();
+        if (this.parked) break;
         continue;
       }
       if (this.knownLatest <= this.pushedSeq || this.parked) break;
@@ -289,10 +277,29 @@ export class Session extends InOrderFrames implements TopicOwner {
     }
   }
 
+  /** Pushes the held signals that continue the sequence, up to a low-priority one it must hold. */
+  private pushHeld(): void {
+    for (let next = this.pending?.get(this.pushedSeq + 1); next && this.state === "open" && !this.paused; next = this.pending?.get(this.pushedSeq + 1)) {
+      if (!this.mayPush(next)) {
+        this.parked = true;
+        return;
+      }
+      this.pending!.delete(next.seq);
+      this.deliver(next);
+    }
+  }
+
   private async loadPage(): Promise<void> {
     const knownBefore = this.knownLatest;
     const rows = await this.relay.store.readInbox(this.appId, this.deviceId, this.pushedSeq, REPLAY_PAGE);
     for (const row of rows) if (row.priority !== Priority.low && row.seq > this.urgentSeq) this.urgentSeq = row.seq;
+    if (rows.length > 1) this.conn.cork(() => this.pushRows(rows));
+    else this.pushRows(rows);
+    // Nothing past what was pushed (e.g. a replica behind): stop; the next heartbeat or signal looks again.
+    if (rows.length === 0 && this.knownLatest === knownBefore) this.knownLatest = this.pushedSeq;
+  }
+
+  private pushRows(rows: InboxMessage[]): void {
     for (const row of rows) {
       if (row.seq <= this.pushedSeq) continue;
       if (this.state !== "open" || this.paused) return;
@@ -302,8 +309,6 @@ export class Session extends InOrderFrames implements TopicOwner {
       }
       this.deliver(row);
     }
-    // Nothing past what was pushed (e.g. a replica behind): stop; the next heartbeat or signal looks again.
-    if (rows.length === 0 && this.knownLatest === knownBefore) this.knownLatest = this.pushedSeq;
   }
 
   /** Low priority never wakes a device: it waits for the device's own traffic or an urgent message behind it. */

@@ -65,6 +65,7 @@ function testConnection() {
       for (const w of [...waiters]) w();
       return !conn.full;
     },
+    cork: (send) => send(),
     close(code: number) {
       conn.closedWith = code;
     },
