@@ -149,19 +149,17 @@ export class Relay implements SessionHost<Session> {
   }
 
   get connections(): { ws: number; tcp: number } {
-    let ws = 0;
-    for (const s of this.all) if (s.conn.transport === "ws") ws++;
-    return { ws, tcp: this.all.size - ws };
+    return this.all.transports;
   }
 
   /** Gauges read at scrape time. */
   snapshot() {
     let buffered = 0;
     let paused = 0;
-    for (const s of this.all) {
+    this.all.forEach((s) => {
       buffered += s.conn.buffered();
       if (s.paused) paused++;
-    }
+    });
     return {
       connections: this.connections,
       bufferedBytes: buffered,
@@ -284,11 +282,11 @@ export class Relay implements SessionHost<Session> {
 
   private sweep(): void {
     const now = this.now();
-    for (const session of this.all) {
+    this.all.forEach((session) => {
       if (session.deadline < now) session.closeWith("HEARTBEAT_TIMEOUT");
       else if (session.tokenExpiresAt <= now) session.closeWith("TOKEN_EXPIRED");
       else if (session.paused && now - session.pausedSince > this.config.stallTimeoutMs) session.closeWith("SLOW_CONSUMER");
-    }
+    });
     this.rateLimiter.sweep(now);
   }
 
@@ -330,7 +328,7 @@ export class Relay implements SessionHost<Session> {
     const perWave = Math.max(1, Math.ceil((rate * DRAIN_WAVE_MS) / 1000));
     const wave = () => {
       let sent = 0;
-      for (const session of this.all) {
+      for (const session of this.all.list()) {
         if (sent++ >= perWave) break;
         session.closeWith(reason, this.goaway(reason));
       }
@@ -381,7 +379,7 @@ export class Relay implements SessionHost<Session> {
     if (this.drainTimer) clearInterval(this.drainTimer);
     this.marks.stop();
     await Promise.all(this.unsubscribers.map((u) => u()));
-    for (const session of [...this.all]) session.closeWith("SERVER_SHUTDOWN", this.goaway("SERVER_SHUTDOWN"));
+    for (const session of this.all.list()) session.closeWith("SERVER_SHUTDOWN", this.goaway("SERVER_SHUTDOWN"));
     await this.flush();
     await this.report();
   }

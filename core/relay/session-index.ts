@@ -3,21 +3,28 @@
 // one map keyed by "app/device": every entry and key string is held once per idle connection, and
 // each app's entry gives its sessions one shared copy of the app id.
 
-type Indexed = { appId: string; deviceId: string };
+type Indexed = { appId: string; deviceId: string; readonly conn: { readonly transport: "ws" | "tcp" } };
 
 export class SessionIndex<S extends Indexed> {
   private readonly handshaking = new Set<S>();
   private readonly apps = new Map<string, { appId: string; devices: Map<string, S> }>();
   /** Attached sessions, including one replaced on its device until it is removed. */
   private attachedCount = 0;
+  /** Counted as they come and go: the load report reads this every few seconds. */
+  private wsCount = 0;
 
   get size(): number {
     return this.handshaking.size + this.attachedCount;
   }
 
+  get transports(): { ws: number; tcp: number } {
+    return { ws: this.wsCount, tcp: this.size - this.wsCount };
+  }
+
   /** A new connection, before its HELLO is accepted. */
   add(session: S): void {
     this.handshaking.add(session);
+    if (session.conn.transport === "ws") this.wsCount++;
   }
 
   /** Makes `session` its device's one; returns the one it replaces. Its appId becomes the shared copy. */
@@ -38,12 +45,13 @@ export class SessionIndex<S extends Indexed> {
 
   /** A handshaking session that ended. */
   forget(session: S): void {
-    this.handshaking.delete(session);
+    if (this.handshaking.delete(session)) this.ended(session);
   }
 
   /** An attached session that ended; true if it was still its device's one. */
   detach(session: S): boolean {
     this.attachedCount--;
+    this.ended(session);
     const app = this.apps.get(session.appId);
     if (app?.devices.get(session.deviceId) !== session) return false;
     app.devices.delete(session.deviceId);
@@ -51,13 +59,26 @@ export class SessionIndex<S extends Indexed> {
     return true;
   }
 
-  /** Every session; ending sessions while iterating is safe. */
-  *[Symbol.iterator](): IterableIterator<S> {
-    yield* this.handshaking;
-    yield* this.attached();
+  private ended(session: S): void {
+    if (session.conn.transport === "ws") this.wsCount--;
   }
 
-  *attached(): IterableIterator<S> {
-    for (const app of this.apps.values()) yield* app.devices.values();
+  /** Visits every session; the relay's sweep calls this for every connection it holds, so no generator and no copy. */
+  forEach(visit: (session: S) => void): void {
+    for (const session of this.handshaking) visit(session);
+    for (const app of this.apps.values()) for (const session of app.devices.values()) visit(session);
+  }
+
+  /** Every session, as a copy: ending sessions while going through it is safe. */
+  list(): S[] {
+    const all: S[] = [];
+    this.forEach((session) => all.push(session));
+    return all;
+  }
+
+  attached(): S[] {
+    const attached: S[] = [];
+    for (const app of this.apps.values()) for (const session of app.devices.values()) attached.push(session);
+    return attached;
   }
 }

@@ -45,7 +45,7 @@ test("a stalled reader is held at the high-water mark; others are unaffected; it
   await healthy.waitFor(total / 100);
   await Bun.sleep(300);
 
-  const session = [...(mesh.relay as unknown as { all: Set<{ deviceId: string; paused: boolean; conn: { buffered(): number } }> }).all].find(
+  const session = (mesh.relay as unknown as { all: { list(): { deviceId: string; paused: boolean; conn: { buffered(): number } }[] } }).all.list().find(
     (s) => s.deviceId === "stalled",
   )!;
   expect(session.paused).toBe(true);
