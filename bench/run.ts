@@ -10,6 +10,7 @@ import { regionsChart, regionsMarkdown, runRegions , regionsHeadlines } from "./
 import { runStall, stallMarkdown , stallHeadlines } from "./stall.ts";
 import { runWire, wireChart, wireMarkdown , wireHeadlines } from "./wire.ts";
 import { connectionsChart, connectionsMarkdown, runConnections , connectionsHeadlines } from "./connections.ts";
+import { fanoutHeadlines, fanoutMarkdown, runFanout } from "./fanout.ts";
 import { runThroughput, throughputChart, throughputMarkdown , throughputHeadlines } from "./throughput.ts";
 import { runStorm, stormMarkdown , stormHeadlines } from "./storm.ts";
 import { hostHeadlines, hostMarkdown, runHost } from "./host.ts";
@@ -91,6 +92,13 @@ const benches: Record<string, Bench> = {
     run: async (quick) => {
       const r = await runThroughput(quick);
       return { table: throughputMarkdown(r), svg: throughputChart(r), headlines: throughputHeadlines(r) };
+    },
+  },
+  fanout: {
+    title: "Topic fan-out at 10,000 subscribers against a bare Bun server",
+    run: async (quick) => {
+      const r = await runFanout(quick);
+      return { table: fanoutMarkdown(r), headlines: fanoutHeadlines(r) };
     },
   },
   fallback: {

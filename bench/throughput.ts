@@ -45,7 +45,7 @@ export type ThroughputResult = { devices: number; subscribers: number; rows: Thr
 
 type Cpu = { user: number; system: number };
 
-async function timedRow(test: string, server: Child, fleet: Fleet, expected: (swarm: number) => number, start: () => Promise<unknown>): Promise<ThroughputRow> {
+export async function timedRow(test: string, server: Child, fleet: Fleet, expected: (swarm: number) => number, start: () => Promise<unknown>): Promise<ThroughputRow> {
   const cpu0 = await server.request<Cpu>("cpu");
   const clients0 = await fleet.stats();
   const ticks0 = machineTicks();

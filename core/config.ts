@@ -58,6 +58,8 @@ export const configSchema = z
     tokenTtlSeconds: seconds.default(30 * 24 * 3600),
     /** Acks are written to the store in batches at most this far apart. */
     ackFlushMs: z.coerce.number().int().min(1).max(5000).default(25),
+    /** Topic subscribers' delivered offsets are written in batches at most this far apart (a row per subscriber per batch). */
+    topicMarkFlushMs: z.coerce.number().int().min(1).max(60_000).default(1000),
     /** How often a relay reports its load and reads its drain flag: a drain shows within about this long. */
     nodeReportMs: z.coerce.number().int().min(100).default(1000),
     /** How often a relay writes its current minute's figures for the dashboard's charts (GET /v1/nodes/samples). */

@@ -1,6 +1,7 @@
-// What a relay records about its deliveries, queued and written in batches every `ackFlushMs`:
-// acknowledgements (delivered up to a seq), rows that expired or failed at push time, and how far
-// each subscriber's topics got. A batch that fails to write is queued again; a mark still lost at
+// What a relay records about its deliveries, queued and written in batches: every `ackFlushMs`
+// acknowledgements (delivered up to a seq) and rows that expired or failed at push time; every
+// `topicMarkFlushMs` how far each subscriber's topics got, which at thousands of subscribers is a
+// row per subscriber per flush. A batch that fails to write is queued again; a mark still lost at
 // shutdown only means the device's next HELLO acknowledges it.
 import { deviceKey } from "../engine.ts";
 import type { Log } from "../log.ts";
@@ -18,6 +19,7 @@ export class MarkQueue {
   private failures: FailureMark[] = [];
   private topics: TopicProgress[] = [];
   private timer: ReturnType<typeof setTimeout> | null = null;
+  private topicTimer: ReturnType<typeof setTimeout> | null = null;
   private flushing: Promise<void> = Promise.resolve();
   private stopped = false;
 
@@ -26,6 +28,7 @@ export class MarkQueue {
     private readonly flushMs: number,
     private readonly now: () => number,
     private readonly log: Log,
+    private readonly topicFlushMs = flushMs,
   ) {}
 
   get pendingAcks(): number {
@@ -53,26 +56,31 @@ export class MarkQueue {
     if (progress.queued) return;
     progress.queued = true;
     this.topics.push(progress);
-    this.schedule();
+    if (this.stopped) return;
+    this.topicTimer ??= setTimeout(() => {
+      this.topicTimer = null;
+      void this.flush(true);
+    }, this.topicFlushMs);
   }
 
   private schedule(): void {
     if (this.stopped) return;
     this.timer ??= setTimeout(() => {
       this.timer = null;
-      void this.flush();
+      void this.flush(false);
     }, this.flushMs);
   }
 
-  /** Writes what is queued; what fails to write is queued again for the next flush. */
-  flush(): Promise<void> {
+  /** Writes what is queued (topic progress too unless `withTopics` is false); what fails to write is queued again. */
+  flush(withTopics = true): Promise<void> {
     this.flushing = this.flushing.then(async () => {
       const acks = [...this.acks.values()];
-      const { expiries: expired, failures: failed, topics } = this;
+      const { expiries: expired, failures: failed } = this;
+      const topics = withTopics ? this.topics : [];
       this.acks.clear();
       this.expiries = [];
       this.failures = [];
-      this.topics = [];
+      if (withTopics) this.topics = [];
       if (acks.length + expired.length + failed.length + topics.length === 0) return;
       const reached = topics.map((t) => {
         t.queued = false;
@@ -99,6 +107,8 @@ export class MarkQueue {
   stop(): void {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
+    if (this.topicTimer) clearTimeout(this.topicTimer);
     this.timer = null;
+    this.topicTimer = null;
   }
 }

@@ -71,7 +71,7 @@ export class Relay implements SessionHost<Session> {
     this.metrics = this.sampler;
     this.now = options.now ?? Date.now;
     this.rateLimiter = new ConnectRateLimiter(this.config.connectRatePerIp, this.config.connectBurstPerIp);
-    this.marks = new MarkQueue(this.store, this.config.ackFlushMs, this.now, this.log);
+    this.marks = new MarkQueue(this.store, this.config.ackFlushMs, this.now, this.log, this.config.topicMarkFlushMs);
     const { store, engine, now, log } = this;
     this.outage = new EngineOutage({ store, engine, now, log, sessions: () => this.all.attached() });
   }
