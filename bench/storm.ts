@@ -224,6 +224,8 @@ export async function runStorm(quick: boolean): Promise<StormResult> {
     const reconnect = all("reconnectTimes").map((t) => t - killedAt);
     const complete = all("completeTimes").map((t) => Math.max(0, t - killedAt));
     const median = (xs: number[]) => xs[Math.floor(xs.length / 2)] ?? Number.NaN;
+    const at = (xs: number[], q: number) => ((xs[Math.floor(xs.length * q)] ?? Number.NaN) / 1000).toFixed(2);
+    process.stderr.write(`  reconnect after the kill, s: p10 ${at(reconnect, 0.1)}, p50 ${at(reconnect, 0.5)}, p90 ${at(reconnect, 0.9)}, p99 ${at(reconnect, 0.99)}; per process p50: ${summaries.map((s) => at([...s.reconnectTimes].sort((a, b) => a - b).map((t) => t - killedAt), 0.5)).join(", ")}\n`);
     const after = await statusOf(swarms, killedAt, rounds);
     return {
       context,

@@ -7,6 +7,7 @@ import { FrameError } from "../core/protocol.ts";
 import type { Relay } from "../core/relay/relay.ts";
 import type { Session } from "../core/relay/session.ts";
 import type { Connection } from "../core/relay/session-host.ts";
+import { raiseListenBacklog } from "./listen-backlog.ts";
 
 
 /** Past this many unwritten bytes a connection stops taking pushes until it drains. */
@@ -281,6 +282,7 @@ export function startListeners(
 ): RelayListeners {
   const ws = listenWebSocket(relay, hostname, ports.ws, tls, routes, reusePort);
   const tcp = listenTcp(relay, hostname, ports.tcp, tls, reusePort);
+  raiseListenBacklog([ws.port ?? ports.ws, tcp.port], relay.config.listenBacklog, relay.log);
   return {
     wsPort: ws.port ?? ports.ws,
     tcpPort: tcp.port,
