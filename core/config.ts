@@ -58,7 +58,7 @@ export const configSchema = z
     tokenTtlSeconds: seconds.default(30 * 24 * 3600),
     /** Acks are written to the store in batches at most this far apart. */
     ackFlushMs: z.coerce.number().int().min(1).max(5000).default(25),
-    /** Connections the kernel queues for a relay's listeners before they are accepted (Linux; capped by net.core.somaxconn); 0 keeps Bun's 512. */
+    /** Connections the kernel queues for a relay's and an edge's listeners before they are accepted (Linux; capped by net.core.somaxconn); 0 keeps Bun's 512. */
     listenBacklog: z.coerce.number().int().min(0).max(65_535).default(4096),
     /** Topic subscribers' delivered offsets are written in batches at most this far apart (a row per subscriber per batch). */
     topicMarkFlushMs: z.coerce.number().int().min(1).max(60_000).default(1000),

@@ -67,7 +67,7 @@ export async function startMesh(config: Config, log: Log): Promise<Mesh> {
   const tls = await readTls(config);
   let edgeServer: ReturnType<typeof serveEdge>;
   try {
-    edgeServer = serveEdge(app, config, tls);
+    edgeServer = serveEdge(app, config, tls, log);
   } catch (error) {
     // The relay runs by now (listeners, report timers): stop it, so a caller that goes on is not left with it.
     await node.stop();

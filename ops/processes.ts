@@ -83,7 +83,7 @@ export async function runEdgeProcess(config: Config, log: Log): Promise<void> {
   const tls = await readTls(config);
   let server: ReturnType<typeof serveEdge>;
   try {
-    server = serveEdge(app, config, tls);
+    server = serveEdge(app, config, tls, log);
   } catch (error) {
     throw portInUse(error, "edge HTTP", config.host, config.edgePort, { flags: ["--edge-port"], example: "npm run pushmesh -- edge … --edge-port 0" });
   }

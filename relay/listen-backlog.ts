@@ -2,8 +2,9 @@
 // connect to the others within a few hundred milliseconds; past 512 waiting connections Linux
 // drops the rest, and each device's kernel tries again only after 1, 3, 7, 15 s: the tail of a
 // reconnect storm (bench/storm.ts). Calling listen(2) again on a listening socket only changes its
-// backlog (up to net.core.somaxconn), so the relay does that on its own sockets, found by port in
-// /proc. Elsewhere than Linux, or if anything fails, the socket keeps Bun's backlog.
+// backlog (up to net.core.somaxconn), so relays (and edges, ops/edge-server.ts) do that on their
+// own sockets, found by port in /proc. Elsewhere than Linux, or if anything fails, a socket keeps
+// Bun's backlog.
 import { dlopen, FFIType } from "bun:ffi";
 import { readdirSync, readFileSync, readlinkSync } from "node:fs";
 import type { Log } from "../core/log.ts";
