@@ -126,6 +126,8 @@ const benches: Record<string, Bench> = {
 
 const args = process.argv.slice(2);
 const quick = args.includes("--quick");
+// A run cut down for a profile (BENCH_THROUGHPUT_ACKS_ONLY) prints its figures but keeps none.
+const keep = !quick && process.env.BENCH_THROUGHPUT_ACKS_ONLY !== "1";
 const names = args.filter((a) => !a.startsWith("--"));
 for (const name of names) if (!benches[name]) throw new Error(`unknown benchmark '${name}'; have: ${Object.keys(benches).join(", ")}`);
 const selected = names.length > 0 ? names : Object.keys(benches);
@@ -144,7 +146,7 @@ for (const name of selected) {
   headlines[name] = figures;
   process.stdout.write(`\n## ${bench.title}\n\n${table}\n`);
   // A quick run only checks that the benchmarks (and their charts) still work; nothing is kept.
-  if (svg && !quick) {
+  if (svg && keep) {
     mkdirSync(chartDir, { recursive: true });
     writeFileSync(join(chartDir, `${name}.svg`), svg);
   }
@@ -152,7 +154,7 @@ for (const name of selected) {
   sections.set(name, `## ${bench.title}\n\nCommand: \`npm run bench -- ${name}\` · ${machine} · ${run} · ${new Date().toISOString().slice(0, 10)}\n\n${table}${chart}\n`);
 }
 
-if (!quick) {
+if (keep) {
   const ordered = Object.keys(benches).flatMap((name) => (sections.has(name) ? [sections.get(name)!] : []));
   const glance = headlineTable(headlines, Object.entries(benches).map(([name, b]) => ({ name, title: b.title })));
   const doc = `# Benchmarks\n\nEvery figure and its baseline come from the same run on the same machine (${machine}). Regenerate with \`npm run bench\` (all) or \`npm run bench -- <name>\` (one section); each section says when and at which commit it was measured.\n\n## At a glance\n\n${glance}\n\n${[...ordered, ...written].join("\n")}`;

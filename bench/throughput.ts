@@ -146,11 +146,15 @@ export async function runThroughput(quick: boolean, sizes: Partial<ThroughputSiz
     if (conn.connected !== n) throw new Error(`pushmesh: ${conn.connected} of ${n} connected: ${conn.errors.join("; ")}`);
     const ids = creds.map((c) => c.deviceId);
 
-    rows.push(await timedRow("unicast, end to end over HTTP", mesh, fleet, (i) => fleet.assigned[i]!.length * httpRounds, () => sendOverHttp(edge, apiKey, ids, httpRounds)));
+    // BENCH_THROUGHPUT_ACKS_ONLY=1: the pushmesh side runs only the acking unicast row, so that a
+    // profile of the mesh process (BENCH_CPU_PROF) holds that run and its store writes alone.
+    const acksOnly = process.env.BENCH_THROUGHPUT_ACKS_ONLY === "1";
+    if (!acksOnly) rows.push(await timedRow("unicast, end to end over HTTP", mesh, fleet, (i) => fleet.assigned[i]!.length * httpRounds, () => sendOverHttp(edge, apiKey, ids, httpRounds)));
 
     process.stderr.write(`  writing ${unicastRounds} messages × ${n} devices to the store (not timed)…\n`);
     await mesh.request("prewrite", { deviceIds: ids, rounds: unicastRounds });
     rows.push(await timedRow("unicast", mesh, fleet, (i) => fleet.assigned[i]!.length * unicastRounds, () => mesh.request("unicast", { window: n * 16 })));
+    if (acksOnly) return { devices: n, subscribers, rows, context };
 
     // Diagnostic: the same run with devices that do not ACK, to show what the relay's delivery marks cost it.
     process.stderr.write(`  again, devices not acking: writing ${unicastRounds} messages × ${n} devices (not timed)…\n`);
