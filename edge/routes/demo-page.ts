@@ -1,7 +1,8 @@
 // The demo page at /demo: registers a device with an API key typed in, connects through the
 // browser SDK (/sdk/browser.js) and lists messages as they arrive. The device's token and topics
-// stay in localStorage, so a reload reconnects and resumes. Each message is also logged to the
-// console as one JSON line ("pushmesh-demo" first), which the browser test reads.
+// stay in localStorage, so a reload reconnects and resumes; the messages shown stay in the tab's
+// sessionStorage, so a reload lists them again. Each message is also logged to the console as one
+// JSON line ("pushmesh-demo" first), which the browser test waits on.
 export const DEMO_PAGE = `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>pushmesh demo device</title>
 <style>body{font:15px system-ui,sans-serif;margin:2rem;max-width:48rem}label{display:block;margin:.4rem 0}input{width:22rem}
@@ -21,11 +22,20 @@ import { connectBrowserDevice } from "/sdk/browser.js";
 const SETTINGS = "pushmesh-demo";
 const $ = (id) => document.getElementById(id);
 const status = (text) => { $("status").textContent = text; };
-const show = (message) => {
-  console.log("pushmesh-demo " + JSON.stringify(message));
+const SHOWN = "pushmesh-demo-shown";
+const list = (message) => {
   const li = document.createElement("li");
   li.textContent = JSON.stringify(message);
   $("messages").append(li);
+};
+// What this tab received, kept for the tab's life: a reload lists it again.
+const shown = JSON.parse(sessionStorage.getItem(SHOWN) ?? "[]");
+shown.forEach(list);
+const show = (message) => {
+  shown.push(message);
+  sessionStorage.setItem(SHOWN, JSON.stringify(shown));
+  console.log("pushmesh-demo " + JSON.stringify(message));
+  list(message);
 };
 async function start(settings) {
   $("setup").hidden = true;
@@ -65,6 +75,7 @@ $("forget").addEventListener("click", () => {
   const settings = JSON.parse(localStorage.getItem(SETTINGS) ?? "null");
   localStorage.removeItem(SETTINGS);
   if (settings) localStorage.removeItem("pushmesh:" + settings.deviceId);
+  sessionStorage.removeItem(SHOWN);
   location.reload();
 });
 const saved = JSON.parse(localStorage.getItem(SETTINGS) ?? "null");
