@@ -9,7 +9,6 @@ import type { Session } from "../core/relay/session.ts";
 import type { Connection } from "../core/relay/session-host.ts";
 import { raiseListenBacklog } from "./listen-backlog.ts";
 
-
 /** Past this many unwritten bytes a connection stops taking pushes until it drains. */
 export const SEND_HIGH_WATER = 256 * 1024;
 /** Hard cap: Bun drops WebSocket messages past it; the session closes rather than lose one. */

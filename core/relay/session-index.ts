@@ -66,6 +66,10 @@ export class SessionIndex<S extends Indexed> {
   /** Visits every session; the relay's sweep calls this for every connection it holds, so no generator and no copy. */
   forEach(visit: (session: S) => void): void {
     for (const session of this.handshaking) visit(session);
+    this.forEachAttached(visit);
+  }
+
+  private forEachAttached(visit: (session: S) => void): void {
     for (const app of this.apps.values()) for (const session of app.devices.values()) visit(session);
   }
 
@@ -76,9 +80,10 @@ export class SessionIndex<S extends Indexed> {
     return all;
   }
 
+  /** The authenticated sessions, as a copy. */
   attached(): S[] {
     const attached: S[] = [];
-    for (const app of this.apps.values()) for (const session of app.devices.values()) attached.push(session);
+    this.forEachAttached((session) => attached.push(session));
     return attached;
   }
 }
