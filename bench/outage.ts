@@ -1,8 +1,9 @@
-// Store outage: the cluster in three regions (as bench/regions.ts, one primary in region a), with
-// every device sent to steadily by its own sender. Region a's primary is killed with -9 for a
-// while, then again with region a's edge killed -9 too while its spool holds sends. Counted: what
-// was accepted (directly, or queued at the edge), what was refused and how, and of the accepted
-// ones what was lost, delivered twice or out of order; and how long the spool took to drain.
+// Store outage: the cluster in three regions with a store per region (as bench/regions.ts), with
+// every device sent to steadily by its own sender. Region a's home primary is killed with -9 for a
+// while, then again with region a's edge killed -9 too while its spool holds sends. Counted, per
+// device region: what was accepted (directly, or queued at an edge), what was refused and how, and
+// of the accepted ones what was lost, delivered twice or out of order, and the direct sends'
+// latency while a was away; and how long the spool took to drain.
 import { MemoryStateStore, PushClient } from "../core/client/client.ts";
 import { webSocketTransport } from "../core/client/transport.ts";
 import { type Cluster, startCluster } from "../ops/cluster.ts";
@@ -11,7 +12,7 @@ import type { Headline } from "./headline.ts";
 const REGIONS = ["a", "b", "c"];
 const WAN = { a: { b: 20, c: 40 }, b: { c: 30 } };
 
-type Sent = { n: number; messageId: string; queued: boolean; at: number };
+type Sent = { n: number; messageId: string; queued: boolean; at: number; duringOutage: boolean };
 type Sender = { deviceId: string; region: string; sent: Sent[]; refused: Map<string, number>; got: { n: number; messageId: string; at: number }[] };
 
 export type OutageRun = {
@@ -27,6 +28,8 @@ export type OutageRun = {
   drainMs: number;
   directP50: number;
   queuedP99: number;
+  /** Per device region: direct sends' p50 while a's primary was away, and refusals. */
+  byRegion: Record<string, { outageP50: number; refused: number; sent: number }>;
 };
 export type OutageResult = { runs: OutageRun[] };
 
@@ -35,32 +38,42 @@ const percentile = (xs: number[], p: number) => {
   return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? Number.NaN;
 };
 
-async function send(cluster: Cluster, sender: Sender, edgeRegion: string, n: number): Promise<void> {
+/**
+ * One send, as a careful back end makes it: with an idempotency key, and when its edge does not
+ * answer (killed), once more through the next region's edge with the same key.
+ */
+async function send(cluster: Cluster, sender: Sender, edgeRegion: string, n: number, outage: { on: boolean }): Promise<void> {
   const at = performance.now();
-  try {
-    const res = await fetch(`${cluster.regions[edgeRegion]!.edge}/v1/messages`, {
-      method: "POST",
-      headers: { authorization: `Bearer ${cluster.apiKey}`, "content-type": "application/json" },
-      body: JSON.stringify({ to: { deviceId: sender.deviceId }, data: { n } }),
-      signal: AbortSignal.timeout(20_000),
-    });
-    const body = (await res.json()) as { messageId?: string; state?: string; error?: { code: string } };
-    if (res.status === 202) sender.sent.push({ n, messageId: body.messageId!, queued: body.state === "queued", at });
-    else sender.refused.set(`${res.status} ${body.error?.code}`, (sender.refused.get(`${res.status} ${body.error?.code}`) ?? 0) + 1);
-  } catch (error) {
-    const key = `no answer (${(error as Error).name})`;
-    sender.refused.set(key, (sender.refused.get(key) ?? 0) + 1);
+  const duringOutage = outage.on;
+  const edges = [edgeRegion, REGIONS[(REGIONS.indexOf(edgeRegion) + 1) % REGIONS.length]!];
+  for (const [attempt, region] of edges.entries()) {
+    try {
+      const res = await fetch(`${cluster.regions[region]!.edge}/v1/messages`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${cluster.apiKey}`, "content-type": "application/json" },
+        body: JSON.stringify({ to: { deviceId: sender.deviceId }, data: { n }, idempotencyKey: `${sender.deviceId}-${n}` }),
+        signal: AbortSignal.timeout(5_000),
+      });
+      const body = (await res.json()) as { messageId?: string; state?: string; error?: { code: string } };
+      if (res.status === 202) sender.sent.push({ n, messageId: body.messageId!, queued: body.state === "queued", at, duringOutage });
+      else sender.refused.set(`${res.status} ${body.error?.code}`, (sender.refused.get(`${res.status} ${body.error?.code}`) ?? 0) + 1);
+      return;
+    } catch (error) {
+      if (attempt + 1 < edges.length) continue;
+      const key = `no answer (${(error as Error).name})`;
+      sender.refused.set(key, (sender.refused.get(key) ?? 0) + 1);
+    }
   }
 }
 
-async function phase(cluster: Cluster, senders: Sender[], intervalMs: number, stopAt: () => boolean, counter: { n: number }): Promise<void> {
+async function phase(cluster: Cluster, senders: Sender[], intervalMs: number, stopAt: () => boolean, counter: { n: number }, outage: { on: boolean }): Promise<void> {
   await Promise.all(
     senders.map(async (sender, i) => {
       while (!stopAt()) {
         const n = ++counter.n;
         // Each device's sender uses one edge, as a back end uses its nearest: the three devices of a
         // region are sent to through the three regions' edges. Order holds per sender and device.
-        await send(cluster, sender, REGIONS[i % REGIONS.length]!, n);
+        await send(cluster, sender, REGIONS[i % REGIONS.length]!, n, outage);
         await Bun.sleep(intervalMs);
       }
     }),
@@ -77,9 +90,11 @@ async function oneRun(name: string, cluster: Cluster, senders: Sender[], quick: 
   const outageMs = quick ? 3000 : 10_000;
   let stopping = false;
   const counter = { n: 0 };
-  const sending = phase(cluster, senders, intervalMs, () => stopping, counter);
+  const outage = { on: false };
+  const sending = phase(cluster, senders, intervalMs, () => stopping, counter, outage);
   await Bun.sleep(quick ? 1000 : 3000);
   await cluster.primary.kill();
+  outage.on = true;
   if (killEdge) {
     await Bun.sleep(outageMs / 2);
     await cluster.killEdge("a");
@@ -90,6 +105,7 @@ async function oneRun(name: string, cluster: Cluster, senders: Sender[], quick: 
     await Bun.sleep(outageMs);
   }
   await cluster.primary.restart();
+  outage.on = false;
   const back = performance.now();
   await Bun.sleep(quick ? 1000 : 3000);
   stopping = true;
@@ -124,6 +140,19 @@ async function oneRun(name: string, cluster: Cluster, senders: Sender[], quick: 
     for (let i = 1; i < order.length; i++) if (order[i]! <= order[i - 1]!) outOfOrder++;
   }
   const accepted = senders.reduce((sum, s) => sum + s.sent.length, 0);
+  const byRegion: OutageRun["byRegion"] = {};
+  for (const region of REGIONS) {
+    const mine = senders.filter((s) => s.region === region);
+    const during = mine.flatMap((s) => s.sent.filter((x) => x.duringOutage && !x.queued).flatMap((x) => {
+      const g = s.got.find((y) => y.messageId === x.messageId);
+      return g ? [g.at - x.at] : [];
+    }));
+    byRegion[region] = {
+      outageP50: percentile(during, 50),
+      refused: mine.reduce((sum, s) => sum + [...s.refused.values()].reduce((a, b) => a + b, 0), 0),
+      sent: mine.reduce((sum, s) => sum + s.sent.length, 0),
+    };
+  }
   const run: OutageRun = {
     name,
     outageMs,
@@ -136,13 +165,14 @@ async function oneRun(name: string, cluster: Cluster, senders: Sender[], quick: 
     drainMs: lastQueued - back,
     directP50: percentile(direct, 50),
     queuedP99: percentile(queued, 99),
+    byRegion,
   };
   process.stderr.write(`  ${name}: ${JSON.stringify(run)}\n`);
   return run;
 }
 
 export async function runOutage(quick: boolean): Promise<OutageResult> {
-  await using cluster = await startCluster({ regions: REGIONS, relaysPerRegion: 1, wan: WAN, extraFlags: ["--node-report-ms", "300", "--heartbeat", '{"min":1,"default":5,"max":600}'] });
+  await using cluster = await startCluster({ regions: REGIONS, relaysPerRegion: 1, homes: true, edgeEngine: "redis", wan: WAN, extraFlags: ["--node-report-ms", "300", "--heartbeat", '{"min":1,"default":5,"max":600}'] });
   const senders: Sender[] = [];
   const clients: PushClient[] = [];
   for (const region of REGIONS) {
@@ -170,7 +200,7 @@ export async function runOutage(quick: boolean): Promise<OutageResult> {
     }
   }
   try {
-    const runs = [await oneRun("primary killed", cluster, senders, quick, false), await oneRun("primary and region a's edge killed", cluster, senders, quick, true)];
+    const runs = [await oneRun("a's primary killed", cluster, senders, quick, false), await oneRun("a's primary and a's edge killed", cluster, senders, quick, true)];
     return { runs };
   } finally {
     await Promise.all(clients.map((c) => c.stop()));
@@ -179,13 +209,21 @@ export async function runOutage(quick: boolean): Promise<OutageResult> {
 
 export function outageMarkdown(r: OutageResult): string {
   return [
-    `Regions a, b, c with injected one-way latency a–b 20 ms, a–c 40 ms, b–c 30 ms; one sqld primary, in region a (regional write homes are not built yet, so every region's sends need it). Nine devices, three per region, each on its own region's relay; each device has a sender of its own that sends, waits for the answer and 30 ms more, always through one edge (the three devices of each region through the edges of a, b and c, so every edge region → device region pair is there). Edges b and c forward writes to region a's edge. Each run: sends for a while, the primary killed with -9 for 10 s (in the second run, region a's edge is killed with -9 half way through and started again 1 s later, while the primary is still away), sends for a while after, then every accepted send is waited for. Edges b and c hand their sends to region a's edge (POST /v1/handover) and keep in their spools what does not get through. Refused sends are the ones made to region a's edge itself while it was down (no answer): a region with one edge has nothing else to answer.`,
+    `Regions a, b, c with a store per region (a sqld primary and a Redis in each, the global database in a) and injected one-way latency a–b 20 ms, a–c 40 ms, b–c 30 ms. Nine devices, three per region, each on its own region's relay; each device has a sender of its own that sends, waits for the answer and 30 ms more, always through one edge first (the three devices of each region through the edges of a, b and c, so every edge region → device region pair is there), with an idempotency key, and when that edge does not answer, once more through the next region's edge with the same key, as a careful back end would. Each run: sends for a while, region a's home primary killed with -9 for ${r.runs[0] ? r.runs[0].outageMs / 1000 : 10} s (in the second run, region a's edge is also killed with -9 half way through, while its spool holds sends, and started again 1 s later), sends for a while after, then every accepted send is waited for. Sends for a's devices are kept in the spool of a's edge (or, while that edge is down, of the edge that took them) and forwarded in order once the primary is back.`,
     "",
-    "| run | primary away | accepted (202) | of them queued at the edge | refused | lost | delivered twice | out of order | primary back → spool drained | direct send → receive p50 | queued send → receive p99 |",
+    "| run | a's primary away | accepted (202) | of them queued at an edge | refused | lost | delivered twice | out of order | primary back → spool drained | direct send → receive p50 | queued send → receive p99 |",
     "| --- | ---: | ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: |",
     ...r.runs.map(
       (x) =>
         `| ${x.name} | ${x.outageMs / 1000} s | ${x.accepted} | ${x.queued} | ${Object.entries(x.refused).map(([k, v]) => `${v} × ${k}`).join(", ") || "0"} | ${x.lost} | ${x.duplicated} | ${x.outOfOrder} | ${(x.drainMs / 1000).toFixed(2)} s | ${x.directP50.toFixed(1)} ms | ${(x.queuedP99 / 1000).toFixed(2)} s |`,
+    ),
+    "",
+    "Per device region, while a's primary was away: the p50 of sends written at once (not queued), from every edge, and the sends refused.",
+    "",
+    "| run | device region | accepted | refused | direct send → receive p50 while a was away |",
+    "| --- | --- | ---: | ---: | ---: |",
+    ...r.runs.flatMap((x) =>
+      Object.entries(x.byRegion).map(([region, v]) => `| ${x.name} | ${region} | ${v.sent} | ${v.refused} | ${Number.isNaN(v.outageP50) ? "– (all queued)" : `${v.outageP50.toFixed(1)} ms`} |`),
     ),
   ].join("\n");
 }

@@ -74,6 +74,8 @@ export async function runRegions(quick: boolean): Promise<RegionsResult> {
   await using cluster = await startCluster({
     regions: REGIONS,
     relaysPerRegion: 1,
+    homes: true,
+    edgeEngine: "redis",
     wan: WAN,
     extraFlags: ["--rtt-table", JSON.stringify(rttTable()), "--node-report-ms", "300"],
   });

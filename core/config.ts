@@ -20,6 +20,21 @@ export const configSchema = z
     dbLocalWriter: z
       .preprocess((v) => (v === "false" || v === "0" ? false : v === "true" || v === "1" ? true : v), z.boolean())
       .default(true),
+    /**
+     * A mesh with a store per region: `db` is this region's home store (its devices' sequences and
+     * inbox), and this is the global database (apps, keys, the node registry, the directory of
+     * homes) — a `file:` embedded replica with the two below, as `db` takes them.
+     */
+    globalDb: z.string().min(1).optional(),
+    globalDbSyncUrl: z.string().min(1).optional(),
+    globalDbPrimaryUrl: z.string().min(1).optional(),
+    /**
+     * Every region's edge, {"eu":"https://eu.example"}: with a store per region, a send for a device
+     * homed elsewhere is handed to its home's edge, which writes it there and signals that region.
+     */
+    homeEdges: z
+      .preprocess((v) => (typeof v === "string" ? JSON.parse(v) : v), z.record(z.string(), z.string().url()))
+      .default({}),
     /** Apply migrations/ at start; a cluster runs them once against the primary instead. */
     migrateOnStart: z
       .preprocess((v) => (v === "false" || v === "0" ? false : v === "true" || v === "1" ? true : v), z.boolean())

@@ -60,6 +60,7 @@ export const WireError = {
   SERVER_SHUTDOWN: { code: 4040, reason: "the node is shutting down; reconnect elsewhere" },
   OVERLOADED: { code: 4041, reason: "the node is at its hard capacity; use one of the alternatives" },
   NODE_DRAINING: { code: 4042, reason: "the node is draining for maintenance; use one of the alternatives" },
+  HOME_ELSEWHERE: { code: 4044, reason: "the device's home is another region: use one of the alternatives there (a GOAWAY names them)" },
   RATE_LIMITED: { code: 4043, reason: "too many connections from this address; retry after the delay" },
   INTERNAL: { code: 4500, reason: "the server failed; the connection may be retried" },
 } as const;

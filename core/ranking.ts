@@ -77,6 +77,7 @@ function isOffered(n: NodeRecord, now: number, staleMs: number): boolean {
 /** A node a relay may send its devices to, with what its place in each GOAWAY depends on. */
 export type AlternativeCandidate = {
   alternative: Alternative;
+  region: string;
   /** Estimated RTT from the sending relay's region: nearer groups come first. */
   rttMs: number;
   /** weight × free connections: within a group, the node's chance of coming first is its share of the group's total. */
@@ -98,6 +99,7 @@ export function alternativeCandidates(nodes: NodeRecord[], config: CandidateConf
     .filter((n) => n.connections < n.capacity)
     .map((n) => ({
       alternative: [n.id, n.wsUrl, n.tcpAddr] as Alternative,
+      region: n.region,
       rttMs: estimateRtt(config.rttTable, config.region, n.region, config.rttSameRegionMs, config.rttUnknownMs),
       share: n.weight * (n.capacity - n.connections),
     }))

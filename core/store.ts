@@ -9,6 +9,8 @@ import type { PriorityCode } from "./protocol.ts";
 import type { LastMileStore } from "./last-mile-store.ts";
 import type { WebhookStore } from "./webhooks.ts";
 import type { RetentionStore } from "./retention.ts";
+import type { DeviceMoves, HomeDirectory } from "./homes-store.ts";
+export type { DeviceMove, DeviceMoves, HomeDirectory } from "./homes-store.ts";
 
 export type { NewMessage, Payload, Subject, SubjectType } from "./message.ts";
 
@@ -362,6 +364,8 @@ export interface RegistryStore {
 
 export interface Store
   extends AppStore,
+    HomeDirectory,
+    DeviceMoves,
     AuditStore,
     DeviceStore,
     SendStore,

@@ -5,6 +5,8 @@ import { bodyLimit } from "hono/body-limit";
 import { PushmeshError } from "../core/errors.ts";
 import { type EdgeDeps, limitAppRate, newRouter } from "./env.ts";
 import { forwardWrites } from "./forward-writes.ts";
+import { routeToHome } from "./home-routing.ts";
+import { deviceHomeRoutes } from "./routes/device-home.ts";
 import { noEdgeMetrics, observeRequests } from "./metrics.ts";
 import { errorResponse, toPushmeshError } from "./http-errors.ts";
 import { apiRoute, sharedResponses } from "./route-docs.ts";
@@ -94,6 +96,8 @@ export function createEdgeApp(deps: EdgeDeps) {
   // Then the home edge authenticates, limits and writes forwarded requests.
   // Registered only when there is a home edge to forward to: every middleware is a step of every request.
   if (deps.config.forwardWritesTo) app.use("/v1/*", forwardWrites(deps));
+  // With a store per region, what concerns one device is served by its home's edge.
+  if (Object.keys(deps.config.homeEdges).length > 0) app.use("/v1/*", routeToHome(deps));
   app.use("/v1/*", limitAppRate(deps));
   // The whole body may carry some JSON around `data`; `data` itself is checked against
   // maxPayloadBytes. A batch may carry that much per message. Routes that take no body never read one.
@@ -105,7 +109,7 @@ export function createEdgeApp(deps: EdgeDeps) {
   const batchLimit = bodyLimit({ maxSize: bodyCap * deps.config.maxBatchMessages, onError: tooLarge });
   app.use("/v1/*", (c, next) => {
     if (!routes.takesBody(c.req.method, c.req.path)) return next();
-    return c.req.path === "/v1/messages/batch" || c.req.path === "/v1/handover" ? batchLimit(c, next) : singleLimit(c, next);
+    return c.req.path === "/v1/messages/batch" || c.req.path.startsWith("/v1/handover") ? batchLimit(c, next) : singleLimit(c, next);
   });
 
   app.openapi(health, (c) => c.json({ ok: true as const }, 200));
@@ -115,6 +119,7 @@ export function createEdgeApp(deps: EdgeDeps) {
   });
   app.route("/", homeRoutes(deps));
   app.route("/", deviceRoutes(deps));
+  app.route("/", deviceHomeRoutes(deps));
   app.route("/", messageRoutes(deps));
   app.route("/", handoverRoutes(deps));
   app.route("/", messageLookupRoutes(deps));

@@ -53,9 +53,10 @@ function impliedCodes(route: RouteConfig, scope: Scope | undefined, operator: bo
   if (operator) codes.push("UNAUTHORIZED", "OPERATOR_REQUIRED", "OPERATOR_TRANSPORT");
   if (route.path.startsWith("/v1/")) {
     // Every /v1 request that carries a valid key counts against its app's rate, even on a route
-    // that needs none; every write may be forwarded to the edge beside the primary.
+    // that needs none; every write may be forwarded to the edge beside the primary, and with a
+    // store per region whatever concerns one device goes to the edge of its home.
     codes.push("RATE_LIMITED");
-    if (route.method !== "get") codes.push("FORWARD_FAILED");
+    if (route.method !== "get" || route.path.startsWith("/v1/devices/{id}")) codes.push("FORWARD_FAILED");
   }
   return codes;
 }

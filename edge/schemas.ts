@@ -207,37 +207,52 @@ const SendStatesSchema = z
 
 const zero = z.literal(0);
 
-export const DeviceSendResultSchema = z
+const deviceSendResult = {
+  messageId: MessageIdSchema,
+  targets: z.number().int().openapi({ description: "Devices addressed, whatever became of each" }),
+  deliverAt: z.number().int().nullable().openapi({ description: "When a scheduled message is due (ms since the epoch); null: now" }),
+  states: SendStatesSchema,
+};
+
+const topicSendResult = {
+  messageId: MessageIdSchema,
+  topic: TopicSchema,
+  offset: z.number().int().min(1).openapi({ description: "The message's offset in the topic's stream" }),
+  targets: z.number().int().openapi({ description: "The topic's subscribers when it was sent" }),
+  deliverAt: z.null().openapi({ description: "Always null: a topic message is never scheduled" }),
+  states: z
+    .object({ pending: zero, scheduled: zero, held: zero, suppressed: zero, expired: zero })
+    .strict()
+    .openapi({ description: "Always zeros: relays fan a topic message out as they go; it is not tracked per device" }),
+};
+
+const queuedSendResult = {
+  messageId: MessageIdSchema,
+  state: z.literal("queued").openapi({ description: "Kept in this edge's durable spool: the store was not taking writes. It is forwarded in order once it is" }),
+  queuedAt: z.number().int().openapi({ description: "When the edge took it (ms since the epoch): the message's createdAt, from which its delay and ttl count" }),
+};
+
+const HomePartSchema = z
   .object({
-    messageId: MessageIdSchema,
-    targets: z.number().int().openapi({ description: "Devices addressed, whatever became of each" }),
-    deliverAt: z.number().int().nullable().openapi({ description: "When a scheduled message is due (ms since the epoch); null: now" }),
-    states: SendStatesSchema,
+    home: z.string().openapi({ description: "The home region this part went to" }),
+    result: z.union([z.object(deviceSendResult).strict(), z.object(topicSendResult).strict(), z.object(queuedSendResult).strict()]),
   })
+  .openapi("HomePartResult", { description: "What one home did with its part of a send" });
+const homes = z
+  .array(HomePartSchema)
+  .optional()
+  .openapi({ description: "Only in a mesh with a store per region, for a send that reached several homes: each home's part (the fields above sum the written parts)" });
+
+export const DeviceSendResultSchema = z
+  .object({ ...deviceSendResult, homes })
   .strict()
   .openapi("DeviceSendResult", { description: "The answer to a send to deviceId, deviceIds or userId" });
-
 export const TopicSendResultSchema = z
-  .object({
-    messageId: MessageIdSchema,
-    topic: TopicSchema,
-    offset: z.number().int().min(1).openapi({ description: "The message's offset in the topic's stream" }),
-    targets: z.number().int().openapi({ description: "The topic's subscribers when it was sent" }),
-    deliverAt: z.null().openapi({ description: "Always null: a topic message is never scheduled" }),
-    states: z
-      .object({ pending: zero, scheduled: zero, held: zero, suppressed: zero, expired: zero })
-      .strict()
-      .openapi({ description: "Always zeros: relays fan a topic message out as they go; it is not tracked per device" }),
-  })
+  .object({ ...topicSendResult, homes })
   .strict()
   .openapi("TopicSendResult", { description: "The answer to a send to a topic" });
-
 export const QueuedSendResultSchema = z
-  .object({
-    messageId: MessageIdSchema,
-    state: z.literal("queued").openapi({ description: "Kept in this edge's durable spool: the store was not taking writes. It is forwarded in order once it is" }),
-    queuedAt: z.number().int().openapi({ description: "When the edge took it (ms since the epoch): the message's createdAt, from which its delay and ttl count" }),
-  })
+  .object({ ...queuedSendResult, homes })
   .strict()
   .openapi("QueuedSendResult", { description: "The answer to a send the edge spooled: durable on this edge, not yet in the store" });
 

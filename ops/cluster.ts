@@ -12,6 +12,7 @@ import { type RedisServer, startRedisServer } from "./redis-server.ts";
 import { type Sqld, startSqld } from "./sqld.ts";
 import { startUpstashBridge, type UpstashBridge } from "./upstash-bridge.ts";
 import { startLatencyProxy } from "./latency-proxy.ts";
+import { freePort } from "./free-port.ts";
 
 const CLI = join(import.meta.dir, "cli.ts");
 
@@ -31,12 +32,21 @@ export type ClusterOptions = {
    */
   wan?: Record<string, Record<string, number>>;
   /**
+   * A store per region (the design's write homes): a sqld primary per region for its devices, one
+   * global database (its primary in the first region, a replica in each other), a Redis per region,
+   * and edges that hand each send to the edge of its devices' home. Off: one primary for all.
+   */
+  homes?: boolean;
+  /**
    * Edges outside the home region forward writes to the home region's edge (`--forward-writes-to`);
    * default true. Off, every edge writes to the primary itself, as writers in every region do.
    */
   forwardWrites?: boolean;
   log?: Log;
 };
+
+/** Writes go to a primary over one WebSocket (hrana), a few tenths of a millisecond less per write than HTTP. */
+const hrana = (url: string) => url.replace(/^http/, "ws");
 
 export function oneWayMs(wan: ClusterOptions["wan"], from: string, to: string): number {
   if (!wan || from === to) return 0;
@@ -52,8 +62,14 @@ export type Cluster = {
   redis: RedisServer;
   /** Upstash-protocol REST in front of Redis, for edges with --engine rest. */
   rest: UpstashBridge;
+  /** The first region's primary: the one store, or with `homes` that region's home store. */
   primary: Sqld;
+  /** Per region its sqld: a replica of the one primary, or with `homes` the region's own primary. */
   sqld: Record<string, Sqld>;
+  /** With `homes`: the global database's primary (in the first region); null otherwise. */
+  global: Sqld | null;
+  /** Per region its Redis: the one Redis in every region, or with `homes` each region's own. */
+  redisOf: Record<string, RedisServer>;
   regions: Record<string, ClusterRegion>;
   appId: string;
   apiKey: string;
@@ -118,17 +134,12 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
   const edgeArgs = new Map<string, string[]>();
   const stopAll: (() => Promise<void>)[] = [];
   try {
-    const redis = await startRedisServer(join(dir, "redis"));
-    stopAll.push(() => redis.stop());
-    const rest = startUpstashBridge({ redisUrl: redis.url, token: crypto.randomUUID() });
-    stopAll.push(() => rest.stop());
     const [home, ...others] = options.regions;
-    const primary = await startSqld({ dir: join(dir, `sqld-${home}`) });
-    stopAll.push(() => primary.stop());
-    // A link from `region` to a service in the home region, through a delaying proxy when the
-    // regions are apart; the URL keeps its scheme and path.
-    const link = (region: string, url: string): string => {
-      const delay = oneWayMs(options.wan, region, home!);
+    const homes = options.homes ?? false;
+    // A link from `from` to a service in region `to`, through a delaying proxy when the regions
+    // are apart; the URL keeps its scheme and path.
+    const linkBetween = (from: string, to: string, url: string): string => {
+      const delay = oneWayMs(options.wan, from, to);
       if (delay === 0) return url;
       const parsed = new URL(url);
       const proxy = startLatencyProxy(parsed.host, delay);
@@ -136,24 +147,53 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
       parsed.host = proxy.address;
       return parsed.toString().replace(/\/$/, "");
     };
+    const link = (region: string, url: string): string => linkBetween(region, home!, url);
+    const redisOf: Record<string, RedisServer> = {};
+    const restOf: Record<string, UpstashBridge> = {};
+    for (const region of homes ? options.regions : [home!]) {
+      const r = await startRedisServer(join(dir, `redis-${region}`));
+      stopAll.push(() => r.stop());
+      redisOf[region] = r;
+      const bridge = startUpstashBridge({ redisUrl: r.url, token: crypto.randomUUID() });
+      stopAll.push(() => bridge.stop());
+      restOf[region] = bridge;
+    }
+    const redis = redisOf[home!]!;
+    const rest = restOf[home!]!;
+    const engineOf = (region: string) => (homes ? { redis: redisOf[region]!.url, rest: restOf[region]! } : { redis: link(region, redis.url), rest: { url: link(region, rest.url), token: rest.token } });
+    const primary = await startSqld({ dir: join(dir, `sqld-${home}`) });
+    stopAll.push(() => primary.stop());
     const sqld: Record<string, Sqld> = { [home!]: primary };
     for (const region of others) {
-      sqld[region] = await startSqld({ dir: join(dir, `sqld-${region}`), primaryGrpcUrl: link(region, primary.grpcUrl!) });
+      sqld[region] = await startSqld(homes ? { dir: join(dir, `sqld-${region}`) } : { dir: join(dir, `sqld-${region}`), primaryGrpcUrl: link(region, primary.grpcUrl!) });
       stopAll.push(() => sqld[region]!.stop());
     }
-    // Migrations and the demo app, once, against the primary.
-    const store = await openStore({ db: primary.url, dbSync: "normal" });
+    // With homes: the global database, its primary in the first region. Every process keeps an
+    // embedded replica of it, synced over the link to its region: a directory miss catches up in one trip.
+    const global: Sqld | null = homes ? await startSqld({ dir: join(dir, "sqld-global") }) : null;
+    if (global) stopAll.push(() => global.stop());
+    // Migrations, once per primary; the demo app where apps live.
+    for (const db of homes ? [global!, ...Object.values(sqld)] : [primary]) (await openStore({ db: db.url, dbSync: "normal" })).close();
+    const store = await openStore({ db: (global ?? primary).url, dbSync: "normal", migrateOnStart: false });
     const { appId, apiKey } = await ensureDemoApp(store);
     const operatorKey = await devOperatorKey(store);
     store.close();
 
+    // With homes, edges are told each other's addresses at start: their ports are chosen first.
+    const edgePorts = new Map<string, number>();
+    if (homes) for (const region of options.regions) edgePorts.set(region, await freePort());
+    const homeEdges = (region: string) =>
+      Object.fromEntries(options.regions.filter((r) => r !== region).map((r) => [r, linkBetween(region, r, `http://127.0.0.1:${edgePorts.get(r)}`)]));
     const common = (region: string, name: string) => [
       "--region", region,
       "--db", `file:${join(dir, "replicas", `${name}.db`)}`,
       "--db-sync-url", sqld[region]!.url,
-      "--db-primary-url", link(region, primary.url),
+      "--db-primary-url", homes ? hrana(sqld[region]!.url) : link(region, primary.url),
+      ...(homes
+        ? ["--global-db", `file:${join(dir, "replicas", `${name}.global.db`)}`, "--global-db-sync-url", link(region, global!.url), "--global-db-primary-url", hrana(link(region, global!.url))]
+        : []),
       "--migrate-on-start", "false",
-      "--redis-url", link(region, redis.url),
+      "--redis-url", engineOf(region).redis,
       ...(options.extraFlags ?? []),
     ];
     mkdirSync(join(dir, "replicas"), { recursive: true });
@@ -162,8 +202,9 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
       const edgeName = `${region}-edge`;
       const engine = options.edgeEngine ?? "rest";
       const args = ["edge", "--node-id", edgeName, "--engine", engine, "--operator-keys", operatorKey, ...common(region, edgeName), ...extra];
-      if (engine === "rest") args.push("--rest-url", link(region, rest.url), "--rest-token", rest.token);
-      return spawnReady(edgeName, [...args, "--edge-port", "0"], logDir).then((p) => {
+      if (engine === "rest") args.push("--rest-url", engineOf(region).rest.url, "--rest-token", engineOf(region).rest.token);
+      if (homes) args.push("--home-edges", JSON.stringify(homeEdges(region)));
+      return spawnReady(edgeName, [...args, "--edge-port", String(edgePorts.get(region) ?? 0)], logDir).then((p) => {
         processes.set(edgeName, p);
         // A restarted edge takes the same port: callers keep their address.
         edgeArgs.set(region, [...args, "--edge-port", new URL(p.ready.edge as string).port]);
@@ -182,7 +223,7 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
         starts.push(spawnReady(nodeId, args, logDir).then((p) => void processes.set(nodeId, p)));
       }
       if (region === home) continue;
-      const forward = options.forwardWrites === false ? [] : ["--forward-writes-to", link(region, homeEdge)];
+      const forward = options.forwardWrites === false || homes ? [] : ["--forward-writes-to", link(region, homeEdge)];
       starts.push(startEdge(region, forward).then(() => undefined));
     }
     await Promise.all(starts);
@@ -212,13 +253,15 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
       rest,
       primary,
       sqld,
+      global,
+      redisOf,
       get regions() {
         return regions();
       },
       appId,
       apiKey,
       operatorKey,
-      describe: () => ({ ready: true, dir, redis: redis.url, rest: rest.url, primary: primary.url, appId, apiKey, operatorKey, regions: regions() }),
+      describe: () => ({ ready: true, dir, redis: redis.url, rest: rest.url, primary: primary.url, ...(global ? { global: global.url, homes: Object.fromEntries(Object.entries(sqld).map(([r, s]) => [r, s.url])) } : {}), appId, apiKey, operatorKey, regions: regions() }),
       async killRelay(nodeId) {
         const p = processes.get(nodeId);
         if (!p) throw new Error(`no relay ${nodeId}`);

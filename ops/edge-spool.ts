@@ -29,7 +29,7 @@ export async function openEdgeSpool(path: string | undefined, deps: ForwardDeps,
   const spool = counted(file, metrics);
   const isStoreOutage = storeFailure;
   // Sends kept for the edge this one forwards writes to are handed over to it (edge/routes/handover.ts).
-  const handOver = config.forwardWritesTo ? handOverClient(deps) : undefined;
+  const handOver = config.forwardWritesTo || Object.keys(config.homeEdges).length > 0 ? handOverClient(deps) : undefined;
   const forwarder = new SpoolForwarder({ ...deps, spool, isStoreOutage, onForward: metrics.forwarded, handOver, handOverMax: config.maxBatchMessages });
   forwarder.start();
   // Refusals are kept for tracking a while, then dropped; checked when the forwarder is idle or not.

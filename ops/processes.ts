@@ -7,7 +7,7 @@ import { startBackground } from "./background.ts";
 import { browserBundle } from "../browser/build.ts";
 import { dashboardAsset } from "./dashboard-assets.ts";
 import { createEdgeApp } from "../edge/app.ts";
-import { openStore } from "../store/open.ts";
+import { openProcessStore } from "../store/open.ts";
 import { openEngine } from "../engines/open.ts";
 import { type RelayNode, readTls, startRelayNode } from "../relay/relay-node.ts";
 import { prometheusEdgeMetrics } from "./edge-metrics.ts";
@@ -49,7 +49,7 @@ function stopWhenParentGone(target: Stoppable, log: Log): void {
 }
 
 export async function runRelayProcess(config: Config, log: Log, options: { worker?: boolean } = {}): Promise<void> {
-  const store = await openStore(config, log);
+  const store = await openProcessStore(config, log);
   const engine = await openEngine(config, log);
   let node: RelayNode;
   try {
@@ -72,7 +72,7 @@ export async function runRelayProcess(config: Config, log: Log, options: { worke
 
 export async function runEdgeProcess(config: Config, log: Log): Promise<void> {
   const metrics = prometheusEdgeMetrics({ region: config.region, processMetrics: true });
-  const store = await openStore(config, log, { onGroupCommit: metrics.groupCommitted });
+  const store = await openProcessStore(config, log, { onGroupCommit: metrics.groupCommitted });
   metrics.watchStore(store);
   const engine = await openEngine(config, log);
   const watched = metrics.watchEngine(engine.engine);

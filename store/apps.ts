@@ -88,6 +88,11 @@ export class AppRecords {
       .onConflictDoNothing();
   }
 
+  /** A row naming the app and nothing more: no secret is copied, and no read here uses it. */
+  async adoptApp(appId: string): Promise<void> {
+    await this.db.insert(apps).values({ id: appId, name: "", tokenSecret: "", createdAt: Date.now() }).onConflictDoNothing();
+  }
+
   async findApp(appId: string): Promise<AppRecord | null> {
     const [row] = await this.db.select().from(apps).where(eq(apps.id, appId));
     return row ?? null;

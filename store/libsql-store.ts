@@ -15,6 +15,7 @@ import {
   type AppRecord,
   type Assigned,
   type DeliveryMark,
+  type DeviceMove,
   type DeviceRef,
   type ErasedCounts,
   type DeviceRecord,
@@ -44,6 +45,8 @@ import * as deferred from "./deferred.ts";
 import { eraseDevices } from "./erase.ts";
 import { markDelivered, markExpired, markFailed, markTopicDelivered } from "./delivery-marks.ts";
 import { DeviceReads } from "./device-reads.ts";
+import * as homes from "./device-homes.ts";
+import * as moves from "./device-moves.ts";
 import { deviceNotFound, devicesOfUser, registerDevices, revokeDeviceTokens, unknownDevices, upsertDevice } from "./devices.ts";
 import { GroupCommit, isGroupWriter, type RunBatch } from "./group-commit.ts";
 import { findIdempotencyKey, isMessageIdTaken, isUniqueViolation } from "./idempotency.ts";
@@ -82,6 +85,36 @@ export class LibsqlStore extends LastMileMethods implements Store {
     this.client.close();
   }
 
+  // --- the directory of homes ---
+  deviceHomes(appId: string, deviceIds: string[]): Promise<Map<string, string>> {
+    return homes.homesOfDevices(this.db, appId, deviceIds);
+  }
+  userHomes(appId: string, userId: string): Promise<string[]> {
+    return homes.homesOfUser(this.db, appId, userId);
+  }
+  setDeviceHome(appId: string, deviceId: string, home: string, userId?: string | null, now = Date.now()): Promise<void> {
+    return homes.setDeviceHome(this.db, appId, deviceId, home, userId, now);
+  }
+  forgetDeviceHomes(appId: string, deviceIds: string[]): Promise<void> {
+    return homes.forgetDeviceHomes(this.db, appId, deviceIds);
+  }
+
+  // --- a device's move between homes ---
+  sealDevice(appId: string, deviceId: string, to: string, now = Date.now()): Promise<DeviceMove | null> {
+    return moves.sealDevice(this.db, appId, deviceId, to, now);
+  }
+  unsealDevice(appId: string, deviceId: string): Promise<void> {
+    return moves.unsealDevice(this.db, appId, deviceId);
+  }
+  async moveIn(move: DeviceMove): Promise<void> {
+    await moves.moveIn(this.db, move);
+    for (const topic of move.topics) await this.subscribeTopic(move.appId, topic, [move.deviceId], move.at);
+  }
+  async finishMoveOut(appId: string, deviceId: string): Promise<void> {
+    await eraseDevices(this.db, appId, [deviceId]);
+    await moves.dropSealed(this.db, appId, deviceId);
+  }
+
   // --- apps and keys ---
   createApp(name: string, now?: number): Promise<{ appId: string; apiKey: string }> {
     return this.apps.createApp(name, now);
@@ -106,6 +139,9 @@ export class LibsqlStore extends LastMileMethods implements Store {
   }
   insertApiKey(appId: string, key: string, name: string, scopes: Scope[], now?: number): Promise<void> {
     return this.apps.insertApiKey(appId, key, name, scopes, now);
+  }
+  adoptApp(appId: string): Promise<void> {
+    return this.apps.adoptApp(appId);
   }
   findApp(appId: string): Promise<AppRecord | null> {
     return this.apps.findApp(appId);

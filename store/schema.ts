@@ -90,6 +90,23 @@ export const devices = sqliteTable(
   (t) => [primaryKey({ columns: [t.appId, t.id] }), index("devices_user").on(t.appId, t.userId)],
 );
 
+/**
+ * The directory of homes, in the global database: which region's store holds each device, and its
+ * user, so an edge in any region finds where a send must be written (a local read of its replica).
+ * Written when a device is registered and when its home moves; rarely, as the global database wants.
+ */
+export const deviceHomes = sqliteTable(
+  "device_homes",
+  {
+    appId: text().notNull(),
+    deviceId: text().notNull(),
+    home: text().notNull(),
+    userId: text(),
+    updatedAt: integer().notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.appId, t.deviceId] }), index("device_homes_user").on(t.appId, t.userId)],
+);
+
 export const messages = sqliteTable(
   "messages",
   {

@@ -216,3 +216,28 @@ export function storeEdgeCases(open: OpenStore, it: ContractTest = test): void {
     expect((await store.listApps()).some((a) => a.id === appId)).toBe(true);
   });
 }
+
+/** The directory of homes, and the row a home store keeps for an app it did not create. */
+export function homeDirectoryCases(open: OpenStore, it: ContractTest = test): void {
+  it("the directory of homes: set, moved, by user, forgotten; an adopted app is only a name", async () => {
+    await using store = await open();
+    const appId = `app_${crypto.randomUUID()}`;
+    await store.setDeviceHome(appId, "d1", "eu", "u1", 1);
+    await store.setDeviceHome(appId, "d2", "us", "u1", 1);
+    await store.setDeviceHome(appId, "d3", "eu", null, 1);
+    expect(await store.deviceHomes(appId, ["d1", "d2", "d3", "ghost"])).toEqual(new Map([["d1", "eu"], ["d2", "us"], ["d3", "eu"]]));
+    expect(await store.deviceHomes(`app_${crypto.randomUUID()}`, ["d1"])).toEqual(new Map());
+    expect(await store.userHomes(appId, "u1")).toEqual(["eu", "us"]);
+    // A move keeps the user unless one is given.
+    await store.setDeviceHome(appId, "d2", "eu", undefined, 2);
+    expect(await store.userHomes(appId, "u1")).toEqual(["eu"]);
+    await store.forgetDeviceHomes(appId, ["d1", "d2"]);
+    expect(await store.deviceHomes(appId, ["d1", "d2", "d3"])).toEqual(new Map([["d3", "eu"]]));
+    expect(await store.userHomes(appId, "u1")).toEqual([]);
+
+    await store.adoptApp(appId);
+    await store.adoptApp(appId);
+    await store.upsertDevice(appId, { deviceId: "d1" });
+    expect(await store.getDevice(appId, "d1")).toMatchObject({ deviceId: "d1" });
+  });
+}

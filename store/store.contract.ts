@@ -8,7 +8,7 @@ import { encodeData } from "../core/codec.ts";
 import { APP_SECRET_CACHE_MS } from "./libsql-store.ts";
 import { apps } from "./schema.ts";
 import { retentionCases } from "./retention.contract.ts";
-import { storeEdgeCases } from "./store-edge.contract.ts";
+import { homeDirectoryCases, storeEdgeCases } from "./store-edge.contract.ts";
 
 /** `serial`: one case at a time, for stores that share one server (sqld stops answering under many concurrent writers). */
 export function storeContract(name: string, open: OpenStore, options: { serial?: boolean } = {}): void {
@@ -351,5 +351,6 @@ export function storeContract(name: string, open: OpenStore, options: { serial?:
 
     storeEdgeCases(open, it);
     retentionCases(open, it);
+    homeDirectoryCases(open, it);
   });
 }

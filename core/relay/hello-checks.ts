@@ -7,7 +7,21 @@ import type { DeviceRecord, Store } from "../store.ts";
 
 export type CheckedHello = { appId: string; device: DeviceRecord; tokenExpiresAt: number; tokenIssuedAt: number };
 
-export async function checkHello(store: Store, frame: HelloFrame, now: number): Promise<CheckedHello> {
+/** A device this home's store does not hold, homed in another region: sent there with a GOAWAY. */
+export class HomeElsewhere extends FrameError {
+  constructor(readonly home: string) {
+    super("HOME_ELSEWHERE", `the device's home is region ${home}`);
+  }
+}
+
+/** The device's home, when the directory names one other than `region`; caught up once first, for a move a moment ago. */
+export async function homeElsewhere(store: Pick<Store, "deviceHomes" | "freshen">, region: string, appId: string, deviceId: string, fresh = false): Promise<string | null> {
+  const home = (await store.deviceHomes(appId, [deviceId])).get(deviceId);
+  if (home !== undefined && home !== region) return home;
+  return !fresh && (await store.freshen()) ? homeElsewhere(store, region, appId, deviceId, true) : null;
+}
+
+export async function checkHello(store: Store, frame: HelloFrame, now: number, region: string): Promise<CheckedHello> {
   if (frame.version !== PROTOCOL_VERSION) {
     throw new FrameError("UNSUPPORTED_VERSION", `protocol ${frame.version} is not supported; this server speaks ${PROTOCOL_VERSION}`);
   }
@@ -20,7 +34,10 @@ export async function checkHello(store: Store, frame: HelloFrame, now: number): 
   // A valid token for a missing device usually means it was registered a moment ago at an edge
   // whose write this node's replica has not pulled yet: catch up once before refusing.
   const device = (await store.getDevice(appId, frame.deviceId)) ?? ((await store.freshen()) ? await store.getDevice(appId, frame.deviceId) : null);
-  if (!device) throw new FrameError("DEVICE_UNKNOWN", "device not found");
+  if (!device) {
+    const home = await homeElsewhere(store, region, appId, frame.deviceId, true);
+    throw home ? new HomeElsewhere(home) : new FrameError("DEVICE_UNKNOWN", "device not found");
+  }
   if (isRevoked(check.claims.issuedAt, device.tokensRevokedAt)) throw new FrameError("TOKEN_REVOKED", WireError.TOKEN_REVOKED.reason);
   return { appId, device, tokenExpiresAt: check.claims.expiresAt, tokenIssuedAt: check.claims.issuedAt };
 }

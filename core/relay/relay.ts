@@ -11,6 +11,7 @@ import { type Frame, FrameType, uuidToBytes, WireError, type WireErrorName } fro
 import { type AlternativeCandidate, alternativeCandidates, drawAlternatives } from "../ranking.ts";
 import type { Store } from "../store.ts";
 import { ConnectRateLimiter, handshakeDelay } from "./admission.ts";
+import { homeElsewhere } from "./hello-checks.ts";
 import { EngineOutage } from "./engine-outage.ts";
 import { MarkQueue } from "./marks.ts";
 import { type RelayMetrics, noMetrics } from "./metrics.ts";
@@ -225,12 +226,19 @@ export class Relay implements SessionHost<Session> {
     if (set?.size === 0) this.byTopic.delete(key);
   }
 
+  /** Gone from this home's store: erased, or moved to another home (the directory says where; its relays are the alternatives). */
+  private async closeErased(session: Session): Promise<void> {
+    const home = await homeElsewhere(this.store, this.config.region, session.appId, session.deviceId).catch(() => null);
+    if (home) session.closeWith("HOME_ELSEWHERE", this.goaway("HOME_ELSEWHERE", 0, home));
+    else session.closeWith("DEVICE_UNKNOWN", undefined, "the device was erased");
+  }
+
   private onSignal(signal: Signal): void {
     const session = this.all.get(signal.appId, signal.deviceId);
     if (!session) return;
     if (signal.kind === "deliver") session.offer(signal.message);
     else if (signal.kind === "subscription") session.topics.follow(signal.topic, signal.startOffset);
-    else if (signal.kind === "erased") session.closeWith("DEVICE_UNKNOWN", undefined, "the device was erased");
+    else if (signal.kind === "erased") void this.closeErased(session);
     else if (signal.kind === "revoked") {
       if (isRevoked(session.tokenIssuedAt, signal.revokedAt)) session.closeWith("TOKEN_REVOKED");
     }
@@ -314,9 +322,10 @@ export class Relay implements SessionHost<Session> {
     return this.candidates.map((c) => c.alternative[0]);
   }
 
-  /** Each GOAWAY draws its own order of alternatives, so the devices sent away spread by weight and free room. */
-  goaway(reason: WireErrorName, retryAfterMs = 0): Frame {
-    const alternatives = drawAlternatives(this.candidates, MAX_ALTERNATIVES);
+  /** Each GOAWAY draws its own order of alternatives, so the devices sent away spread by weight and free room; `region`: only there. */
+  goaway(reason: WireErrorName, retryAfterMs = 0, region?: string): Frame {
+    const candidates = region === undefined ? this.candidates : this.candidates.filter((c) => c.region === region);
+    const alternatives = drawAlternatives(candidates, MAX_ALTERNATIVES);
     return { type: FrameType.GOAWAY, reason: WireError[reason].code, alternatives, retryAfterMs };
   }
 

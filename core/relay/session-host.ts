@@ -2,6 +2,7 @@
 // it. Declared apart from both, so that relay.ts → session.ts is the only arrow between them.
 import type { Config } from "../config.ts";
 import type { Log } from "../log.ts";
+import type { Frame, WireErrorName } from "../protocol.ts";
 import type { Store } from "../store.ts";
 import type { MarkQueue } from "./marks.ts";
 import type { RelayMetrics } from "./metrics.ts";
@@ -29,6 +30,8 @@ export interface SessionHost<S> {
   readonly now: () => number;
   /** Where the session's topic cursors record how far each got. */
   readonly marks: Pick<MarkQueue, "topicReached">;
+  /** A GOAWAY naming other nodes; `region`: only that region's. */
+  goaway(reason: WireErrorName, retryAfterMs?: number, region?: string): Frame;
   /** How long to hold WELCOME back; grows past soft capacity. */
   handshakeDelayMs(): number;
   /** Makes the session its device's one session, here and in the engine. */

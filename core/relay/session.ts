@@ -18,7 +18,7 @@ import {
   type WireErrorName,
 } from "../protocol.ts";
 import type { InboxMessage } from "../store.ts";
-import { checkHello, resumePoint } from "./hello-checks.ts";
+import { checkHello, HomeElsewhere, resumePoint } from "./hello-checks.ts";
 import { Inflight } from "./inflight.ts";
 import { InOrderFrames } from "./in-order.ts";
 import { pushFrameOf } from "./push-frames.ts";
@@ -135,7 +135,7 @@ export class Session extends InOrderFrames implements TopicOwner {
   private async hello(frame: HelloFrame): Promise<void> {
     this.state = "auth";
     const { store } = this.relay;
-    const { appId, device, tokenExpiresAt, tokenIssuedAt } = await checkHello(store, frame, this.relay.now());
+    const { appId, device, tokenExpiresAt, tokenIssuedAt } = await checkHello(store, frame, this.relay.now(), this.relay.config.region);
     this.tokenExpiresAt = tokenExpiresAt;
     this.tokenIssuedAt = tokenIssuedAt;
     // Past soft capacity the answer comes later, so probing devices prefer a less loaded node.
@@ -354,7 +354,7 @@ export class Session extends InOrderFrames implements TopicOwner {
     if (this.isClosed()) return;
     const code: WireErrorName = error instanceof FrameError ? error.code : "INTERNAL";
     if (!(error instanceof FrameError)) this.relay.log("session_error", { session: this.id, error: String(error) });
-    this.closeWith(code, undefined, error instanceof Error ? error.message : String(error));
+    this.closeWith(code, error instanceof HomeElsewhere ? this.relay.goaway(code, 0, error.home) : undefined, error instanceof Error ? error.message : String(error));
   }
 
   /**

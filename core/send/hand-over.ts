@@ -13,13 +13,21 @@ import { keep, type SpoolingDeps, type SpoolingItemOutcome } from "./spool.ts";
 
 export type HandOverDeps = SpoolingDeps & { spool: Spool; handOver: HandOver };
 
-export async function sendThrough(deps: HandOverDeps, edge: string, appId: string, requests: SendRequest[], now = Date.now()): Promise<SpoolingItemOutcome[]> {
+/** `messageIds`: the ids the sends take (a send split by home keeps one id in every home); fresh ones otherwise. */
+export async function sendThrough(
+  deps: HandOverDeps,
+  edge: string,
+  appId: string,
+  requests: SendRequest[],
+  now = Date.now(),
+  messageIds?: string[],
+): Promise<SpoolingItemOutcome[]> {
   const outcomes: SpoolingItemOutcome[] = new Array(requests.length);
   const valid: { index: number; messageId: string; request: SendRequest }[] = [];
   for (const [index, request] of requests.entries()) {
     try {
       validateSend(request, deps.config, now);
-      valid.push({ index, messageId: uuidv7(now), request });
+      valid.push({ index, messageId: messageIds?.[index] ?? uuidv7(now), request });
     } catch (error) {
       outcomes[index] = { error };
     }

@@ -59,11 +59,11 @@ export async function sendOrSpool(deps: SpoolingDeps, appId: string, request: Se
 }
 
 /** A batch in order: sent as one while the spool is empty; from the first item the store did not take, kept. */
-export async function batchOrSpool(deps: SpoolingDeps, appId: string, requests: SendRequest[]): Promise<SpoolingItemOutcome[]> {
+export async function batchOrSpool(deps: SpoolingDeps, appId: string, requests: SendRequest[], given?: { messageId: string; now: number }[]): Promise<SpoolingItemOutcome[]> {
   const spool = deps.spool;
-  if (!spool) return sendBatch(deps, appId, requests);
-  const now = Date.now();
-  const given = requests.map(() => ({ messageId: uuidv7(now), now }));
+  if (!spool) return sendBatch(deps, appId, requests, given);
+  const now = given?.[0]?.now ?? Date.now();
+  given ??= requests.map(() => ({ messageId: uuidv7(now), now }));
   let outcomes: (BatchItemOutcome | null)[] = requests.map(() => null);
   if (spool.size().entries === 0) {
     try {
@@ -82,7 +82,7 @@ export async function batchOrSpool(deps: SpoolingDeps, appId: string, requests: 
     }
     try {
       validateSend(request, deps.config, now);
-      results.push({ outcome: await keep(deps, spool, appId, request, given[index]!.messageId, now) });
+      results.push({ outcome: await keep(deps, spool, appId, request, given[index]!.messageId, given[index]!.now) });
     } catch (error) {
       results.push({ error });
     }

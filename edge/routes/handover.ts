@@ -9,7 +9,8 @@ import { PushmeshError } from "../../core/errors.ts";
 import { sendOrSpool } from "../../core/send/spool.ts";
 import { StoreConflict } from "../../core/store.ts";
 import { verifyWebhook } from "../../core/webhook-signature.ts";
-import { type EdgeDeps, newRouter, overRequestRate } from "../env.ts";
+import type { MiddlewareHandler } from "hono";
+import { type EdgeDeps, type EdgeEnv, newRouter, overRequestRate } from "../env.ts";
 import { booleanField, integer, MessageIdSchema, object, restricted, rule } from "../fields.ts";
 import { errorBody, toPushmeshError } from "../http-errors.ts";
 import { apiRoute } from "../route-docs.ts";
@@ -78,6 +79,17 @@ function route(limits: SendLimits) {
   });
 }
 
+/** Only edges call the hand-over routes: the body signed with the mesh's hand-over secret. */
+export function requireHandoverSignature(deps: Pick<EdgeDeps, "store">): MiddlewareHandler<EdgeEnv> {
+  return async (c, next) => {
+    const header = c.req.header(HANDOVER_HEADER);
+    if (!header) throw new PushmeshError("UNAUTHORIZED", `only edges hand sends over: sign the body in ${HANDOVER_HEADER}`);
+    const secret = await deps.store.meshSecret(HANDOVER_SECRET);
+    if (!(await verifyWebhook(await c.req.text(), header, secret))) throw new PushmeshError("UNAUTHORIZED", `${HANDOVER_HEADER} does not sign this body, or is more than five minutes off`);
+    await next();
+  };
+}
+
 /** A live hand-over's request, counted once per app against its rate (the first edge did not count it): the apps past it. */
 async function overRate(deps: EdgeDeps, appIds: Set<string>): Promise<Map<string, PushmeshError>> {
   const over = new Map<string, PushmeshError>();
@@ -90,13 +102,7 @@ async function overRate(deps: EdgeDeps, appIds: Set<string>): Promise<Map<string
 
 export function handoverRoutes(deps: EdgeDeps) {
   const app = newRouter();
-  app.use("/v1/handover", async (c, next) => {
-    const header = c.req.header(HANDOVER_HEADER);
-    if (!header) throw new PushmeshError("UNAUTHORIZED", `only edges hand sends over: sign the body in ${HANDOVER_HEADER}`);
-    const secret = await deps.store.meshSecret(HANDOVER_SECRET);
-    if (!(await verifyWebhook(await c.req.text(), header, secret))) throw new PushmeshError("UNAUTHORIZED", `${HANDOVER_HEADER} does not sign this body, or is more than five minutes off`);
-    await next();
-  });
+  app.use("/v1/handover", requireHandoverSignature(deps));
   app.openapi(route(deps.config), async (c) => {
     const { live = false, items } = c.req.valid("json");
     const limited = live ? await overRate(deps, new Set(items.map((i) => i.appId))) : new Map<string, PushmeshError>();

@@ -3,6 +3,8 @@ import { PushmeshError } from "../../core/errors.ts";
 import type { PriorityName } from "../../core/protocol.ts";
 import type { SendRequest } from "../../core/send/send.ts";
 import { sendThrough } from "../../core/send/hand-over.ts";
+import { sendByHome } from "../../core/send/by-home.ts";
+import { homeSending } from "../home-routing.ts";
 import { batchOrSpool, sendOrSpool } from "../../core/send/spool.ts";
 import { trackMessage } from "../../core/tracking.ts";
 import { type EdgeDeps, newRouter, requireScope } from "../env.ts";
@@ -105,9 +107,17 @@ async function through(deps: EdgeDeps, edge: string, appId: string, request: Sen
   return item!.outcome;
 }
 
+/** One send split by home: its joined outcome, or the error it got. */
+async function viaHomes(deps: NonNullable<ReturnType<typeof homeSending>>, appId: string, request: SendRequest) {
+  const [item] = await sendByHome(deps, appId, [request]);
+  if (!item!.outcome) throw item!.error;
+  return item!.outcome;
+}
+
 export function messageRoutes(deps: EdgeDeps) {
   const { send, batch, status } = routes(deps.config);
   const app = newRouter();
+  const byHome = homeSending(deps);
   app.on("POST", ["/v1/messages", "/v1/messages/batch"], requireScope(deps.store, "send"));
   app.on("GET", "/v1/messages/:id", requireScope(deps.store, "read"));
 
@@ -115,7 +125,7 @@ export function messageRoutes(deps: EdgeDeps) {
     const { appId } = c.get("identity");
     const request = toSendRequest(c.req.valid("json"));
     const edge = c.get("handOverTo");
-    const { result, replayed } = edge ? await through(deps, edge, appId, request) : await sendOrSpool(deps, appId, request);
+    const { result, replayed } = edge ? await through(deps, edge, appId, request) : byHome ? await viaHomes(byHome, appId, request) : await sendOrSpool(deps, appId, request);
     if (replayed) c.header("Idempotent-Replayed", "true");
     return c.json(result, 202);
   });
@@ -126,7 +136,11 @@ export function messageRoutes(deps: EdgeDeps) {
     // In order: a batch keeps its order on every device it names twice (sendBatch).
     const edge = c.get("handOverTo");
     const requests = messages.map(toSendRequest);
-    const outcomes = edge ? await sendThrough({ ...deps, spool: deps.spool!, handOver: deps.handOver! }, edge, appId, requests) : await batchOrSpool(deps, appId, requests);
+    const outcomes = edge
+      ? await sendThrough({ ...deps, spool: deps.spool!, handOver: deps.handOver! }, edge, appId, requests)
+      : byHome
+        ? await sendByHome(byHome, appId, requests)
+        : await batchOrSpool(deps, appId, requests);
     const results: z.infer<typeof BatchResultSchema>["results"] = outcomes.map(({ outcome, error }, index) => {
       if (outcome) return { index, status: 202, result: outcome.result };
       const mapped = toPushmeshError(error);

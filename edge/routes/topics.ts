@@ -1,6 +1,8 @@
 import { z } from "@hono/zod-openapi";
 import { changeSubscriptions } from "../../core/topics.ts";
 import { type EdgeDeps, newRouter, requireScope } from "../env.ts";
+import { changeSubscriptionsByHome, homeRegions } from "../home-routing.ts";
+import { FORWARDED_BY } from "../forward-writes.ts";
 import { DeviceIdSchema, object, rule, TopicSchema } from "../fields.ts";
 import { apiRoute } from "../route-docs.ts";
 
@@ -49,20 +51,27 @@ const info = apiRoute({
 
 export function topicRoutes(deps: EdgeDeps) {
   const app = newRouter();
+  const homes = homeRegions(deps).length > 0;
   app.on(["POST", "DELETE"], "/v1/topics/:topic/subscribers", requireScope(deps.store, "send"));
   app.on("GET", "/v1/topics/:topic", requireScope(deps.store, "read"));
   app.openapi(subscribe, async (c) => {
     const { appId } = c.get("identity");
     const { topic } = c.req.valid("param");
     const { deviceIds } = c.req.valid("json");
-    const offset = await changeSubscriptions(deps, appId, topic, deviceIds, true);
+    const offset =
+      homes && c.req.header(FORWARDED_BY) === undefined
+        ? await changeSubscriptionsByHome(deps, c, appId, topic, deviceIds, true)
+        : await changeSubscriptions(deps, appId, topic, deviceIds, true);
     return c.json({ topic, devices: deviceIds.length, offset }, 200);
   });
   app.openapi(unsubscribe, async (c) => {
     const { appId } = c.get("identity");
     const { topic } = c.req.valid("param");
     const { deviceIds } = c.req.valid("json");
-    const offset = await changeSubscriptions(deps, appId, topic, deviceIds, false);
+    const offset =
+      homes && c.req.header(FORWARDED_BY) === undefined
+        ? await changeSubscriptionsByHome(deps, c, appId, topic, deviceIds, false)
+        : await changeSubscriptions(deps, appId, topic, deviceIds, false);
     return c.json({ topic, devices: deviceIds.length, offset }, 200);
   });
   app.openapi(info, async (c) => {

@@ -52,7 +52,7 @@ function statedForAll(method: string, path: string, scope: string | null, hasBod
   }
   if (path.startsWith("/v1/")) {
     add("429", "RATE_LIMITED");
-    if (method !== "GET") add("503", "FORWARD_FAILED");
+    if (method !== "GET" || path.startsWith("/v1/devices/{id}")) add("503", "FORWARD_FAILED");
   }
   return out;
 }

@@ -182,6 +182,14 @@ const CASES: Record<string, Case> = {
     expect((await w.b("GET", "/v1/devices/a-only")).body.error.code).toBe("DEVICE_NOT_FOUND");
     expect((await w.a("GET", "/v1/devices/a-only")).body.deviceId).toBe("a-only");
   },
+  "PUT /v1/devices/{id}/home": async (w) => {
+    const region = (await w.a("GET", "/v1/devices/a-only")).body.home;
+    expect((await w.b("PUT", "/v1/devices/a-only/home", { home: region })).body.error.code).toBe("DEVICE_NOT_FOUND");
+    expect((await w.a("GET", "/v1/devices/a-only")).body.home).toBe(region);
+  },
+  "POST /v1/handover/device": async (w) => {
+    expect((await w.b("POST", "/v1/handover/device", { appId: "x" })).status).toBe(401);
+  },
   "POST /v1/handover": async (w) => {
     // Not an app's route at all: B's key opens nothing here (edges sign it with the mesh's secret).
     expect((await w.b("POST", "/v1/handover", { items: [] })).status).toBe(401);

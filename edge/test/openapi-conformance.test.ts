@@ -56,6 +56,13 @@ function validRequests({ messageId, now, rotatable, revocable, webhookToDelete, 
     "POST /v1/devices/{id}/revoke-tokens": { params: { id: "d" } },
     "GET /v1/devices/{id}": { params: { id: "d" } },
     "POST /v1/handover": { body: { items: [{ appId, messageId: handedOver, queuedAt: now, request: { to: { deviceId: "d" }, data: { handedOver: true } } }] } },
+    "PUT /v1/devices/{id}/home": { params: { id: "d" }, body: { home: "local" } },
+    "POST /v1/handover/device": {
+      body: {
+        appId, deviceId: "moved-in", to: "local", at: now, topics: ["news"],
+        rows: { device: [{ appId, id: "moved-in", epoch: 7, lastSeq: 0, ackedSeq: 0, home: "local", createdAt: now }], messages: [], inbox: [], deferredTargets: [], fallbackJobs: [], preferences: [], channelEndpoints: [] },
+      },
+    },
     "DELETE /v1/users/{id}": { params: { id: "user-to-erase" } },
     "GET /v1/audit": { query: { limit: "10" } },
     "GET /v1/app/audit": { query: { limit: "10", before: "1000" } },

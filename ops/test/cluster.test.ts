@@ -3,19 +3,12 @@
 // regions, each process with an embedded replica of its region's sqld (relay/cluster.ts).
 import { expect, test } from "bun:test";
 import { MemoryStateStore } from "../../core/client/client.ts";
-import { type Cluster, startCluster } from "../cluster.ts";
+import { startCluster } from "../cluster.ts";
 import { assertStrictlyIncreasing, connectDevice } from "../../test-support/harness.ts";
+import { clusterApi, FAST_CLUSTER_FLAGS } from "../../test-support/cluster-api.ts";
 
-const FAST = ["--heartbeat", '{"min":1,"default":1,"max":600}', "--node-report-ms", "300", "--db-sync-interval-ms", "200"];
-
-async function api(cluster: Cluster, region: string, method: string, path: string, body?: unknown) {
-  const res = await fetch(`${cluster.regions[region]!.edge}${path}`, {
-    method,
-    headers: { authorization: `Bearer ${cluster.apiKey}`, "content-type": "application/json" },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  return { status: res.status, body: (await res.json()) as any };
-}
+const FAST = FAST_CLUSTER_FLAGS;
+const api = clusterApi;
 
 test.serial("across regions: a send at one region's edge reaches a device on the other's relay; concurrent edges keep sequences gapless", async () => {
   // Every edge writes to the primary itself here, so two regions' writers race for each sequence.

@@ -1,0 +1,115 @@
+// An edge in a mesh with a store per region (config.homeEdges): what concerns one device is served
+// by the edge of the device's home, where its store is. Sends are split by home
+// (core/send/by-home.ts); a request under /v1/devices/{id}, or a registration for a device homed
+// elsewhere, is proxied to that home's edge; a topic subscription is split by home, each part
+// proxied. The receiving edge sees FORWARDED_BY and serves the request itself, so none loops.
+import type { MiddlewareHandler } from "hono";
+import { proxy } from "hono/proxy";
+import { PushmeshError } from "../core/errors.ts";
+import type { HomeSendDeps } from "../core/send/by-home.ts";
+import { homesOf } from "../core/send/homes.ts";
+import { changeSubscriptions } from "../core/topics.ts";
+import type { Context } from "hono";
+import { type EdgeDeps, type EdgeEnv, identify } from "./env.ts";
+import { FORWARDED_BY } from "./forward-writes.ts";
+
+/** The deps of a send split by home; null where this edge is not part of such a mesh. */
+export function homeSending(deps: EdgeDeps): HomeSendDeps | null {
+  const edges = deps.config.homeEdges;
+  if (Object.keys(edges).length === 0 || !deps.spool || !deps.handOver) return null;
+  const homes = [...new Set([deps.config.region, ...Object.keys(edges)])].sort();
+  return { ...deps, spool: deps.spool, handOver: deps.handOver, homeEdges: edges, routing: { directory: deps.store, region: deps.config.region, homes } };
+}
+
+/** The home regions of this mesh, this edge's first; empty where there is a single store. */
+export function homeRegions(deps: Pick<EdgeDeps, "config">): string[] {
+  const edges = deps.config.homeEdges;
+  if (Object.keys(edges).length === 0) return [];
+  return [...new Set([deps.config.region, ...Object.keys(edges)])];
+}
+
+const DEVICE_PATH = /^\/v1\/devices\/([^/]+)(\/.*)?$/;
+
+export function routeToHome(deps: EdgeDeps): MiddlewareHandler<EdgeEnv> {
+  const region = deps.config.region;
+  const edges = deps.config.homeEdges;
+  return async (c, next) => {
+    if (c.req.header(FORWARDED_BY) !== undefined) return next();
+    const path = c.req.path;
+    const named = DEVICE_PATH.exec(path);
+    let home: string | undefined;
+    if (named || (path === "/v1/devices" && c.req.method === "POST")) {
+      const identity = await identify(c, deps.store);
+      // No key, or a wrong one: the route here refuses it as it always does.
+      if (!identity) return next();
+      if (named) {
+        home = await homeOf(deps, identity.appId, decodeURIComponent(named[1]!));
+      } else {
+        const body = (await c.req.raw.clone().json().catch(() => null)) as { deviceId?: unknown; home?: unknown } | null;
+        if (typeof body?.deviceId === "string") home = await homeOf(deps, identity.appId, body.deviceId);
+        if (home === undefined && typeof body?.home === "string") {
+          if (body.home !== region && !edges[body.home]) {
+            throw new PushmeshError("INVALID_REQUEST", `home must be one of this mesh's regions: ${homeRegions(deps).join(", ")}`, {
+              details: [{ path: "home", message: `no region '${body.home}'` }],
+            });
+          }
+          home = body.home;
+        }
+      }
+    }
+    const onward = `${path}${new URL(c.req.url).search}`;
+    if (home !== undefined && home !== region && edges[home]) return proxyTo(deps, c.req.raw, edges[home]!, onward);
+    if (!named) return next();
+    // Not here after all: the directory this edge read may be behind a move. Caught up, it names the
+    // home to ask; nothing was done here, so the request goes there as it came.
+    const retry = c.req.raw.clone();
+    await next();
+    if (c.res.status !== 404 || (await c.res.clone().json().catch(() => null))?.error?.code !== "DEVICE_NOT_FOUND" || !(await deps.store.freshen())) return;
+    const identity = await identify(c, deps.store);
+    const now = identity ? (await deps.store.deviceHomes(identity.appId, [decodeURIComponent(named[1]!)])).get(decodeURIComponent(named[1]!)) : undefined;
+    if (now !== undefined && now !== region && edges[now]) c.res = await proxyTo(deps, retry, edges[now]!, onward);
+  };
+}
+
+/** The device's home from the directory, caught up once on a miss (it may have been registered elsewhere a moment ago). */
+async function homeOf(deps: EdgeDeps, appId: string, deviceId: string): Promise<string | undefined> {
+  const home = (await deps.store.deviceHomes(appId, [deviceId])).get(deviceId);
+  if (home !== undefined || !(await deps.store.freshen())) return home;
+  return (await deps.store.deviceHomes(appId, [deviceId])).get(deviceId);
+}
+
+/** The request as it came, served by another edge; a failure to reach it is 503 FORWARD_FAILED. */
+export async function proxyTo(deps: EdgeDeps, raw: Request, edge: string, pathAndQuery: string, body?: string): Promise<Response> {
+  const to = new URL(pathAndQuery, edge);
+  const headers: Record<string, string> = { ...Object.fromEntries(raw.headers), host: to.host, [FORWARDED_BY]: deps.config.nodeId };
+  try {
+    if (body === undefined) return await proxy(to, { raw, headers, signal: AbortSignal.any([raw.signal, AbortSignal.timeout(deps.config.forwardTimeoutMs)]) });
+    delete headers["content-length"];
+    return await fetch(to, { method: raw.method, headers, body, signal: AbortSignal.timeout(deps.config.forwardTimeoutMs) });
+  } catch (cause) {
+    deps.log?.("forward_failed", { path: to.pathname, to: to.origin, error: String(cause) });
+    throw new PushmeshError("FORWARD_FAILED", `${to.origin}, the device's home edge, did not answer; retry`, { cause });
+  }
+}
+
+/**
+ * Subscribes (or unsubscribes) devices of several homes: each home's part where its store is, every
+ * id known first. Each part is idempotent, so a retry after a part failed does no harm.
+ */
+export async function changeSubscriptionsByHome(deps: EdgeDeps, c: Context<EdgeEnv>, appId: string, topic: string, deviceIds: string[], subscribe: boolean): Promise<number> {
+  const homeOf = await homesOf({ directory: deps.store }, appId, deviceIds);
+  const byHome = new Map<string, string[]>();
+  for (const id of deviceIds) byHome.set(homeOf.get(id)!, [...(byHome.get(homeOf.get(id)!) ?? []), id]);
+  const offsets = await Promise.all(
+    [...byHome].map(async ([home, ids]) => {
+      const edge = deps.config.homeEdges[home];
+      if (home === deps.config.region || !edge) return changeSubscriptions(deps, appId, topic, ids, subscribe);
+      const res = await proxyTo(deps, c.req.raw, edge, new URL(c.req.url).pathname, JSON.stringify({ deviceIds: ids }));
+      const body = (await res.json()) as { offset?: number; error?: { code: string; message: string } };
+      if (res.status !== 200) throw new PushmeshError("FORWARD_FAILED", `home '${home}' answered ${res.status}: ${body.error?.message ?? ""}`);
+      return body.offset ?? 0;
+    }),
+  );
+  const here = [...byHome.keys()].indexOf(deps.config.region);
+  return offsets[here >= 0 ? here : 0] ?? 0;
+}
