@@ -87,22 +87,27 @@ export class SpoolForwarder {
     await this.running;
   }
 
-  /** Until the spool is empty, or the store is away (then again after a wait). */
+  /**
+   * Until the spool is empty, or every way left is blocked (then again after a wait). A way (the
+   * store here, or one other edge) that cannot take a send holds back its own later sends only:
+   * the others go on, so one region's outage does not stall sends for the rest.
+   */
   private async drain(): Promise<void> {
+    const blocked = new Set<string>();
     while (!this.stopped) {
-      const page = await this.deps.spool.oldest(this.deps.pageSize ?? 200);
+      const page = await this.deps.spool.oldest(this.deps.pageSize ?? 200, blocked);
       if (page.length === 0) {
-        this.waitMs = this.deps.retryMs ?? 250;
+        if (blocked.size > 0) this.retryLater();
+        else this.waitMs = this.deps.retryMs ?? 250;
         return;
       }
       for (const run of runs(page, this.deps.handOver ? (this.deps.handOverMax ?? 100) : 0)) {
-        const forwarded = run[0]!.forwardTo && this.deps.handOver ? await this.handOverRun(run[0]!.forwardTo, run) : await this.forwardRun(run);
-        if (!forwarded) {
-          this.retryLater();
-          return;
-        }
+        const way = run[0]!.forwardTo && this.deps.handOver ? run[0]!.forwardTo : "";
+        if (blocked.has(way)) continue;
+        const forwarded = way !== "" ? await this.handOverRun(way, run) : await this.forwardRun(run);
+        if (!forwarded) blocked.add(way);
       }
-      this.waitMs = this.deps.retryMs ?? 250;
+      if (blocked.size === 0) this.waitMs = this.deps.retryMs ?? 250;
     }
   }
 

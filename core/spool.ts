@@ -33,8 +33,8 @@ export type SpoolAppend = Omit<SpooledSend, "seq" | "attempts" | "forwardTo"> & 
 export interface Spool {
   /** Durable (synced to disk) when it resolves. Throws SpoolFull past the bounds. */
   append(entry: SpoolAppend): Promise<void>;
-  /** The oldest queued sends, in order. */
-  oldest(limit: number): Promise<SpooledSend[]>;
+  /** The oldest queued sends, in order; none of the ways in `skip` (a `forwardTo`, "" for this edge's store). */
+  oldest(limit: number, skip?: ReadonlySet<string>): Promise<SpooledSend[]>;
   /** The sends reached the store (or were written by an earlier forward): they leave the spool. */
   forwarded(seqs: number[]): Promise<void>;
   /** The store refused the send for good: it leaves the queue, and its refusal is kept for tracking. */
@@ -47,6 +47,8 @@ export interface Spool {
   record(appId: string, messageId: string): Promise<SpoolRecord | null>;
   /** Sends queued now, and their bytes. */
   size(): { entries: number; bytes: number; oldestAcceptedAt: number | null };
+  /** Sends queued one way: to the edge `forwardTo`, or with none to this edge's own store. A send waits behind these only. */
+  waiting(forwardTo?: string): number;
   /** Refusals kept longer than this are dropped. */
   dropRefusalsBefore(at: number): Promise<number>;
   close(): void;

@@ -3,7 +3,7 @@
 // every send it took. The counts the send path checks on every send are kept in memory, read once
 // at open from the file.
 import { createClient } from "@libsql/client";
-import { and, asc, eq, inArray, lt, sql } from "drizzle-orm";
+import { and, asc, eq, inArray, isNotNull, isNull, lt, notInArray, or, sql } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/libsql";
 import { migrate } from "drizzle-orm/libsql/migrator";
 import { mkdirSync } from "node:fs";
@@ -27,7 +27,10 @@ export async function openSpoolFile(path: string, bounds: SpoolBounds): Promise<
   const [totals] = await db
     .select({ entries: sql<number>`count(*)`, bytes: sql<number>`coalesce(sum(${spooledSends.bytes}), 0)`, oldest: sql<number | null>`min(${spooledSends.acceptedAt})` })
     .from(spooledSends);
-  return new SpoolFile(client, db, bounds, { entries: totals?.entries ?? 0, bytes: totals?.bytes ?? 0, oldestAcceptedAt: totals?.oldest ?? null });
+  const ways = await db.select({ forwardTo: spooledSends.forwardTo, n: sql<number>`count(*)` }).from(spooledSends).groupBy(spooledSends.forwardTo);
+  const spool = new SpoolFile(client, db, bounds, { entries: totals?.entries ?? 0, bytes: totals?.bytes ?? 0, oldestAcceptedAt: totals?.oldest ?? null });
+  for (const way of ways) spool.ways.set(way.forwardTo ?? "", way.n);
+  return spool;
 }
 
 type Db = ReturnType<typeof drizzle>;
@@ -40,6 +43,20 @@ export class SpoolFile implements Spool {
     private totals: { entries: number; bytes: number; oldestAcceptedAt: number | null },
   ) {}
 
+  /** Queued sends per way (`forwardTo`, "" for this edge's store). */
+  readonly ways = new Map<string, number>();
+
+  private count(forwardTo: string | null | undefined, by: number): void {
+    const way = forwardTo ?? "";
+    const n = (this.ways.get(way) ?? 0) + by;
+    if (n > 0) this.ways.set(way, n);
+    else this.ways.delete(way);
+  }
+
+  waiting(forwardTo?: string): number {
+    return this.ways.get(forwardTo ?? "") ?? 0;
+  }
+
   async append(entry: SpoolAppend): Promise<void> {
     const request = JSON.stringify(entry.request);
     const bytes = request.length;
@@ -48,6 +65,7 @@ export class SpoolFile implements Spool {
     // Counted before the write's await, so concurrent appends cannot pass the bound together.
     this.totals.entries++;
     this.totals.bytes += bytes;
+    this.count(entry.forwardTo, 1);
     try {
       await this.db.insert(spooledSends).values({
         appId: entry.appId,
@@ -62,13 +80,19 @@ export class SpoolFile implements Spool {
     } catch (error) {
       this.totals.entries--;
       this.totals.bytes -= bytes;
+      this.count(entry.forwardTo, -1);
       throw error;
     }
     this.totals.oldestAcceptedAt ??= entry.acceptedAt;
   }
 
-  async oldest(limit: number): Promise<SpooledSend[]> {
-    const rows = await this.db.select().from(spooledSends).orderBy(asc(spooledSends.seq)).limit(limit);
+  async oldest(limit: number, skip: ReadonlySet<string> = new Set()): Promise<SpooledSend[]> {
+    const edges = [...skip].filter((w) => w !== "");
+    const conditions = [
+      ...(skip.has("") ? [isNotNull(spooledSends.forwardTo)] : []),
+      ...(edges.length > 0 ? [or(isNull(spooledSends.forwardTo), notInArray(spooledSends.forwardTo, edges))] : []),
+    ];
+    const rows = await this.db.select().from(spooledSends).where(and(...conditions)).orderBy(asc(spooledSends.seq)).limit(limit);
     return rows.map((r) => ({
       seq: r.seq,
       appId: r.appId,
@@ -82,7 +106,7 @@ export class SpoolFile implements Spool {
 
   async forwarded(seqs: number[]): Promise<void> {
     if (seqs.length === 0) return;
-    const gone = await this.db.delete(spooledSends).where(inArray(spooledSends.seq, seqs)).returning({ bytes: spooledSends.bytes });
+    const gone = await this.db.delete(spooledSends).where(inArray(spooledSends.seq, seqs)).returning({ bytes: spooledSends.bytes, forwardTo: spooledSends.forwardTo });
     this.leave(gone);
     await this.refreshOldest();
   }
@@ -146,9 +170,12 @@ export class SpoolFile implements Spool {
     this.client.close();
   }
 
-  private leave(rows: { bytes: number }[]): void {
+  private leave(rows: { bytes: number; forwardTo: string | null }[]): void {
     this.totals.entries -= rows.length;
-    for (const r of rows) this.totals.bytes -= r.bytes;
+    for (const r of rows) {
+      this.totals.bytes -= r.bytes;
+      this.count(r.forwardTo, -1);
+    }
   }
 
   private async refreshOldest(): Promise<void> {

@@ -34,7 +34,7 @@ export async function sendThrough(
   }
   // Behind sends kept earlier, a send waits its turn in the spool.
   let answers: Awaited<ReturnType<HandOver>> | null = null;
-  if (valid.length > 0 && deps.spool.size().entries === 0) {
+  if (valid.length > 0 && deps.spool.waiting(edge) === 0) {
     try {
       answers = await deps.handOver(edge, valid.map((v) => ({ appId, messageId: v.messageId, queuedAt: now, request: v.request })), true);
     } catch (error) {

@@ -41,7 +41,7 @@ export async function sendOrSpool(deps: SpoolingDeps, appId: string, request: Se
   const spool = deps.spool;
   if (!spool) return sendMessage(deps, appId, request, now, options.messageId);
   const messageId = options.messageId ?? uuidv7(now);
-  if (spool.size().entries === 0) {
+  if (spool.waiting() === 0) {
     try {
       return await sendMessage(deps, appId, request, now, messageId);
     } catch (error) {
@@ -65,7 +65,7 @@ export async function batchOrSpool(deps: SpoolingDeps, appId: string, requests: 
   const now = given?.[0]?.now ?? Date.now();
   given ??= requests.map(() => ({ messageId: uuidv7(now), now }));
   let outcomes: (BatchItemOutcome | null)[] = requests.map(() => null);
-  if (spool.size().entries === 0) {
+  if (spool.waiting() === 0) {
     try {
       outcomes = await sendBatch(deps, appId, requests, given);
     } catch (error) {

@@ -55,3 +55,26 @@ test("bounded by entries and by bytes: past either, SpoolFull and nothing kept",
     byBytes.close();
   }
 });
+
+test("queued sends are counted per way, across a reopen; a page can leave blocked ways out", async () => {
+  using dir = tempDir();
+  const path = join(dir.path, "s.spool");
+  let spool = await openSpoolFile(path, { maxEntries: 10, maxBytes: 1 << 20 });
+  const ways = [undefined, "http://edge-b", undefined, "http://edge-c", "http://edge-b"];
+  for (const [n, forwardTo] of ways.entries()) await spool.append({ appId: "a", messageId: `m${n}`, acceptedAt: 1000 + n, request: send(n), ...(forwardTo ? { forwardTo } : {}) });
+  spool.close();
+  spool = await openSpoolFile(path, { maxEntries: 10, maxBytes: 1 << 20 });
+  try {
+    expect([spool.waiting(), spool.waiting("http://edge-b"), spool.waiting("http://edge-c"), spool.waiting("http://edge-d")]).toEqual([2, 2, 1, 0]);
+    const ids = async (skip: string[]) => (await spool.oldest(10, new Set(skip))).map((s) => s.messageId);
+    expect(await ids([])).toEqual(["m0", "m1", "m2", "m3", "m4"]);
+    expect(await ids(["http://edge-b"])).toEqual(["m0", "m2", "m3"]);
+    expect(await ids(["", "http://edge-c"])).toEqual(["m1", "m4"]);
+    const page = await spool.oldest(10);
+    await spool.forwarded([page[1]!.seq, page[2]!.seq]);
+    await spool.refused(page[3]!.seq, { code: "DEVICE_NOT_FOUND", message: "unknown device(s): d" }, 5000);
+    expect([spool.waiting(), spool.waiting("http://edge-b"), spool.waiting("http://edge-c")]).toEqual([1, 1, 0]);
+  } finally {
+    spool.close();
+  }
+});
