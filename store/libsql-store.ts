@@ -234,8 +234,12 @@ export class LibsqlStore extends LastMileMethods implements Store {
     } catch (error) {
       if (isMessageIdTaken(error)) throw new StoreConflict("message_id", { cause: error });
       if (isUniqueViolation(error)) throw new StoreConflict(write.idempotency ? "idempotency_key" : "release", { cause: error });
-      // An unknown target fails the transaction (message-writes.ts): name it, as a send would.
-      if (write.deliver.length > 0) await this.requireDevices(write.message.appId, write.deliver);
+      // An unknown target fails the transaction (message-writes.ts): name it, as a send would. The
+      // replica may still show a device that went a moment ago (erased, or sealed for a move).
+      if (write.deliver.length > 0) {
+        if (/NOT NULL constraint failed: inbox\.seq/.test(String(error))) await this.freshen();
+        await this.requireDevices(write.message.appId, write.deliver);
+      }
       throw error;
     }
   }
