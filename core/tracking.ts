@@ -90,3 +90,26 @@ export async function appStats(store: Store, appId: string, from: number, to: nu
   const sent = counts.counts.reduce((n, c) => n + (c.inInbox ? c.count : 0), 0);
   return { from, to, messages: counts.messages, targets: counts.targets, sent, ...tally(counts.counts), latencyMs: counts.latencyMs };
 }
+
+/** A message split by home, tracked in each home: one answer, its counts summed, its recipients listed up to `limit`. */
+export function joinTracking(parts: MessageTracking[], limit: number): MessageTracking | null {
+  const [first, ...rest] = parts;
+  if (!first) return null;
+  if (rest.length === 0) return first;
+  const sum = <T extends object>(pick: (p: MessageTracking) => T): T => {
+    const total = { ...pick(first) } as Record<string, number>;
+    for (const p of rest) for (const [key, n] of Object.entries(pick(p) as Record<string, number>)) total[key] = (total[key] ?? 0) + n;
+    return total as T;
+  };
+  const recipients = parts.flatMap((p) => p.recipients);
+  return {
+    ...first,
+    createdAt: Math.min(...parts.map((p) => p.createdAt)),
+    targets: parts.reduce((n, p) => n + p.targets, 0),
+    states: sum((p) => p.states),
+    waiting: sum((p) => p.waiting),
+    suppressedBy: sum((p) => p.suppressedBy),
+    recipients: recipients.slice(0, limit),
+    recipientsTruncated: recipients.length > limit || parts.some((p) => p.recipientsTruncated),
+  };
+}

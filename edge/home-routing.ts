@@ -29,6 +29,7 @@ export function homeRegions(deps: Pick<EdgeDeps, "config">): string[] {
 }
 
 const DEVICE_PATH = /^\/v1\/devices\/([^/]+)(\/.*)?$/;
+const USER_SETTINGS = /^\/v1\/users\/([^/]+)\/(preferences|channels)$/;
 
 export function routeToHome(deps: EdgeDeps): MiddlewareHandler<EdgeEnv> {
   const region = deps.config.region;
@@ -36,6 +37,7 @@ export function routeToHome(deps: EdgeDeps): MiddlewareHandler<EdgeEnv> {
   return async (c, next) => {
     if (c.req.header(FORWARDED_BY) !== undefined) return next();
     const path = c.req.path;
+    if (USER_SETTINGS.test(path)) return userSettingsEverywhere(deps, c, next);
     const named = DEVICE_PATH.exec(path);
     let home: string | undefined;
     if (named || (path === "/v1/devices" && c.req.method === "POST")) {
@@ -112,4 +114,56 @@ export async function changeSubscriptionsByHome(deps: EdgeDeps, c: Context<EdgeE
   );
   const here = [...byHome.keys()].indexOf(deps.config.region);
   return offsets[here >= 0 ? here : 0] ?? 0;
+}
+
+/**
+ * The same request (a GET, or a DELETE with no body) made of every other home's edge, with the
+ * caller's key: their answers that are 200, parsed. A home that does not answer is left out, and
+ * logged: what it holds is missing then.
+ */
+export async function askOtherHomes<T>(deps: EdgeDeps, c: Context<EdgeEnv>): Promise<T[]> {
+  if (c.req.header(FORWARDED_BY) !== undefined) return [];
+  const url = new URL(c.req.url);
+  const answers = await Promise.all(
+    Object.entries(deps.config.homeEdges).map(async ([home, edge]) => {
+      try {
+        const res = await proxyTo(deps, c.req.raw, edge, `${url.pathname}${url.search}`);
+        return res.status === 200 ? [(await res.json()) as T] : [];
+      } catch (error) {
+        deps.log?.("home_unanswered", { home, path: url.pathname, error: String(error) });
+        return [];
+      }
+    }),
+  );
+  return answers.flat();
+}
+
+/**
+ * A user's preferences and endpoints are read where the user's devices are: a change is made here
+ * and at every other home holding one of them (each part idempotent, so a retry after a failure
+ * does no harm); a read answered "not found" here is asked of those homes.
+ */
+async function userSettingsEverywhere(deps: EdgeDeps, c: Context<EdgeEnv>, next: () => Promise<void>): Promise<Response | void> {
+  const identity = await identify(c, deps.store);
+  if (!identity) return next();
+  const userId = decodeURIComponent(USER_SETTINGS.exec(c.req.path)![1]!);
+  const others = (await deps.store.userHomes(identity.appId, userId)).filter((h) => h !== deps.config.region && deps.config.homeEdges[h]);
+  if (others.length === 0) return next();
+  const onward = `${c.req.path}${new URL(c.req.url).search}`;
+  const copies = others.map(() => c.req.raw.clone());
+  await next();
+  if (c.req.method === "GET") {
+    if (c.res.status !== 404) return;
+    for (const [i, home] of others.entries()) {
+      const res = await proxyTo(deps, copies[i]!, deps.config.homeEdges[home]!, onward).catch(() => null);
+      if (res?.status === 200) return void (c.res = res);
+    }
+    return;
+  }
+  if (c.res.status >= 300 && c.res.status !== 404) return;
+  const answers = await Promise.all(others.map((home, i) => proxyTo(deps, copies[i]!, deps.config.homeEdges[home]!, onward).then((res) => ({ home, res }))));
+  const failed = answers.find((a) => a.res.status >= 500);
+  if (failed) throw new PushmeshError("FORWARD_FAILED", `home '${failed.home}' answered ${failed.res.status}; make the same request again`);
+  // Nothing here (a delete of what this home never held): the first home that had it answers.
+  if (c.res.status === 404) c.res = answers.find((a) => a.res.status < 300)?.res ?? c.res;
 }

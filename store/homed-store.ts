@@ -17,9 +17,9 @@ const GLOBAL = new Set<string | symbol>([
   "deviceHomes", "userHomes", "setDeviceHome", "forgetDeviceHomes",
 ] satisfies (keyof Store)[]);
 
-/** Home writes that insert rows naming the app: before the first, the home store adopts the app's id. */
+/** Home writes that insert rows naming the app: before the first, the home store adopts the app's id (registrations: below). */
 const APP_WRITES = [
-  "upsertDevice", "registerDevices", "subscribeTopic", "putPreferences", "setAppFallback", "putTemplate", "putEndpoints",
+  "subscribeTopic", "putPreferences", "setAppFallback", "putTemplate", "putEndpoints",
   "putCredentials", "createWebhook", "setAppRetention", "writeMessage", "publishTopic", "moveIn",
 ] as const satisfies (keyof Store)[];
 

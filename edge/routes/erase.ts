@@ -4,9 +4,11 @@
 import { z } from "@hono/zod-openapi";
 import { eraseDevices, revokeDeviceTokens } from "../../core/erase.ts";
 import { PushmeshError } from "../../core/errors.ts";
+import type { ErasedCounts } from "../../core/store.ts";
 import { audit } from "../audit.ts";
 import { type EdgeDeps, newRouter, requireScope } from "../env.ts";
 import { DeviceIdSchema, object, UserIdSchema } from "../fields.ts";
+import { askOtherHomes, homeRegions } from "../home-routing.ts";
 import { apiRoute } from "../route-docs.ts";
 
 const ErasedSchema = z
@@ -61,8 +63,22 @@ const revoke = apiRoute({
   responses: { 200: { description: "The tokens are revoked", content: { "application/json": { schema: RevokedSchema } } } },
 });
 
+/** What this home holds of the user, erased; null: nothing. */
+async function eraseUserHere(deps: EdgeDeps, appId: string, id: string): Promise<ErasedCounts | null> {
+  const deviceIds = await deps.store.devicesOfUser(appId, id);
+  const erased = deviceIds.length > 0 ? await eraseDevices(deps, appId, deviceIds) : null;
+  const ownPreferences = await deps.store.deletePreferences(appId, { type: "user", id });
+  const ownEndpoints = (await deps.store.endpointsOf(appId, { type: "user", id })).length;
+  if (ownEndpoints > 0) await deps.store.putEndpoints(appId, { type: "user", id }, []);
+  if (!erased && !ownPreferences && ownEndpoints === 0) return null;
+  deps.log?.("user_erased", { appId, userId: id, devices: deviceIds.length });
+  const result = erased ?? { deviceIds: [], inboxRows: 0, waitingTargets: 0, messages: 0, subscriptions: 0, preferences: 0, endpoints: 0 };
+  return { ...result, preferences: result.preferences + (ownPreferences ? 1 : 0), endpoints: result.endpoints + ownEndpoints };
+}
+
 export function eraseRoutes(deps: EdgeDeps) {
   const app = newRouter();
+  const homes = homeRegions(deps).length > 0;
   app.on("DELETE", ["/v1/devices/:id", "/v1/users/:id"], requireScope(deps.store, "send"));
   app.post("/v1/devices/:id/revoke-tokens", requireScope(deps.store, "send"));
   app.openapi(revoke, async (c) => {
@@ -85,17 +101,21 @@ export function eraseRoutes(deps: EdgeDeps) {
   app.openapi(user, async (c) => {
     const { appId } = c.get("identity");
     const { id } = c.req.valid("param");
-    const deviceIds = await deps.store.devicesOfUser(appId, id);
-    const erased = deviceIds.length > 0 ? await eraseDevices(deps, appId, deviceIds) : null;
-    const ownPreferences = await deps.store.deletePreferences(appId, { type: "user", id });
-    const ownEndpoints = (await deps.store.endpointsOf(appId, { type: "user", id })).length;
-    if (ownEndpoints > 0) await deps.store.putEndpoints(appId, { type: "user", id }, []);
-    if (!erased && !ownPreferences && ownEndpoints === 0) throw new PushmeshError("USER_NOT_FOUND", `user ${id} has no device and no preferences in this app`);
-    deps.log?.("user_erased", { appId, userId: id, devices: deviceIds.length });
-    await audit(deps, c, "user.erased", id, { devices: deviceIds.length });
-    const none = { deviceIds: [], inboxRows: 0, waitingTargets: 0, messages: 0, subscriptions: 0, preferences: 0, endpoints: 0 };
-    const result = erased ?? none;
-    return c.json({ ...result, preferences: result.preferences + (ownPreferences ? 1 : 0), endpoints: result.endpoints + ownEndpoints }, 200);
+    // With a store per region the user's devices may live in several homes: each erases its own.
+    const [here, elsewhere] = await Promise.all([eraseUserHere(deps, appId, id), homes ? askOtherHomes<ErasedCounts>(deps, c) : []]);
+    const parts = [...(here ? [here] : []), ...elsewhere];
+    if (parts.length === 0) throw new PushmeshError("USER_NOT_FOUND", `user ${id} has no device and no preferences in this app`);
+    const total = parts.reduce((sum, p) => ({
+      deviceIds: [...sum.deviceIds, ...p.deviceIds],
+      inboxRows: sum.inboxRows + p.inboxRows,
+      waitingTargets: sum.waitingTargets + p.waitingTargets,
+      messages: sum.messages + p.messages,
+      subscriptions: sum.subscriptions + p.subscriptions,
+      preferences: sum.preferences + p.preferences,
+      endpoints: sum.endpoints + p.endpoints,
+    }));
+    if (here) await audit(deps, c, "user.erased", id, { devices: here.deviceIds.length });
+    return c.json(total, 200);
   });
   return app;
 }

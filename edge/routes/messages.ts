@@ -4,9 +4,9 @@ import type { PriorityName } from "../../core/protocol.ts";
 import type { SendRequest } from "../../core/send/send.ts";
 import { sendThrough } from "../../core/send/hand-over.ts";
 import { sendByHome } from "../../core/send/by-home.ts";
-import { homeSending } from "../home-routing.ts";
+import { askOtherHomes, homeSending } from "../home-routing.ts";
 import { batchOrSpool, sendOrSpool } from "../../core/send/spool.ts";
-import { trackMessage } from "../../core/tracking.ts";
+import { joinTracking, type MessageTracking, trackMessage } from "../../core/tracking.ts";
 import { type EdgeDeps, newRouter, requireScope } from "../env.ts";
 import { MessageIdSchema, object, query, queryInteger } from "../fields.ts";
 import { errorBody, toPushmeshError } from "../http-errors.ts";
@@ -161,7 +161,9 @@ export function messageRoutes(deps: EdgeDeps) {
       const { acceptedAt, ...rest } = spooled;
       return c.json({ ...rest, queuedAt: acceptedAt }, 200);
     }
-    const found = await trackMessage(deps.store, appId, messageId, Date.now(), limit);
+    // With a store per region, a message split by home is tracked in every home it reached.
+    const [here, elsewhere] = await Promise.all([trackMessage(deps.store, appId, messageId, Date.now(), limit), byHome ? askOtherHomes<MessageTracking>(deps, c) : []]);
+    const found = joinTracking([...(here ? [here] : []), ...elsewhere], limit);
     if (!found) throw new PushmeshError("MESSAGE_NOT_FOUND");
     return c.json(found, 200);
   });

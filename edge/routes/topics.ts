@@ -1,7 +1,7 @@
 import { z } from "@hono/zod-openapi";
 import { changeSubscriptions } from "../../core/topics.ts";
 import { type EdgeDeps, newRouter, requireScope } from "../env.ts";
-import { changeSubscriptionsByHome, homeRegions } from "../home-routing.ts";
+import { askOtherHomes, changeSubscriptionsByHome, homeRegions } from "../home-routing.ts";
 import { FORWARDED_BY } from "../forward-writes.ts";
 import { DeviceIdSchema, object, rule, TopicSchema } from "../fields.ts";
 import { apiRoute } from "../route-docs.ts";
@@ -18,7 +18,13 @@ const SubscribedSchema = z
     offset: z.number().int().openapi({ description: "The topic's latest offset: new subscribers get what comes after it" }),
   })
   .openapi("TopicSubscribed");
-const TopicInfoSchema = z.object({ topic: TopicSchema, offset: z.number().int(), subscribers: z.number().int() }).openapi("TopicInfo");
+const TopicInfoSchema = z
+  .object({
+    topic: TopicSchema,
+    offset: z.number().int().openapi({ description: "The topic's latest offset (with a store per region: in this edge's home's stream)" }),
+    subscribers: z.number().int().openapi({ description: "Its subscribers (with a store per region: in every home)" }),
+  })
+  .openapi("TopicInfo");
 
 const subscribe = apiRoute({
   method: "post",
@@ -77,11 +83,13 @@ export function topicRoutes(deps: EdgeDeps) {
   app.openapi(info, async (c) => {
     const { appId } = c.get("identity");
     const { topic } = c.req.valid("param");
-    const [offset, subscribers] = await Promise.all([
+    const [offset, subscribers, elsewhere] = await Promise.all([
       deps.store.topicOffset(appId, topic),
       deps.store.topicSubscriberCount(appId, topic),
+      // With a store per region, each home has its own stream and subscribers: they are counted together.
+      homes ? askOtherHomes<{ subscribers: number }>(deps, c) : [],
     ]);
-    return c.json({ topic, offset, subscribers }, 200);
+    return c.json({ topic, offset, subscribers: elsewhere.reduce((n, e) => n + e.subscribers, subscribers) }, 200);
   });
   return app;
 }

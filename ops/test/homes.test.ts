@@ -12,7 +12,7 @@ const api = clusterApi;
 
 const ids = (d: TestDevice) => d.received.map((m) => (m.data as { n: number }).n);
 
-test.serial("homes: devices live in their region's store; sends split by home reach each device once, in order; topics reach every home", async () => {
+test.serial("homes: devices live in their region's store; sends split by home reach each device once, in order; topics, tracking, user preferences and the user erase reach every home", async () => {
   await using cluster = await startCluster({ regions: ["a", "b", "c"], relaysPerRegion: 1, homes: true, extraFlags: FAST });
   // Registered at edge a: one homed there, one in b by request; one registered at c's edge.
   const regA = await api(cluster, "a", "POST", "/v1/devices", { deviceId: "dev-a", userId: "u1" });
@@ -86,10 +86,15 @@ test.serial("homes: devices live in their region's store; sends split by home re
   expect(ids(b)).toEqual(want([...range(1, 13), 15]));
   expect(ids(c)).toEqual(want(range(1, 14)));
   for (const d of [a, b, c]) expect(d.received.map((m) => m.seq)).toEqual(range(1, d.received.length));
+  // Tracked from any edge, the split message is one message with its three homes' recipients.
+  const tracked = await api(cluster, "a", "GET", `/v1/messages/${split.body.messageId}`);
+  expect(tracked.body).toMatchObject({ messageId: split.body.messageId, targets: 3 });
+  expect(tracked.body.recipients.map((r: { deviceId: string }) => r.deviceId).sort()).toEqual(["dev-a", "dev-b", "dev-c"]);
 
   // A topic with subscribers in every home: one message reaches each of them once.
   const sub = await api(cluster, "a", "POST", "/v1/topics/news/subscribers", { deviceIds: ["dev-a", "dev-b", "dev-c"] });
   expect(sub.status).toBe(200);
+  expect((await api(cluster, "b", "GET", "/v1/topics/news")).body.subscribers).toBe(3);
   await Bun.sleep(300);
   const topic = await api(cluster, "c", "POST", "/v1/messages", { to: { topic: "news" }, data: { headline: 1 } });
   expect(topic.status).toBe(202);
@@ -97,6 +102,19 @@ test.serial("homes: devices live in their region's store; sends split by home re
   for (const d of [a, b, c]) await d.waitForTopic(1);
   await Bun.sleep(500);
   for (const d of [a, b, c]) expect(d.topicMessages.map((m) => m.data)).toEqual([{ headline: 1 }]);
+
+  // A user's preferences, set at an edge where the user has no device, hold in both homes it has.
+  const prefs = { timeZone: "UTC", quietHours: null, mutedCategories: ["promo"], frequencyCaps: [] };
+  expect((await api(cluster, "b", "PUT", "/v1/users/u1/preferences", prefs)).status).toBe(200);
+  expect((await api(cluster, "c", "GET", "/v1/users/u1/preferences")).body.mutedCategories).toEqual(["promo"]);
+  const muted = await api(cluster, "b", "POST", "/v1/messages", { to: { userId: "u1" }, data: { n: 99 }, category: "promo" });
+  expect(muted.body).toMatchObject({ targets: 2, states: { suppressed: 2, pending: 0 } });
+
+  // Erasing the user from one edge erases its devices in both their homes.
+  const erased = await api(cluster, "b", "DELETE", "/v1/users/u1");
+  expect(erased.status).toBe(200);
+  expect(erased.body.deviceIds.sort()).toEqual(["dev-a", "dev-c"]);
+  for (const [edge, id] of [["a", "dev-a"], ["c", "dev-c"]] as const) expect((await api(cluster, edge, "GET", `/v1/devices/${id}`)).status).toBe(404);
 }, 120_000);
 
 test.serial("a device's home moves with its undelivered messages; sends during a move are neither lost, doubled nor reordered; a relay elsewhere sends it home", async () => {
