@@ -39,6 +39,12 @@ export type SpoolForwarderDeps = SpoolingDeps & {
   handOver?: HandOver;
   /** The most sends one hand-over carries (the other edge's maxBatchMessages). */
   handOverMax?: number;
+  /**
+   * With a store per region: the way a send goes now that the one it was kept for holds no such
+   * device (the device moved home meanwhile): another edge, null for the store here, or undefined
+   * when the directory names no other home (the send is refused then).
+   */
+  rehome?: (send: SpooledSend) => Promise<string | null | undefined>;
 };
 
 export class SpoolForwarder {
@@ -157,7 +163,7 @@ export class SpoolForwarder {
         break;
       } else if (error instanceof PushmeshError && error.status < 500) {
         this.freshened.delete(sent.seq);
-        await this.refuse(sent, { code: error.code, message: error.message });
+        if (!(await this.followed(sent, error.code))) await this.refuse(sent, { code: error.code, message: error.message });
       } else if ((await spool.failed(sent.seq, String(error))) >= (this.deps.maxAttempts ?? 10)) {
         await this.refuse(sent, { code: "INTERNAL", message: `forwarding failed ${this.deps.maxAttempts ?? 10} times; the last: ${String(error)}` });
       } else {
@@ -186,7 +192,7 @@ export class SpoolForwarder {
       const answer = answers[index];
       if (answer?.status === 202) done.push(sent.seq);
       else if (answer && answer.status < 500 && answer.error) {
-        await this.refuse(sent, answer.error);
+        if (!(await this.followed(sent, answer.error.code))) await this.refuse(sent, answer.error);
       } else {
         away = true;
         break;
@@ -197,6 +203,16 @@ export class SpoolForwarder {
       this.deps.onForward?.("handed_over", done.length);
     }
     return !away;
+  }
+
+  /** A send for a device that moved home since it was kept: it goes there instead of being refused. */
+  private async followed(sent: SpooledSend, code: string): Promise<boolean> {
+    if (code !== "DEVICE_NOT_FOUND" || !this.deps.rehome) return false;
+    const way = await this.deps.rehome(sent).catch(() => undefined);
+    if (way === undefined || way === sent.forwardTo) return false;
+    this.deps.log?.("spooled_send_rehomed", { appId: sent.appId, messageId: sent.messageId, to: way ?? "store" });
+    await this.deps.spool.redirect(sent.seq, way);
+    return true;
   }
 
   private async refuse(sent: SpooledSend, error: { code: string; message: string }): Promise<void> {

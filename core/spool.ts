@@ -39,6 +39,8 @@ export interface Spool {
   forwarded(seqs: number[]): Promise<void>;
   /** The store refused the send for good: it leaves the queue, and its refusal is kept for tracking. */
   refused(seq: number, error: { code: string; message: string }, at: number): Promise<void>;
+  /** The send goes another way from now on (its device moved home): to `forwardTo`, or with null to this edge's store. It keeps its place among that way's sends by its age. */
+  redirect(seq: number, forwardTo: string | null): Promise<void>;
   /** A forward failed for another reason: counted, so a send that keeps failing is refused in the end. */
   failed(seq: number, reason: string): Promise<number>;
   /** A queued send with this idempotency key, and the hash of its request. */

@@ -5,7 +5,8 @@ import type { Config } from "../core/config.ts";
 import type { Engine } from "../core/engine.ts";
 import type { Log } from "../core/log.ts";
 import { type ForwardResult, type HandOver, SpoolForwarder } from "../core/spool-forwarder.ts";
-import { type Spool, SpoolFull } from "../core/spool.ts";
+import { type Spool, type SpooledSend, SpoolFull } from "../core/spool.ts";
+import { wayOfSend } from "../core/send/homes.ts";
 import type { Store } from "../core/store.ts";
 import { storeFailure } from "../store/group-commit.ts";
 import { openSpoolFile } from "../spool/spool-file.ts";
@@ -30,7 +31,11 @@ export async function openEdgeSpool(path: string | undefined, deps: ForwardDeps,
   const isStoreOutage = storeFailure;
   // Sends kept for the edge this one forwards writes to are handed over to it (edge/routes/handover.ts).
   const handOver = config.forwardWritesTo || Object.keys(config.homeEdges).length > 0 ? handOverClient(deps) : undefined;
-  const forwarder = new SpoolForwarder({ ...deps, spool, isStoreOutage, onForward: metrics.forwarded, handOver, handOverMax: config.maxBatchMessages });
+  // With a store per region, a kept send whose device moved home meanwhile follows it there.
+  const homes = Object.keys(config.homeEdges).length > 0;
+  const routing = { directory: deps.store, region: config.region, homes: [] };
+  const rehome = homes ? (send: SpooledSend) => wayOfSend(routing, config.homeEdges, send.appId, send.request) : undefined;
+  const forwarder = new SpoolForwarder({ ...deps, spool, isStoreOutage, onForward: metrics.forwarded, handOver, handOverMax: config.maxBatchMessages, rehome });
   forwarder.start();
   // Refusals are kept for tracking a while, then dropped; checked when the forwarder is idle or not.
   const pruning = setInterval(() => {

@@ -111,6 +111,14 @@ export class SpoolFile implements Spool {
     await this.refreshOldest();
   }
 
+  async redirect(seq: number, forwardTo: string | null): Promise<void> {
+    const [row] = await this.db.select({ forwardTo: spooledSends.forwardTo }).from(spooledSends).where(eq(spooledSends.seq, seq));
+    if (!row || row.forwardTo === forwardTo) return;
+    await this.db.update(spooledSends).set({ forwardTo }).where(eq(spooledSends.seq, seq));
+    this.count(row.forwardTo, -1);
+    this.count(forwardTo, 1);
+  }
+
   async refused(seq: number, error: { code: string; message: string }, at: number): Promise<void> {
     const [row] = await this.db.select().from(spooledSends).where(eq(spooledSends.seq, seq));
     if (!row) return;

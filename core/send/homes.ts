@@ -49,3 +49,19 @@ export async function homesOf(routing: Pick<HomeRouting, "directory">, appId: st
   if (missing.length > 0) throw new PushmeshError("DEVICE_NOT_FOUND", `unknown device(s): ${missing.slice(0, 10).join(", ")}`, { details: { deviceIds: missing } });
   return homes;
 }
+
+/**
+ * Where a kept send for named devices goes now, by the directory caught up: the edge of their one
+ * home, null for this region's store, undefined when they are not all known or not in one home.
+ */
+export async function wayOfSend(routing: HomeRouting, homeEdges: Record<string, string>, appId: string, request: SendRequest): Promise<string | null | undefined> {
+  const to = request.to;
+  if (!("deviceId" in to) && !("deviceIds" in to)) return undefined;
+  const ids = "deviceId" in to ? [to.deviceId] : to.deviceIds;
+  await routing.directory.freshen();
+  const homes = await routing.directory.deviceHomes(appId, ids);
+  const named = new Set(ids.map((id) => homes.get(id)));
+  const [home] = named;
+  if (named.size !== 1 || home === undefined) return undefined;
+  return home === routing.region ? null : homeEdges[home];
+}

@@ -5,6 +5,9 @@ import { expect, test } from "bun:test";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { freePort } from "../../ops/free-port.ts";
+import type { LibsqlStore } from "../../store/libsql-store.ts";
+import { meshSecrets } from "../../store/schema.ts";
+import { HANDOVER_SECRET } from "../routes/handover.ts";
 import { connectDevice, startTestMesh, tempDir, until } from "../../test-support/harness.ts";
 
 test("a home whose edge is away holds back only its own devices' sends; they are handed over in order when it is back", async () => {
@@ -42,4 +45,24 @@ test("a home whose edge is away holds back only its own devices' sends; they are
   await until(async () => (await back.store.latestSeq(mesh.appId, "far-phone")) === 2, "the far home to hold 2 messages", 20_000);
   const inbox = await back.store.readInbox(mesh.appId, "far-phone", 0, 10);
   expect(inbox.map((m) => m.messageId)).toEqual([queued[0].messageId, queued[1].messageId]);
+}, 60_000);
+
+test("a kept send whose device moved home meanwhile follows it there instead of being refused", async () => {
+  using dir = tempDir();
+  const farPort = await freePort();
+  for (const d of ["near", "far"]) mkdirSync(join(dir.path, d));
+  await using mesh = await startTestMesh({ region: "near", spoolPath: join(dir.path, "near.spool"), homeEdges: { far: `http://127.0.0.1:${farPort}` } }, join(dir.path, "near"));
+  await mesh.store.setDeviceHome(mesh.appId, "traveller", "far");
+  const kept = (await mesh.api("POST", "/v1/messages", { to: { deviceId: "traveller" }, data: { n: 1 } })).body;
+  expect(kept).toMatchObject({ state: "queued" });
+  // Meanwhile the device's home became this region (as a move leaves it).
+  await mesh.store.upsertDevice(mesh.appId, { deviceId: "traveller", home: "near" });
+  await mesh.store.setDeviceHome(mesh.appId, "traveller", "near");
+  // The far home's edge answers again, and holds no such device: the send comes home instead.
+  await using far = await startTestMesh({ region: "far", edgePort: farPort }, join(dir.path, "far"));
+  const secret = await mesh.store.meshSecret(HANDOVER_SECRET);
+  await (far.store as LibsqlStore).db.insert(meshSecrets).values({ name: HANDOVER_SECRET, value: secret, createdAt: Date.now() }).onConflictDoUpdate({ target: meshSecrets.name, set: { value: secret } });
+  await until(async () => (await mesh.store.latestSeq(mesh.appId, "traveller")) === 1, "the send written at its new home", 20_000);
+  expect((await mesh.store.readInbox(mesh.appId, "traveller", 0, 10)).map((m) => m.messageId)).toEqual([kept.messageId]);
+  expect((await mesh.api("GET", `/v1/messages/${kept.messageId}`)).body).toMatchObject({ targets: 1 });
 }, 60_000);
