@@ -37,6 +37,12 @@ export interface Engine {
   clearPresence(key: string, sessionId: string): Promise<void>;
   getPresence(keys: string[]): Promise<(Presence | null)[]>;
   publish(nodeId: string, signals: Signal[]): Promise<void>;
+  /**
+   * Each signal to the node holding its device, looked up and published in one step (one round
+   * trip to a shared engine): for a few devices, in place of getPresence then publish. Answers,
+   * in order, whether each device was held.
+   */
+  signalHolders(signals: DeliverSignal[]): Promise<boolean[]>;
   /** Delivers signals for `nodeId` to `handler` until the returned function is called. */
   subscribe(nodeId: string, handler: SignalHandler): Promise<() => Promise<void>>;
   /** Sends a topic message to every node's topic handler. */

@@ -60,17 +60,35 @@ export function routeToHome(deps: EdgeDeps): MiddlewareHandler<EdgeEnv> {
       }
     }
     const onward = `${path}${new URL(c.req.url).search}`;
-    if (home !== undefined && home !== region && edges[home]) return proxyTo(deps, c.req.raw, edges[home]!, onward);
-    if (!named) return next();
-    // Not here after all: the directory this edge read may be behind a move. Caught up, it names the
-    // home to ask; nothing was done here, so the request goes there as it came.
+    const elsewhere = (h: string | undefined) => h !== undefined && h !== region && edges[h] !== undefined;
+    if (!named) return elsewhere(home) ? proxyTo(deps, c.req.raw, edges[home!]!, onward) : next();
+    // "Not found" where the directory this edge read sent it: that read may be behind a move.
+    // Caught up, the directory names the home to ask; nothing was done at the first, so the request
+    // goes to the other as it came.
     const retry = c.req.raw.clone();
+    const deviceId = decodeURIComponent(named[1]!);
+    const homeNow = async () => {
+      await deps.store.freshen();
+      const identity = await identify(c, deps.store);
+      return identity ? (await deps.store.deviceHomes(identity.appId, [deviceId])).get(deviceId) : undefined;
+    };
+    if (elsewhere(home)) {
+      const first = await proxyTo(deps, c.req.raw, edges[home!]!, onward);
+      if (!(await isDeviceNotFound(first))) return first;
+      const now = await homeNow();
+      if (now === home || now === undefined) return first;
+      return elsewhere(now) ? proxyTo(deps, retry, edges[now]!, onward) : next();
+    }
+    // Served here: once the route has run, its answer is replaced on the context, not returned.
     await next();
-    if (c.res.status !== 404 || (await c.res.clone().json().catch(() => null))?.error?.code !== "DEVICE_NOT_FOUND" || !(await deps.store.freshen())) return;
-    const identity = await identify(c, deps.store);
-    const now = identity ? (await deps.store.deviceHomes(identity.appId, [decodeURIComponent(named[1]!)])).get(decodeURIComponent(named[1]!)) : undefined;
-    if (now !== undefined && now !== region && edges[now]) c.res = await proxyTo(deps, retry, edges[now]!, onward);
+    if (!(await isDeviceNotFound(c.res))) return;
+    const now = await homeNow();
+    if (elsewhere(now)) c.res = await proxyTo(deps, retry, edges[now!]!, onward);
   };
+}
+
+async function isDeviceNotFound(res: Response): Promise<boolean> {
+  return res.status === 404 && (await res.clone().json().catch(() => null))?.error?.code === "DEVICE_NOT_FOUND";
 }
 
 /** The device's home from the directory, caught up once on a miss (it may have been registered elsewhere a moment ago). */

@@ -4,7 +4,7 @@
 // two clients of one server, so every test also shows the two sides understand each other.
 import { encodeData } from "../core/codec.ts";
 import { describe, expect, test } from "bun:test";
-import type { Engine, Signal, TopicSignal } from "../core/engine.ts";
+import type { DeliverSignal, Engine, Signal, TopicSignal } from "../core/engine.ts";
 
 export type EngineSetup = { node: Engine; edge: Engine } & AsyncDisposable;
 
@@ -67,6 +67,20 @@ export function engineContract(name: string, open: () => Promise<EngineSetup>): 
       await eventually(() => other.length === 1, "the marker on n2");
       expect(other).toEqual([deliver(9)]);
       expect(got).toHaveLength(5);
+    });
+
+    test("signalling holders in one step reaches each held device's node, and says which were held", async () => {
+      await using setup = await open();
+      const { node, edge } = setup;
+      const got: Signal[] = [];
+      await node.subscribe("n1", (s) => got.push(s));
+      await node.setPresence("app/d", { nodeId: "n1", sessionId: "s1" });
+      await node.setPresence("app/e", { nodeId: "n1", sessionId: "s2" });
+      const signals = [deliver(1, "d"), deliver(2, "absent"), deliver(3, "e")] as DeliverSignal[];
+      expect(await edge.signalHolders(signals)).toEqual([true, false, true]);
+      expect(await edge.signalHolders([])).toEqual([]);
+      await eventually(() => got.length === 2, "two signals on n1");
+      expect(got).toEqual([deliver(1, "d"), deliver(3, "e")]);
     });
 
     test("a deliver signal carries the whole message; one message to many devices arrives for each", async () => {

@@ -1,5 +1,5 @@
 // The single-node engine and rate limiter: presence, signals and budgets in this process's memory.
-import type { Engine, Presence, RateDecision, RateLimiter, Signal, SignalHandler, TopicHandler, TopicSignal } from "../core/engine.ts";
+import { type DeliverSignal, deviceKey, type Engine, type Presence, type RateDecision, type RateLimiter, type Signal, type SignalHandler, type TopicHandler, type TopicSignal } from "../core/engine.ts";
 
 export class MemoryEngine implements Engine {
   private readonly presence = new Map<string, Presence>();
@@ -24,6 +24,16 @@ export class MemoryEngine implements Engine {
     const handlers = this.handlers.get(nodeId);
     if (!handlers) return;
     for (const handler of handlers) for (const signal of signals) handler(signal);
+  }
+
+  async signalHolders(signals: DeliverSignal[]): Promise<boolean[]> {
+    return Promise.all(
+      signals.map(async (signal) => {
+        const holder = this.presence.get(deviceKey(signal.appId, signal.deviceId));
+        if (holder) await this.publish(holder.nodeId, [signal]);
+        return holder !== undefined;
+      }),
+    );
   }
 
   async subscribe(nodeId: string, handler: SignalHandler): Promise<() => Promise<void>> {

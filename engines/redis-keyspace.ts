@@ -26,7 +26,11 @@ export class RedisKeyspace {
 
   /** The channel a node's signals travel on. */
   node(nodeId: string): string {
-    return `${this.prefix}node:${nodeId}`;
+    return `${this.nodePrefix}${nodeId}`;
+  }
+
+  get nodePrefix(): string {
+    return `${this.prefix}node:`;
   }
 
   /** The one channel topic messages travel on; every node listens. */
@@ -56,6 +60,24 @@ return 0`;
  * entry that still holds its value, and writes back one that is gone (Redis restarted empty, or
  * the TTL ran out) so signals reach the node again. An entry another node took is left alone.
  */
+/**
+ * KEYS: presence keys; ARGV[1]: the node channel prefix; ARGV[1 + i]: the batch for KEYS[i]'s
+ * holder. Publishes each batch to its device's node; answers 1 per held device, 0 otherwise.
+ */
+export const SIGNAL_HOLDERS_SCRIPT = `
+local held = {}
+for i, key in ipairs(KEYS) do
+  local value = redis.call('GET', key)
+  local node = value and string.match(value, '^(.*) [^ ]+$')
+  if node then
+    redis.call('PUBLISH', ARGV[1] .. node, ARGV[i + 1])
+    held[i] = 1
+  else
+    held[i] = 0
+  end
+end
+return held`;
+
 export const PRESENCE_SCRIPT = `
 local ttl = ARGV[1]
 for i, key in ipairs(KEYS) do

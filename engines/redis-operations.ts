@@ -1,6 +1,6 @@
 // The engine's commands on Redis, written once over whatever carries them: Bun's TCP client in a
 // relay, Upstash's REST client at an edge. Subscribing is the transport's own business.
-import type { Presence, Signal, TopicSignal } from "../core/engine.ts";
+import { type DeliverSignal, deviceKey, type Presence, type Signal, type TopicSignal } from "../core/engine.ts";
 import { EngineCommandRejected } from "./errors.ts";
 import type { RateDecision } from "../core/engine.ts";
 import {
@@ -11,6 +11,7 @@ import {
   encodeSignals,
   encodeTopicSignal,
   PRESENCE_SCRIPT,
+  SIGNAL_HOLDERS_SCRIPT,
   RedisKeyspace,
   TAKE_RATE_SCRIPT,
 } from "./redis-keyspace.ts";
@@ -70,6 +71,16 @@ export class RedisOperations {
   async publish(nodeId: string, signals: Signal[]): Promise<void> {
     if (signals.length === 0) return;
     await this.redis.send("PUBLISH", [this.keys.node(nodeId), encodeSignals(signals)]);
+  }
+
+  async signalHolders(signals: DeliverSignal[]): Promise<boolean[]> {
+    if (signals.length === 0) return [];
+    const keys = signals.map((s) => this.keys.presence(deviceKey(s.appId, s.deviceId)));
+    const reply = await this.script(SIGNAL_HOLDERS_SCRIPT, keys, [this.keys.nodePrefix, ...signals.map((s) => encodeSignals([s]))]);
+    if (!Array.isArray(reply) || reply.length !== signals.length) {
+      throw new EngineCommandRejected(`the signal script answered ${describe(reply)} for ${signals.length} devices`, "ERR");
+    }
+    return reply.map((held) => Number(held) === 1);
   }
 
   async broadcast(signal: TopicSignal): Promise<void> {

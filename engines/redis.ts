@@ -4,7 +4,7 @@
 // connections, as Redis requires. While Redis is away every call fails fast with EngineUnavailable;
 // subscriptions come back by themselves when it returns, and this node's presences are written back.
 import type { RedisClient } from "bun";
-import type { Engine, Presence, Signal, SignalHandler, TopicHandler, TopicSignal } from "../core/engine.ts";
+import type { DeliverSignal, Engine, Presence, Signal, SignalHandler, TopicHandler, TopicSignal } from "../core/engine.ts";
 import { type RateDecision, type RateLimiter } from "../core/engine.ts";
 import { DEFAULT_PRESENCE_TTL_MS, decodeSignals, decodeTopicSignal, RedisKeyspace } from "./redis-keyspace.ts";
 import { RedisOperations } from "./redis-operations.ts";
@@ -72,6 +72,10 @@ export class RedisEngine implements Engine {
 
   publish(nodeId: string, signals: Signal[]): Promise<void> {
     return this.operations.publish(nodeId, signals);
+  }
+
+  signalHolders(signals: DeliverSignal[]): Promise<boolean[]> {
+    return this.operations.signalHolders(signals);
   }
 
   broadcast(signal: TopicSignal): Promise<void> {

@@ -7,7 +7,7 @@
 // and always reject with EngineUnsupported: a process that must receive signals (a relay) needs
 // RedisEngine. Nothing here is silently skipped.
 import { Redis } from "@upstash/redis";
-import type { Engine, Presence, Signal, SignalHandler, TopicHandler, TopicSignal } from "../core/engine.ts";
+import type { DeliverSignal, Engine, Presence, Signal, SignalHandler, TopicHandler, TopicSignal } from "../core/engine.ts";
 import { EngineCommandRejected, EngineUnavailable, EngineUnsupported, redisErrorCode } from "./errors.ts";
 import type { RateDecision, RateLimiter } from "../core/engine.ts";
 import { RedisKeyspace } from "./redis-keyspace.ts";
@@ -97,6 +97,10 @@ export class RestEngine implements Engine {
 
   publish(nodeId: string, signals: Signal[]): Promise<void> {
     return this.operations.publish(nodeId, signals);
+  }
+
+  signalHolders(signals: DeliverSignal[]): Promise<boolean[]> {
+    return this.operations.signalHolders(signals);
   }
 
   broadcast(signal: TopicSignal): Promise<void> {

@@ -160,6 +160,7 @@ function countingErrors(engine: Engine, failed: (op: string) => void): Engine {
     clearPresence: watched("clearPresence"),
     getPresence: watched("getPresence"),
     publish: watched("publish"),
+    signalHolders: watched("signalHolders"),
     broadcast: watched("broadcast"),
     subscribe: engine.subscribe.bind(engine),
     onTopic: engine.onTopic.bind(engine),

@@ -4,6 +4,10 @@
 // messages, topics, preferences, the last mile) is in this region's home store. Registering or
 // erasing a device also records it in the directory, so an edge in any region finds its home.
 import type { Store } from "../core/store.ts";
+import { ExpiringCache } from "./expiring-cache.ts";
+
+/** How long an edge keeps a device's home from the directory before reading it again. */
+const DIRECTORY_CACHE_MS = 5_000;
 
 const GLOBAL = new Set<string | symbol>([
   // AppStore
@@ -13,8 +17,8 @@ const GLOBAL = new Set<string | symbol>([
   "appendAudit", "readAudit",
   // RegistryStore
   "recordRelaySample", "relaySamples", "upsertNode", "reportNodeLoad", "setNodeDraining", "listNodes",
-  // HomeDirectory
-  "deviceHomes", "userHomes", "setDeviceHome", "forgetDeviceHomes",
+  // HomeDirectory (deviceHomes: below, through a cache)
+  "userHomes", "setDeviceHome", "forgetDeviceHomes",
 ] satisfies (keyof Store)[]);
 
 /** Home writes that insert rows naming the app: before the first, the home store adopts the app's id (registrations: below). */
@@ -50,8 +54,29 @@ export function homedStore(global: Store, home: Store, region: string): Store {
       },
     ]),
   ) as Partial<Store>;
+  // The directory is read on every send: its answers are kept briefly. A move it has not seen yet
+  // shows as "not found" at the old home, and every path that meets that catches up (`freshen`),
+  // which starts the cache afresh.
+  let homes = new ExpiringCache<string, string>(DIRECTORY_CACHE_MS, 100_000);
+  const key = (appId: string, deviceId: string) => `${appId}\u0000${deviceId}`;
   const overrides: Partial<Store> = {
     ...writes,
+    async deviceHomes(appId, deviceIds) {
+      const now = Date.now();
+      const known = new Map<string, string>();
+      const missing = deviceIds.filter((id) => {
+        const home = homes.get(key(appId, id), now);
+        if (home !== undefined) known.set(id, home);
+        return home === undefined;
+      });
+      if (missing.length === 0) return known;
+      const cache = homes;
+      for (const [id, home] of await global.deviceHomes(appId, missing)) {
+        known.set(id, home);
+        cache.set(key(appId, id), home, now);
+      }
+      return known;
+    },
     async upsertDevice(appId, input, now) {
       await adopt(appId);
       const answer = await home.upsertDevice(appId, input, now);
@@ -72,8 +97,10 @@ export function homedStore(global: Store, home: Store, region: string): Store {
       return erased;
     },
     async freshen() {
-      const [a, b] = await Promise.all([global.freshen(), home.freshen()]);
-      return a || b;
+      homes = new ExpiringCache<string, string>(DIRECTORY_CACHE_MS, 100_000);
+      await Promise.all([global.freshen(), home.freshen()]);
+      // The cache was let go, whatever the replicas brought: a read now may answer otherwise.
+      return true;
     },
     close() {
       global.close();

@@ -4,6 +4,9 @@ import { deviceKey, type Engine, type Signal, type SignalledMessage } from "../e
 import type { Log } from "../log.ts";
 import type { Assigned, NewMessage } from "../store.ts";
 
+/** Up to this many devices, a send's signals go by `Engine.signalHolders` (one round trip). */
+const ONE_STEP_DEVICES = 4;
+
 /**
  * Signals the holders of the written devices; a row a later message of its group collapsed is never
  * pushed, so not signalled. Answers the devices no node holds (none when the engine could not say).
@@ -23,6 +26,12 @@ export async function signalHolders(engine: Engine, message: NewMessage, written
       createdAt: message.createdAt,
       expiresAt: message.expiresAt,
     };
+    // A few devices: found and signalled in one step. More: looked up at once, and the message's
+    // bytes travel once per node rather than once per device.
+    if (assigned.length <= ONE_STEP_DEVICES) {
+      const held = await engine.signalHolders(assigned.map(({ deviceId, seq }) => ({ kind: "deliver", appId, deviceId, message: { ...pushed, seq } })));
+      return assigned.filter((_, i) => !held[i]).map((a) => a.deviceId);
+    }
     const presences = await engine.getPresence(assigned.map((a) => deviceKey(appId, a.deviceId)));
     const byNode = new Map<string, Signal[]>();
     presences.forEach((presence, i) => {
