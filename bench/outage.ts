@@ -12,7 +12,7 @@ import type { Headline } from "./headline.ts";
 const REGIONS = ["a", "b", "c"];
 const WAN = { a: { b: 20, c: 40 }, b: { c: 30 } };
 
-type Sent = { n: number; messageId: string; queued: boolean; at: number; duringOutage: boolean };
+type Sent = { n: number; messageId: string; queued: boolean; at: number; duringOutage: boolean; edge: string };
 type Sender = { deviceId: string; region: string; sent: Sent[]; refused: Map<string, number>; got: { n: number; messageId: string; at: number }[]; edge?: string };
 
 export type OutageRun = {
@@ -29,7 +29,9 @@ export type OutageRun = {
   directP50: number;
   queuedP99: number;
   /** Per device region: direct sends' p50 while a's primary was away, and refusals. */
-  byRegion: Record<string, { beforeP50: number; outageP50: number; refused: number; sent: number }>;
+  byRegion: Record<string, { refused: number; sent: number }>;
+  /** Per edge region → device region of b and c: the p50 of sends written at once, before a's primary was killed and while it was away. */
+  byPair: Record<string, { beforeP50: number; outageP50: number }>;
 };
 export type OutageResult = { runs: OutageRun[] };
 
@@ -58,7 +60,7 @@ async function send(cluster: Cluster, sender: Sender, edgeRegion: string, n: num
         signal: AbortSignal.timeout(5_000),
       });
       const body = (await res.json()) as { messageId?: string; state?: string; error?: { code: string } };
-      if (res.status === 202) sender.sent.push({ n, messageId: body.messageId!, queued: body.state === "queued", at, duringOutage });
+      if (res.status === 202) sender.sent.push({ n, messageId: body.messageId!, queued: body.state === "queued", at, duringOutage, edge: region });
       else sender.refused.set(`${res.status} ${body.error?.code}`, (sender.refused.get(`${res.status} ${body.error?.code}`) ?? 0) + 1);
       return;
     } catch (error) {
@@ -149,21 +151,25 @@ async function oneRun(name: string, cluster: Cluster, senders: Sender[], quick: 
   }
   const accepted = senders.reduce((sum, s) => sum + s.sent.length, 0);
   const byRegion: OutageRun["byRegion"] = {};
+  const byPair: OutageRun["byPair"] = {};
   for (const region of REGIONS) {
     const mine = senders.filter((s) => s.region === region);
-    const latencies = (which: (x: Sent) => boolean) =>
-      mine.flatMap((s) =>
-        s.sent.filter((x) => which(x) && !x.queued).flatMap((x) => {
-          const g = s.got.find((y) => y.n === x.n);
-          return g ? [g.at - x.at] : [];
-        }),
-      );
     byRegion[region] = {
-      beforeP50: percentile(latencies((x) => x.at < killAt), 50),
-      outageP50: percentile(latencies((x) => x.duringOutage), 50),
       refused: mine.reduce((sum, s) => sum + [...s.refused.values()].reduce((a, b) => a + b, 0), 0),
       sent: mine.reduce((sum, s) => sum + s.sent.length, 0),
     };
+    if (region === "a") continue;
+    // Per path (edge region → device region): a region's p50 mixes paths of 0 to 40 ms one-way.
+    for (const edge of REGIONS) {
+      const latencies = (which: (x: Sent) => boolean) =>
+        mine.flatMap((s) =>
+          s.sent.filter((x) => x.edge === edge && which(x) && !x.queued).flatMap((x) => {
+            const g = s.got.find((y) => y.n === x.n);
+            return g ? [g.at - x.at] : [];
+          }),
+        );
+      byPair[`${edge} → ${region}`] = { beforeP50: percentile(latencies((x) => x.at < killAt), 50), outageP50: percentile(latencies((x) => x.duringOutage), 50) };
+    }
   }
   const run: OutageRun = {
     name,
@@ -178,6 +184,7 @@ async function oneRun(name: string, cluster: Cluster, senders: Sender[], quick: 
     directP50: percentile(direct, 50),
     queuedP99: percentile(queued, 99),
     byRegion,
+    byPair,
   };
   process.stderr.write(`  ${name}: ${JSON.stringify(run)}\n`);
   return run;
@@ -230,16 +237,17 @@ export function outageMarkdown(r: OutageResult): string {
         `| ${x.name} | ${x.outageMs / 1000} s | ${x.accepted} | ${x.queued} | ${Object.entries(x.refused).map(([k, v]) => `${v} × ${k}`).join(", ") || "0"} | ${x.lost} | ${x.duplicated} | ${x.outOfOrder} | ${(x.drainMs / 1000).toFixed(2)} s | ${x.directP50.toFixed(1)} ms | ${(x.queuedP99 / 1000).toFixed(2)} s |`,
     ),
     "",
-    "Per device region: the p50 of sends written at once (not queued), from every edge, before a's primary was killed and while it was away, and the sends refused.",
+    "Per device region, sends accepted and refused:",
     "",
-    "| run | device region | accepted | refused | direct send → receive p50 before | p50 while a was away |",
-    "| --- | --- | ---: | ---: | ---: | ---: |",
-    ...r.runs.flatMap((x) =>
-      Object.entries(x.byRegion).map(
-        ([region, v]) =>
-          `| ${x.name} | ${region} | ${v.sent} | ${v.refused} | ${v.beforeP50.toFixed(1)} ms | ${Number.isNaN(v.outageP50) ? "– (all queued)" : `${v.outageP50.toFixed(1)} ms`} |`,
-      ),
-    ),
+    "| run | device region | accepted | refused |",
+    "| --- | --- | ---: | ---: |",
+    ...r.runs.flatMap((x) => Object.entries(x.byRegion).map(([region, v]) => `| ${x.name} | ${region} | ${v.sent} | ${v.refused} |`)),
+    "",
+    "Devices of b and c, per path: the p50 of sends written at once, in the seconds before a's primary was killed and while it was away (a's devices' sends were all queued then).",
+    "",
+    "| run | edge region → device region | direct send → receive p50 before | p50 while a was away |",
+    "| --- | --- | ---: | ---: |",
+    ...r.runs.flatMap((x) => Object.entries(x.byPair).map(([pair, v]) => `| ${x.name} | ${pair} | ${v.beforeP50.toFixed(1)} ms | ${v.outageP50.toFixed(1)} ms |`)),
   ].join("\n");
 }
 
@@ -247,15 +255,17 @@ export function outageHeadlines(r: OutageResult): Headline[] {
   return r.runs.flatMap((x) => [outcomeHeadline(x), othersHeadline(x)]);
 }
 
-/** Devices homed in b and c while a's primary is away: their sends' p50 against before it went. */
+/** Devices homed in b and c while a's primary is away: each path's p50 against before it went. */
 function othersHeadline(x: OutageRun): Headline {
-  const others = Object.entries(x.byRegion).filter(([region]) => region !== "a");
+  const pairs = Object.entries(x.byPair);
+  const worst = pairs.reduce((w, p) => (p[1].outageP50 - p[1].beforeP50 > w[1].outageP50 - w[1].beforeP50 ? p : w), pairs[0]!);
+  const refused = ["b", "c"].reduce((n, region) => n + (x.byRegion[region]?.refused ?? 0), 0);
   return {
-    figure: `store outage (${x.name}): b and c devices' send → receive p50 while a's primary is away`,
-    measured: others.map(([region, v]) => `${region} ${v.outageP50.toFixed(1)} ms`).join(", "),
-    baseline: others.map(([region, v]) => `${region} ${v.beforeP50.toFixed(1)} ms before`).join(", "),
+    figure: `store outage (${x.name}): b and c devices' send → receive p50 per path while a's primary is away`,
+    measured: `${pairs.filter(([, v]) => v.outageP50 <= v.beforeP50 + 5).length} of ${pairs.length} paths within 5 ms of before; most changed ${worst[0]} ${worst[1].outageP50.toFixed(1)} ms; ${refused} refused`,
+    baseline: `${worst[0]} ${worst[1].beforeP50.toFixed(1)} ms before`,
     target: "within 5 ms of before, 0 refused",
-    met: others.every(([, v]) => v.outageP50 <= v.beforeP50 + 5 && v.refused === 0),
+    met: pairs.every(([, v]) => v.outageP50 <= v.beforeP50 + 5) && refused === 0,
   };
 }
 
