@@ -2,7 +2,9 @@
 // by the edge of the device's home, where its store is. Sends are split by home
 // (core/send/by-home.ts); a request under /v1/devices/{id}, or a registration for a device homed
 // elsewhere, is proxied to that home's edge; a topic subscription is split by home, each part
-// proxied. The receiving edge sees FORWARDED_BY and serves the request itself, so none loops.
+// proxied; a user's settings are changed in every home of the user's devices; some reads ask
+// every home (askOtherHomes). The receiving edge sees FORWARDED_BY and serves the request itself,
+// so none loops.
 import type { MiddlewareHandler } from "hono";
 import { proxy } from "hono/proxy";
 import { PushmeshError } from "../core/errors.ts";
@@ -15,10 +17,9 @@ import { FORWARDED_BY } from "./forward-writes.ts";
 
 /** The deps of a send split by home; null where this edge is not part of such a mesh. */
 export function homeSending(deps: EdgeDeps): HomeSendDeps | null {
-  const edges = deps.config.homeEdges;
-  if (Object.keys(edges).length === 0 || !deps.spool || !deps.handOver) return null;
-  const homes = [...new Set([deps.config.region, ...Object.keys(edges)])].sort();
-  return { ...deps, spool: deps.spool, handOver: deps.handOver, homeEdges: edges, routing: { directory: deps.store, region: deps.config.region, homes } };
+  const homes = homeRegions(deps).sort();
+  if (homes.length === 0 || !deps.spool || !deps.handOver) return null;
+  return { ...deps, spool: deps.spool, handOver: deps.handOver, homeEdges: deps.config.homeEdges, routing: { directory: deps.store, region: deps.config.region, homes } };
 }
 
 /** The home regions of this mesh, this edge's first; empty where there is a single store. */
