@@ -50,3 +50,8 @@ export class PushmeshError extends Error {
     return ApiError[this.code].status;
   }
 }
+
+/** The one answer for ids that are no device of the app: named, the first ten in the message, all in details. */
+export function deviceNotFound(missing: string[]): PushmeshError {
+  return new PushmeshError("DEVICE_NOT_FOUND", `unknown device(s): ${missing.slice(0, 10).join(", ")}`, { details: { deviceIds: missing } });
+}

@@ -7,7 +7,7 @@
 // lost or doubled. A definite refusal from the new home unseals it. Sends made meanwhile find no
 // device at the old home and are retried by the edge that split them (core/send/by-home.ts).
 import type { Engine } from "./engine.ts";
-import { PushmeshError } from "./errors.ts";
+import { deviceNotFound, PushmeshError } from "./errors.ts";
 import { signalHolders } from "./holders.ts";
 import type { Log } from "./log.ts";
 import type { DeviceMove, Store } from "./store.ts";
@@ -37,11 +37,11 @@ export async function moveHome(deps: MoveHomeDeps, appId: string, deviceId: stri
     throw new PushmeshError("INVALID_REQUEST", `home must be one of this mesh's regions: ${deps.homes.join(", ")}`, { details: [{ path: "home", message: `no region '${to}'` }] });
   }
   if (to === deps.region) {
-    if (!(await deps.store.getDevice(appId, deviceId))) throw notFound(deviceId);
+    if (!(await deps.store.getDevice(appId, deviceId))) throw deviceNotFound([deviceId]);
     return { deviceId, home: to, from: to, messages: 0 };
   }
   const move = await deps.store.sealDevice(appId, deviceId, to);
-  if (!move) throw notFound(deviceId);
+  if (!move) throw deviceNotFound([deviceId]);
   try {
     await deps.handDevice(to, move);
   } catch (error) {
@@ -59,5 +59,3 @@ export async function moveHome(deps: MoveHomeDeps, appId: string, deviceId: stri
   );
   return { deviceId, home: to, from: deps.region, messages: move.rows.inbox.length };
 }
-
-const notFound = (deviceId: string) => new PushmeshError("DEVICE_NOT_FOUND", `unknown device(s): ${deviceId}`, { details: { deviceIds: [deviceId] } });

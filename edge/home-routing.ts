@@ -9,7 +9,7 @@ import type { MiddlewareHandler } from "hono";
 import { proxy } from "hono/proxy";
 import { PushmeshError } from "../core/errors.ts";
 import type { HomeSendDeps } from "../core/send/by-home.ts";
-import { homesOf } from "../core/send/homes.ts";
+import { groupByHome, homesOf, knownHomes } from "../core/send/homes.ts";
 import { changeSubscriptions } from "../core/topics.ts";
 import type { Context } from "hono";
 import { type EdgeDeps, type EdgeEnv, identify } from "./env.ts";
@@ -92,11 +92,8 @@ async function isDeviceNotFound(res: Response): Promise<boolean> {
   return res.status === 404 && (await res.clone().json().catch(() => null))?.error?.code === "DEVICE_NOT_FOUND";
 }
 
-/** The device's home from the directory, caught up once on a miss (it may have been registered elsewhere a moment ago). */
 async function homeOf(deps: EdgeDeps, appId: string, deviceId: string): Promise<string | undefined> {
-  const home = (await deps.store.deviceHomes(appId, [deviceId])).get(deviceId);
-  if (home !== undefined || !(await deps.store.freshen())) return home;
-  return (await deps.store.deviceHomes(appId, [deviceId])).get(deviceId);
+  return (await knownHomes(deps.store, appId, [deviceId])).get(deviceId);
 }
 
 /** The request as it came, served by another edge; a failure to reach it is 503 FORWARD_FAILED. */
@@ -118,9 +115,7 @@ export async function proxyTo(deps: EdgeDeps, raw: Request, edge: string, pathAn
  * id known first. Each part is idempotent, so a retry after a part failed does no harm.
  */
 export async function changeSubscriptionsByHome(deps: EdgeDeps, c: Context<EdgeEnv>, appId: string, topic: string, deviceIds: string[], subscribe: boolean): Promise<number> {
-  const homeOf = await homesOf({ directory: deps.store }, appId, deviceIds);
-  const byHome = new Map<string, string[]>();
-  for (const id of deviceIds) byHome.set(homeOf.get(id)!, [...(byHome.get(homeOf.get(id)!) ?? []), id]);
+  const byHome = groupByHome(deviceIds, await homesOf({ directory: deps.store }, appId, deviceIds));
   const offsets = await Promise.all(
     [...byHome].map(async ([home, ids]) => {
       const edge = deps.config.homeEdges[home];

@@ -72,9 +72,6 @@ export async function unknownDevices(db: Db, appId: string, deviceIds: string[])
   return deviceIds.filter((d) => !found.has(d));
 }
 
-export function deviceNotFound(missing: string[]): PushmeshError {
-  return new PushmeshError("DEVICE_NOT_FOUND", `unknown device(s): ${missing.slice(0, 10).join(", ")}`, { details: { deviceIds: missing } });
-}
 
 export async function devicesOfUser(db: Db, appId: string, userId: string): Promise<string[]> {
   const rows = await db

@@ -107,13 +107,19 @@ export function homedStore(global: Store, home: Store, region: string): Store {
       home.close();
     },
   };
+  // Each method bound once, not on every call (the relay's and the send path's calls come through here).
+  const bound = new Map<string | symbol, unknown>();
   return new Proxy(home, {
     get(target, prop) {
       const own = overrides[prop as keyof Store];
       if (own) return own;
+      if (bound.has(prop)) return bound.get(prop);
       const owner = GLOBAL.has(prop) ? global : target;
       const value = Reflect.get(owner, prop, owner) as unknown;
-      return typeof value === "function" ? value.bind(owner) : value;
+      if (typeof value !== "function") return value;
+      const method = value.bind(owner);
+      bound.set(prop, method);
+      return method;
     },
   });
 }

@@ -38,6 +38,7 @@ import {
   type TopicMessage,
 } from "../core/store.ts";
 import type { FrequencyCap } from "../core/preferences.ts";
+import { deviceNotFound } from "../core/errors.ts";
 import { AppRecords } from "./apps.ts";
 import { appendAudit, readAudit } from "./audit.ts";
 import * as cors from "./cors-origins.ts";
@@ -47,7 +48,7 @@ import { markDelivered, markExpired, markFailed, markTopicDelivered } from "./de
 import { DeviceReads } from "./device-reads.ts";
 import * as homes from "./device-homes.ts";
 import * as moves from "./device-moves.ts";
-import { deviceNotFound, devicesOfUser, registerDevices, revokeDeviceTokens, unknownDevices, upsertDevice } from "./devices.ts";
+import { devicesOfUser, registerDevices, revokeDeviceTokens, unknownDevices, upsertDevice } from "./devices.ts";
 import { GroupCommit, isGroupWriter, type RunBatch } from "./group-commit.ts";
 import { findIdempotencyKey, isMessageIdTaken, isUniqueViolation } from "./idempotency.ts";
 import { appRetentionOf, purgeStep, setAppRetention } from "./retention.ts";

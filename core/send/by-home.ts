@@ -20,7 +20,7 @@ export type SplitResult = (SendResult | QueuedResult) & { homes: HomeResult[] };
 export async function sendByHome(deps: HomeSendDeps, appId: string, requests: SendRequest[], now = Date.now()): Promise<SpoolingItemOutcome[]> {
   const outcomes: (SpoolingItemOutcome | null)[] = requests.map(() => null);
   const partsOf: Placed[][] = requests.map(() => []);
-  const byHome = new Map<string, Placed[]>();
+  let pending: Placed[] = [];
   for (const [index, request] of requests.entries()) {
     try {
       validateSend(request, deps.config, now);
@@ -34,14 +34,13 @@ export async function sendByHome(deps: HomeSendDeps, appId: string, requests: Se
       for (const part of parts) {
         const placed = { index, home: part.home, request: part.request, messageId };
         partsOf[index]!.push(placed);
-        byHome.set(part.home, [...(byHome.get(part.home) ?? []), placed]);
+        pending.push(placed);
       }
     } catch (error) {
       outcomes[index] = { error };
     }
   }
   const answers = new Map<Placed, SpoolingItemOutcome>();
-  let pending = [...byHome.values()].flat();
   for (let attempt = 1; pending.length > 0; attempt++) {
     await dispatch(deps, appId, pending, now, answers);
     // A home that holds no such device while the directory names it there: the device is moving
@@ -78,7 +77,11 @@ const isDeviceNotFound = (error: unknown) => error instanceof PushmeshError && e
 /** Every part to its home at once: this region's here, each other home's handed to its edge. */
 async function dispatch(deps: HomeSendDeps, appId: string, placed: Placed[], now: number, answers: Map<Placed, SpoolingItemOutcome>): Promise<void> {
   const byHome = new Map<string, Placed[]>();
-  for (const p of placed) byHome.set(p.home, [...(byHome.get(p.home) ?? []), p]);
+  for (const p of placed) {
+    const list = byHome.get(p.home);
+    if (list) list.push(p);
+    else byHome.set(p.home, [p]);
+  }
   await Promise.all(
     [...byHome].map(async ([home, parts]) => {
       const sent =

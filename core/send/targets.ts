@@ -1,6 +1,6 @@
 // Route: the devices a send names, each with its owner's preferences. A user resolves to its
 // devices; unknown devices fail the whole send before anything is written.
-import { PushmeshError } from "../errors.ts";
+import { deviceNotFound, PushmeshError } from "../errors.ts";
 import type { Store, TargetDevice } from "../store.ts";
 import type { DeviceTarget } from "./request.ts";
 
@@ -30,7 +30,7 @@ export async function loadTargetDevices(store: Store, appId: string, deviceIds: 
   if (targets.length !== deviceIds.length) {
     const found = new Set(targets.map((t) => t.deviceId));
     const missing = deviceIds.filter((d) => !found.has(d));
-    throw new PushmeshError("DEVICE_NOT_FOUND", `unknown device(s): ${missing.slice(0, 10).join(", ")}`, { details: { deviceIds: missing } });
+    throw deviceNotFound(missing);
   }
   return targets;
 }

@@ -1,5 +1,5 @@
 import { signDeviceToken } from "../../core/auth.ts";
-import { PushmeshError } from "../../core/errors.ts";
+import { deviceNotFound, PushmeshError } from "../../core/errors.ts";
 import { randomId } from "../../core/ids.ts";
 import { type EdgeDeps, newRouter, requireScope } from "../env.ts";
 import { apiRoute } from "../route-docs.ts";
@@ -38,7 +38,7 @@ export function deviceRoutes(deps: EdgeDeps) {
     const { appId } = c.get("identity");
     const deviceId = c.req.valid("param").id;
     const device = await deps.store.getDevice(appId, deviceId);
-    if (!device) throw new PushmeshError("DEVICE_NOT_FOUND", `unknown device(s): ${deviceId}`, { details: { deviceIds: [deviceId] } });
+    if (!device) throw deviceNotFound([deviceId]);
     const { appId: _, ...shown } = device;
     return c.json(shown, 200);
   });

@@ -3,7 +3,7 @@
 // Token revocation: the device stays, its tokens issued so far stop working (TOKEN_REVOKED).
 import { z } from "@hono/zod-openapi";
 import { eraseDevices, revokeDeviceTokens } from "../../core/erase.ts";
-import { PushmeshError } from "../../core/errors.ts";
+import { deviceNotFound, PushmeshError } from "../../core/errors.ts";
 import type { ErasedCounts } from "../../core/store.ts";
 import { audit } from "../audit.ts";
 import { type EdgeDeps, newRouter, requireScope } from "../env.ts";
@@ -85,7 +85,7 @@ export function eraseRoutes(deps: EdgeDeps) {
     const { appId } = c.get("identity");
     const { id } = c.req.valid("param");
     const revoked = await revokeDeviceTokens(deps, appId, id, Date.now());
-    if (!revoked) throw new PushmeshError("DEVICE_NOT_FOUND", `unknown device(s): ${id}`, { details: { deviceIds: [id] } });
+    if (!revoked) throw deviceNotFound([id]);
     await audit(deps, c, "device.tokens_revoked", id, { revokedAt: revoked.revokedAt });
     return c.json({ deviceId: id, ...revoked }, 200);
   });
@@ -93,7 +93,7 @@ export function eraseRoutes(deps: EdgeDeps) {
     const { appId } = c.get("identity");
     const { id } = c.req.valid("param");
     const erased = await eraseDevices(deps, appId, [id]);
-    if (erased.deviceIds.length === 0) throw new PushmeshError("DEVICE_NOT_FOUND", `unknown device(s): ${id}`, { details: { deviceIds: [id] } });
+    if (erased.deviceIds.length === 0) throw deviceNotFound([id]);
     deps.log?.("device_erased", { appId, deviceId: id });
     await audit(deps, c, "device.erased", id, { inboxRows: erased.inboxRows, messages: erased.messages });
     return c.json(erased, 200);
